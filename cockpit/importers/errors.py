@@ -1,0 +1,81 @@
+"""Name where an import file is wrong, say what an import wrote, and read the file's text."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class ImportFileError(ValueError):
+    """Reject an import file, naming where in it the problem is (feature, line, column)."""
+
+    def __init__(self, location: str, reason: str) -> None:
+        super().__init__(f"{location}: {reason}")
+        self.location = location
+        self.reason = reason
+
+    def __reduce__(self):
+        """Pickle with both arguments, so the error survives crossing processes."""
+        return type(self), (self.location, self.reason)
+
+
+class ImportStoreError(RuntimeError):
+    """Refuse an import the store cannot take yet, such as one before any street is seeded."""
+
+
+@dataclass
+class ImportReport:
+    """Tell what an import wrote: its kind, how many records, and counted details."""
+
+    kind: str
+    imported: int
+    details: dict[str, int | str] = field(default_factory=dict)
+
+
+def read_text(path_or_text: str | Path | bytes, suffixes: tuple[str, ...] = ()) -> str:
+    """Return the UTF-8 text (BOM dropped) of a path, raw bytes, or a string holding the text.
+
+    A string is read as a file when it is one line naming an existing file; a one-line string
+    ending in one of ``suffixes`` that names no file is reported as missing, not parsed as text.
+    """
+    if isinstance(path_or_text, Path):
+        return _decode(_read_file(path_or_text))
+    if isinstance(path_or_text, bytes | bytearray):
+        return _decode(bytes(path_or_text))
+    text = path_or_text
+    if "\n" not in text and 0 < len(text) < 4096:
+        if _is_file(text):
+            return _decode(_read_file(Path(text)))
+        if suffixes and text.strip().lower().endswith(suffixes):
+            raise ImportFileError("file", f"no such file: {text.strip()}")
+    text = text.removeprefix("\ufeff")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as err:
+        raise ImportFileError(f"line {text.count(chr(10), 0, err.start) + 1}", "is not valid Unicode") from None
+    return text
+
+
+def _is_file(text: str) -> bool:
+    """Tell whether a string names an existing file, treating unusable names as text."""
+    try:
+        return Path(text).is_file()
+    except (OSError, ValueError):
+        return False
+
+
+def _read_file(path: Path) -> bytes:
+    """Return a file's bytes, or name the file that cannot be read."""
+    try:
+        return path.read_bytes()
+    except OSError as err:
+        raise ImportFileError("file", f"cannot read {path}: {err.strerror or err}") from None
+
+
+def _decode(data: bytes) -> str:
+    """Decode UTF-8 with or without a BOM, naming the line of the first bad byte."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        raise ImportFileError(f"line {line}", "is not valid UTF-8") from None

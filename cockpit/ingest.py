@@ -1,0 +1,209 @@
+"""Validate and store everything that arrives: device messages into live state, feeds into SQL."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy import Engine, insert
+
+from cockpit.clock import Clock
+from cockpit.domain.kinds import CaseSource, CaseState, ComplaintSource, DeviceKind, RequestStatus
+from cockpit.live import LiveReading, LiveStore
+from cockpit.store import schema
+
+log = logging.getLogger(__name__)
+
+# A device clock this far ahead of ours is flagged: the reading is kept but marked suspect.
+FUTURE_TOLERANCE = timedelta(minutes=5)
+Scalar = float | int | bool | str | None
+
+
+class DeviceMessage(BaseModel):
+    """Describe one device message as published on cockpit/{street}/{type}/{id}/{kind}."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    device_id: int = Field(gt=0)
+    device_type: DeviceKind
+    kind: Literal["reading", "event", "status"]
+    ts: AwareDatetime
+    seq: int = Field(ge=0)
+    values: dict[str, Scalar] = Field(default_factory=dict)
+
+
+@dataclass
+class IngestResult:
+    """Count what one batch of device messages did."""
+
+    accepted: int = 0
+    duplicates: int = 0
+    stale: int = 0
+    future: int = 0
+    rejected: dict[str, int] = field(default_factory=dict)
+
+
+class Ingest:
+    """Be the only writer of live state and the single entry point for feeds into the store."""
+
+    def __init__(self, engine: Engine, live: LiveStore, clock: Clock) -> None:
+        self.engine = engine
+        self.live = live
+        self.clock = clock
+        self._logged_reasons: set[str] = set()
+
+    # -- devices -----------------------------------------------------------------------------
+
+    def device_messages(self, messages: Iterable[Mapping[str, Any] | DeviceMessage]) -> IngestResult:
+        """Validate a batch of device messages and apply the valid ones to live state."""
+        result = IngestResult()
+        valid: list[DeviceMessage] = []
+        for raw in messages:
+            try:
+                valid.append(raw if isinstance(raw, DeviceMessage) else DeviceMessage.model_validate(raw))
+            except ValidationError as exc:
+                self._reject(result, _reason(exc), exc)
+        if not valid:
+            return result
+        horizon = self.clock.now() + FUTURE_TOLERANCE
+        readings = []
+        for message in valid:
+            values = dict(message.values)
+            if message.ts > horizon:
+                values["future_dated"] = True
+                result.future += 1
+            readings.append(
+                LiveReading(message.device_id, message.device_type.value, message.ts.timestamp(), message.seq, values)
+            )
+        previous = self.live.latest({r.device_id for r in readings})
+        applied = self.live.put_readings(readings)
+        for message, reading, ok in zip(valid, readings, applied, strict=True):
+            if ok:
+                result.accepted += 1
+                if message.kind == "event":
+                    self.live.append_event("device_events", _event_of(reading))
+            elif (prior := previous.get(reading.device_id)) and prior["seq"] == reading.seq and prior["ts"] == reading.ts:
+                result.duplicates += 1  # MQTT QoS 1 delivers at least once
+            else:
+                result.stale += 1
+        self._count(result)
+        return result
+
+    def _reject(self, result: IngestResult, reason: str, exc: Exception) -> None:
+        """Count a rejected message by reason and log each reason once."""
+        result.rejected[reason] = result.rejected.get(reason, 0) + 1
+        if reason not in self._logged_reasons:
+            self._logged_reasons.add(reason)
+            log.warning("rejected device message (%s): %s", reason, str(exc).splitlines()[0])
+
+    def _count(self, result: IngestResult) -> None:
+        """Add a batch's outcome to the live counters."""
+        for name, amount in (
+            ("readings_accepted", result.accepted),
+            ("readings_duplicate", result.duplicates),
+            ("readings_stale", result.stale),
+            ("readings_future", result.future),
+        ):
+            if amount:
+                self.live.incr(name, amount)
+        for reason, amount in result.rejected.items():
+            self.live.incr(f"rejected:{reason}", amount)
+
+    # -- feeds -------------------------------------------------------------------------------
+
+    def complaint(
+        self,
+        source: ComplaintSource,
+        external_id: str,
+        received_at: datetime,
+        category: str,
+        text: str,
+        address_text: str,
+        address_id: int | None = None,
+        enterprise_id: int | None = None,
+    ) -> int:
+        """Store a complaint from 110, 12345, 96315 or labour inspection and return its id."""
+        with self.engine.begin() as conn:
+            new_id = conn.execute(
+                insert(schema.Complaint).returning(schema.Complaint.id),
+                {
+                    "source": source.value, "external_id": external_id, "received_at": received_at,
+                    "category": category, "text": text, "address_text": address_text,
+                    "address_id": address_id, "enterprise_id": enterprise_id,
+                },
+            ).scalar_one()
+        self.live.incr("complaints_received")
+        self.live.append_event("complaints", {"id": new_id, "source": source.value, "address_id": address_id,
+                                              "enterprise_id": enterprise_id, "ts": received_at.timestamp()})
+        return new_id
+
+    def resident_request(
+        self,
+        service_code: str,
+        description: str,
+        requested_at: datetime,
+        channel: str,
+        lon: float | None = None,
+        lat: float | None = None,
+        address_text: str | None = None,
+        address_id: int | None = None,
+        media_url: str | None = None,
+    ) -> int:
+        """Store a resident request (随手拍, repair, feedback) and return its id."""
+        with self.engine.begin() as conn:
+            new_id = conn.execute(
+                insert(schema.ResidentRequest).returning(schema.ResidentRequest.id),
+                {
+                    "service_code": service_code, "description": description,
+                    "status": RequestStatus.OPEN.value, "channel": channel, "requested_at": requested_at,
+                    "updated_at": requested_at, "lon": lon, "lat": lat, "address_text": address_text,
+                    "address_id": address_id, "media_url": media_url,
+                },
+            ).scalar_one()
+        self.live.incr("requests_received")
+        return new_id
+
+    def grid_report(
+        self,
+        worker_id: int,
+        grid_id: int,
+        category: str,
+        title: str,
+        description: str,
+        reported_at: datetime,
+        lon: float | None = None,
+        lat: float | None = None,
+        building_id: int | None = None,
+        address_id: int | None = None,
+    ) -> int:
+        """Store a grid worker's event report as a reported case and return the case id."""
+        with self.engine.begin() as conn:
+            case_id = conn.execute(
+                insert(schema.Case).returning(schema.Case.id),
+                {
+                    "code": f"GR{reported_at:%Y%m%d%H%M%S%f}{worker_id:05d}", "source": CaseSource.GRID_WORKER.value,
+                    "source_ref": None, "category": category, "title": title, "description": description,
+                    "state": CaseState.REPORTED.value, "grid_id": grid_id, "address_id": address_id,
+                    "building_id": building_id, "reporter_worker_id": worker_id, "lon": lon, "lat": lat,
+                    "reported_at": reported_at,
+                },
+            ).scalar_one()
+        self.live.incr("grid_reports_received")
+        return case_id
+
+
+def _reason(exc: ValidationError) -> str:
+    """Name a validation failure by its first field and error type, e.g. 'ts:missing'."""
+    first = exc.errors()[0]
+    where = ".".join(str(p) for p in first.get("loc", ())) or "message"
+    return f"{where}:{first.get('type', 'invalid')}"
+
+
+def _event_of(reading: LiveReading) -> dict[str, Any]:
+    """Return a reading as a plain dict for an event stream."""
+    return {"device_id": reading.device_id, "kind": reading.kind, "ts": reading.ts, "seq": reading.seq,
+            "values": reading.values}

@@ -1,0 +1,304 @@
+"""Keep live state (latest readings, event streams, counters, view models) in Redis or in process."""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from itertools import count
+from typing import Any, Protocol
+
+import orjson
+
+
+@dataclass(frozen=True, slots=True)
+class LiveReading:
+    """Carry one device reading: device time in epoch seconds, sequence number and values."""
+
+    device_id: int
+    kind: str
+    ts: float
+    seq: int
+    values: dict[str, Any]
+
+    def as_json(self) -> bytes:
+        """Return the reading as compact JSON."""
+        return orjson.dumps(
+            {"device_id": self.device_id, "kind": self.kind, "ts": self.ts, "seq": self.seq, "values": self.values}
+        )
+
+
+class LiveStoreError(RuntimeError):
+    """Report that the live store could not be reached or refused an operation."""
+
+
+class LiveStore(Protocol):
+    """Hold the street's live state; ingest is its only writer."""
+
+    def ping(self) -> bool:
+        """Return True when the store answers."""
+        ...
+
+    def put_readings(self, readings: Sequence[LiveReading]) -> list[bool]:
+        """Store readings newer than the stored ones; return which were applied."""
+        ...
+
+    def latest(self, device_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+        """Return the latest reading of each device that has one."""
+        ...
+
+    def last_seen(self) -> dict[int, float]:
+        """Return each reporting device's latest device time."""
+        ...
+
+    def append_event(self, stream: str, event: dict[str, Any]) -> str:
+        """Append an event to a named, capped stream and return its id."""
+        ...
+
+    def read_events(self, stream: str, after: str = "0", limit: int = 100) -> list[tuple[str, dict[str, Any]]]:
+        """Return up to limit events after the id, oldest first."""
+        ...
+
+    def incr(self, counter: str, amount: int = 1) -> int:
+        """Add to a named counter and return its value."""
+        ...
+
+    def counters(self) -> dict[str, int]:
+        """Return all counters."""
+        ...
+
+    def set_view(self, name: str, payload: bytes) -> None:
+        """Publish a serialised view model under its name."""
+        ...
+
+    def get_view(self, name: str) -> bytes | None:
+        """Return a published view model, or None."""
+        ...
+
+    def clear(self) -> None:
+        """Forget all live state of this street."""
+        ...
+
+
+STREAM_MAXLEN = 100_000
+
+
+class InProcessLiveStore:
+    """Hold live state in this process's memory, for the embedded default with no server."""
+
+    def __init__(self, stream_maxlen: int = STREAM_MAXLEN) -> None:
+        self._lock = threading.Lock()
+        self._maxlen = stream_maxlen
+        self._latest: dict[int, dict[str, Any]] = {}
+        self._streams: dict[str, deque[tuple[str, dict[str, Any]]]] = {}
+        self._ids = count(1)
+        self._counters: dict[str, int] = {}
+        self._views: dict[str, bytes] = {}
+
+    def ping(self) -> bool:
+        """Return True: memory always answers."""
+        return True
+
+    def put_readings(self, readings: Sequence[LiveReading]) -> list[bool]:
+        """Store readings newer than the stored ones; return which were applied."""
+        applied = []
+        with self._lock:
+            for reading in readings:
+                current = self._latest.get(reading.device_id)
+                if current is not None and current["ts"] >= reading.ts:
+                    applied.append(False)
+                    continue
+                self._latest[reading.device_id] = orjson.loads(reading.as_json())
+                applied.append(True)
+        return applied
+
+    def latest(self, device_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+        """Return the latest reading of each device that has one."""
+        with self._lock:
+            return {i: dict(self._latest[i]) for i in device_ids if i in self._latest}
+
+    def last_seen(self) -> dict[int, float]:
+        """Return each reporting device's latest device time."""
+        with self._lock:
+            return {i: r["ts"] for i, r in self._latest.items()}
+
+    def append_event(self, stream: str, event: dict[str, Any]) -> str:
+        """Append an event to a named, capped stream and return its id."""
+        with self._lock:
+            event_id = f"{next(self._ids)}-0"
+            self._streams.setdefault(stream, deque(maxlen=self._maxlen)).append((event_id, dict(event)))
+            return event_id
+
+    def read_events(self, stream: str, after: str = "0", limit: int = 100) -> list[tuple[str, dict[str, Any]]]:
+        """Return up to limit events after the id, oldest first."""
+        after_n = _id_number(after)
+        with self._lock:
+            events = self._streams.get(stream, ())
+            newer = [(i, dict(e)) for i, e in events if _id_number(i) > after_n]
+        return newer[:limit]
+
+    def incr(self, counter: str, amount: int = 1) -> int:
+        """Add to a named counter and return its value."""
+        with self._lock:
+            self._counters[counter] = self._counters.get(counter, 0) + amount
+            return self._counters[counter]
+
+    def counters(self) -> dict[str, int]:
+        """Return all counters."""
+        with self._lock:
+            return dict(self._counters)
+
+    def set_view(self, name: str, payload: bytes) -> None:
+        """Publish a serialised view model under its name."""
+        with self._lock:
+            self._views[name] = payload
+
+    def get_view(self, name: str) -> bytes | None:
+        """Return a published view model, or None."""
+        with self._lock:
+            return self._views.get(name)
+
+    def clear(self) -> None:
+        """Forget all live state."""
+        with self._lock:
+            self._latest.clear()
+            self._streams.clear()
+            self._counters.clear()
+            self._views.clear()
+
+
+def _id_number(event_id: str) -> tuple[int, int]:
+    """Order stream ids of the form 'ms-seq' numerically."""
+    head, _, tail = event_id.partition("-")
+    return int(head or 0), int(tail or 0)
+
+
+# Compare-and-set in one round trip, so two ingest processes cannot move a device's state backwards.
+_PUT_READINGS = """
+local applied = {}
+for i = 1, #ARGV, 3 do
+  local device, ts, body = ARGV[i], tonumber(ARGV[i + 1]), ARGV[i + 2]
+  local current = redis.call('HGET', KEYS[1], device)
+  if current and tonumber(current) >= ts then
+    applied[#applied + 1] = 0
+  else
+    redis.call('HSET', KEYS[1], device, ARGV[i + 1])
+    redis.call('HSET', KEYS[2], device, body)
+    applied[#applied + 1] = 1
+  end
+end
+return applied
+"""
+
+
+class RedisLiveStore:
+    """Hold live state in Redis: hashes for latest values, streams for events, keys for views."""
+
+    def __init__(self, client: Any, street: str, stream_maxlen: int = STREAM_MAXLEN) -> None:
+        self._redis = client
+        self._prefix = f"cockpit:{street}:"
+        self._maxlen = stream_maxlen
+        self._put_script = client.register_script(_PUT_READINGS)
+
+    @classmethod
+    def from_url(cls, url: str, street: str) -> RedisLiveStore:
+        """Connect to the Redis server at the URL."""
+        import redis
+
+        return cls(redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=3), street)
+
+    def _key(self, name: str) -> str:
+        return self._prefix + name
+
+    def _call(self, fn, *args, **kwargs):
+        """Run a Redis call, turning connection trouble into LiveStoreError."""
+        import redis
+
+        try:
+            return fn(*args, **kwargs)
+        except redis.RedisError as exc:
+            raise LiveStoreError(f"Redis: {exc}") from exc
+
+    def ping(self) -> bool:
+        """Return True when Redis answers."""
+        try:
+            return bool(self._call(self._redis.ping))
+        except LiveStoreError:
+            return False
+
+    def put_readings(self, readings: Sequence[LiveReading]) -> list[bool]:
+        """Store readings newer than the stored ones, in one round trip; return which were applied."""
+        if not readings:
+            return []
+        args: list[Any] = []
+        for r in readings:
+            args += [r.device_id, repr(r.ts), r.as_json()]
+        result = self._call(
+            self._put_script, keys=[self._key("latest_ts"), self._key("latest")], args=args
+        )
+        return [bool(x) for x in result]
+
+    def latest(self, device_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+        """Return the latest reading of each device that has one."""
+        ids = list(device_ids)
+        if not ids:
+            return {}
+        values = self._call(self._redis.hmget, self._key("latest"), ids)
+        return {i: orjson.loads(v) for i, v in zip(ids, values, strict=True) if v is not None}
+
+    def last_seen(self) -> dict[int, float]:
+        """Return each reporting device's latest device time."""
+        raw = self._call(self._redis.hgetall, self._key("latest_ts"))
+        return {int(k): float(v) for k, v in raw.items()}
+
+    def append_event(self, stream: str, event: dict[str, Any]) -> str:
+        """Append an event to a named, capped stream and return its id."""
+        event_id = self._call(
+            self._redis.xadd,
+            self._key(f"stream:{stream}"),
+            {"data": orjson.dumps(event)},
+            maxlen=self._maxlen,
+            approximate=True,
+        )
+        return event_id.decode() if isinstance(event_id, bytes) else str(event_id)
+
+    def read_events(self, stream: str, after: str = "0", limit: int = 100) -> list[tuple[str, dict[str, Any]]]:
+        """Return up to limit events after the id, oldest first."""
+        rows = self._call(
+            self._redis.xrange, self._key(f"stream:{stream}"), min=f"({after}" if after != "0" else "-", count=limit
+        )
+        return [
+            (i.decode() if isinstance(i, bytes) else i, orjson.loads(fields[b"data"]))
+            for i, fields in rows
+        ]
+
+    def incr(self, counter: str, amount: int = 1) -> int:
+        """Add to a named counter and return its value."""
+        return int(self._call(self._redis.hincrby, self._key("counters"), counter, amount))
+
+    def counters(self) -> dict[str, int]:
+        """Return all counters."""
+        raw = self._call(self._redis.hgetall, self._key("counters"))
+        return {k.decode(): int(v) for k, v in raw.items()}
+
+    def set_view(self, name: str, payload: bytes) -> None:
+        """Publish a serialised view model under its name."""
+        self._call(self._redis.set, self._key(f"view:{name}"), payload)
+
+    def get_view(self, name: str) -> bytes | None:
+        """Return a published view model, or None."""
+        return self._call(self._redis.get, self._key(f"view:{name}"))
+
+    def clear(self) -> None:
+        """Forget all live state of this street."""
+        keys = list(self._call(self._redis.scan_iter, match=self._prefix + "*", count=1000))
+        if keys:
+            self._call(self._redis.delete, *keys)
+
+
+def make_live_store(redis_url: str | None, street: str) -> LiveStore:
+    """Return the Redis live store when a URL is set, else the in-process one."""
+    if redis_url:
+        return RedisLiveStore.from_url(redis_url, street)
+    return InProcessLiveStore()

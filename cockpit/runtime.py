@@ -1,0 +1,92 @@
+"""Wire the cockpit's parts from settings once: engine, live store, ingest, scenario, worker."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from sqlalchemy import Engine, select
+
+from cockpit.clock import Clock, ScaledClock, SystemClock
+from cockpit.ingest import Ingest
+from cockpit.live import LiveStore, make_live_store
+from cockpit.settings import Settings
+from cockpit.simulator.generator import seed_street, store_is_empty
+from cockpit.simulator.scenario import LiveScenario
+from cockpit.simulator.tiers import get_tier
+from cockpit.store import schema
+from cockpit.store.database import make_engine, migrate
+from cockpit.worker import ViewModelWorker
+from data_adapters.live_state import LiveStateAdapter
+from data_adapters.registry import DeviceRegistryAdapter, RegistryAdapter
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    """Hold the injected clients and the background threads of one cockpit process."""
+
+    settings: Settings
+    engine: Engine
+    live: LiveStore
+    clock: Clock
+    street_code: str
+    threads: list[threading.Thread] = field(default_factory=list)
+    stop_event: threading.Event = field(default_factory=threading.Event)
+
+    @classmethod
+    def open(cls, settings: Settings, *, seed_if_empty: bool | None = None) -> Runtime:
+        """Connect to the stores, migrate, and seed the simulated street when the store is empty."""
+        engine = make_engine(settings.resolved_database_url)
+        migrate(engine)
+        if (settings.auto_seed if seed_if_empty is None else seed_if_empty) and store_is_empty(engine):
+            tier = get_tier(settings.scale)
+            log.info("store is empty: seeding the %s street (seed %d)", tier.name, settings.seed)
+            report = seed_street(engine, tier, settings.seed, (settings.map_center_lon, settings.map_center_lat))
+            log.info("seeded %s in %.1f s", tier.name, report.seconds)
+        with engine.connect() as conn:
+            street_code = conn.execute(select(schema.Street.code)).scalar() or "unseeded"
+        live = make_live_store(settings.redis_url, street_code)
+        clock: Clock = ScaledClock(settings.simulation_speed) if settings.simulate else SystemClock()
+        return cls(settings, engine, live, clock, street_code)
+
+    def make_worker(self) -> ViewModelWorker:
+        """Return a view-model worker polling this runtime's stores."""
+        s = self.settings
+        return ViewModelWorker(
+            RegistryAdapter(self.engine, self.clock, timedelta(seconds=s.store_poll_seconds)),
+            DeviceRegistryAdapter(self.engine, self.clock, timedelta(seconds=s.store_poll_seconds * 6)),
+            LiveStateAdapter(self.live, self.clock, timedelta(seconds=s.live_poll_seconds)),
+            self.live,
+            self.clock,
+            timedelta(seconds=s.stale_after_seconds),
+            s.street_name,
+        )
+
+    def make_scenario(self) -> LiveScenario:
+        """Return the live scenario writing through this runtime's ingest."""
+        return LiveScenario(self.engine, Ingest(self.engine, self.live, self.clock), self.clock, self.settings.seed)
+
+    def start_background(self, *, worker: bool = True, scenario: bool | None = None) -> None:
+        """Start the worker and, when simulating, the live scenario as daemon threads."""
+        if worker:
+            view_worker = self.make_worker()
+            view_worker.tick()  # the first page has data as soon as the server answers
+            self._spawn("view-model-worker", view_worker.run, self.settings.live_poll_seconds)
+        if self.settings.simulate if scenario is None else scenario:
+            self._spawn("live-scenario", self.make_scenario().run)
+
+    def _spawn(self, name: str, target, *args) -> None:
+        thread = threading.Thread(target=target, args=(self.stop_event, *args), name=name, daemon=True)
+        thread.start()
+        self.threads.append(thread)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop the background threads and release the engine."""
+        self.stop_event.set()
+        for thread in self.threads:
+            thread.join(timeout)
+        self.engine.dispose()

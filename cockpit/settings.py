@@ -1,0 +1,144 @@
+"""Hold every setting of the cockpit in one place, read from COCKPIT_* variables or a TOML file."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+Scale = Literal["changbai", "s-street", "district"]
+
+CONFIG_FILE_VARIABLE = "COCKPIT_CONFIG"
+
+
+class Settings(BaseSettings):
+    """Configure the cockpit; every field has a default and help text listed in the README."""
+
+    model_config = SettingsConfigDict(env_prefix="COCKPIT_", extra="forbid", frozen=True)
+
+    data_dir: Path = Field(
+        Path("data"),
+        description="Folder for the embedded SQLite store and other local files.",
+    )
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL of the registry and case store; default: a SQLite file "
+        "cockpit.db in the data folder. Production: postgresql+psycopg://host/db.",
+    )
+    redis_url: str | None = Field(
+        None,
+        description="Redis URL for live state and the shared view-model cache; default: none, "
+        "meaning the in-process live store (one process only).",
+    )
+    mqtt_url: str | None = Field(
+        None,
+        description="MQTT broker URL (mqtt://host:1883) for device messages; default: none, "
+        "meaning the simulator writes in-process.",
+    )
+    scale: Scale = Field(
+        "s-street",
+        description="Size of the simulated street seeded on first start: changbai, s-street or "
+        "district.",
+    )
+    seed: int = Field(42, description="Random seed of the simulated street; same seed, same street.")
+    street_name: str | None = Field(
+        None, description="Display name of the street; default: the simulated tier's name."
+    )
+    map_center_lat: float = Field(
+        31.2790, ge=-90, le=90, description="Latitude (WGS84) of the street centre (default Yangpu, Shanghai)."
+    )
+    map_center_lon: float = Field(
+        121.5370, ge=-180, le=180, description="Longitude (WGS84) of the street centre."
+    )
+    tile_url: str | None = Field(
+        None,
+        description="Tile URL template for an intranet basemap; default: none, meaning the "
+        "offline vector basemap drawn from the street's own layers.",
+    )
+    tile_coordinates: Literal["wgs84", "gcj02"] = Field(
+        "wgs84",
+        description="Coordinate system of the tile source: gcj02 for AMap/Tencent tiles, "
+        "so stored WGS84 geometry is shifted to match them.",
+    )
+    language: Literal["zh", "en"] = Field("zh", description="Default display language: zh or en.")
+    secret_key: str = Field(
+        "dev-only-change-me",
+        description="Flask secret key signing sessions; set a long random value in production "
+        "(all web workers must share it).",
+    )
+    host: str = Field("127.0.0.1", description="Address the web server listens on.")
+    port: int = Field(8050, ge=1, le=65535, description="Port the web server listens on.")
+    auto_seed: bool = Field(
+        True, description="Create and seed the simulated street on start when the store is empty."
+    )
+    simulate: bool = Field(
+        True, description="Run the live scenario in a background thread of the web process."
+    )
+    embedded_worker: bool = Field(
+        True,
+        description="Run the view-model worker as a thread of the web process; set false in "
+        "production, where `cockpit worker` runs it as its own process next to Redis.",
+    )
+    simulation_speed: float = Field(
+        1.0, gt=0, le=3600, description="Simulated seconds per real second for the live scenario."
+    )
+    store_poll_seconds: float = Field(
+        10.0, gt=0, description="How often the worker re-reads registry counts from SQL."
+    )
+    live_poll_seconds: float = Field(
+        1.0, gt=0, description="How often the worker re-reads live state and rebuilds view models."
+    )
+    refresh_ms: int = Field(
+        2000, ge=250, description="How often a browser asks for a newer view model, in milliseconds."
+    )
+    stale_after_seconds: float = Field(
+        30.0, gt=0, description="Age after which a source's data is shown as stale."
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Read arguments first, then COCKPIT_* variables, then the TOML file named by COCKPIT_CONFIG."""
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config_file = os.environ.get(CONFIG_FILE_VARIABLE)
+        if config_file:
+            path = Path(config_file)
+            if not path.is_file():
+                raise FileNotFoundError(f"{CONFIG_FILE_VARIABLE}={config_file}: no such file")
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        return tuple(sources)
+
+    @field_validator("redis_url", "mqtt_url", "database_url", "tile_url", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        """Treat an empty string as unset, so COCKPIT_REDIS_URL= turns Redis off."""
+        return None if value == "" else value
+
+    @property
+    def resolved_database_url(self) -> str:
+        """Return the database URL, defaulting to the SQLite file in the data folder."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'cockpit.db').resolve()}"
+
+
+def setting_variables() -> dict[str, str]:
+    """Return each setting's environment variable with its help text, for docs and checks."""
+    return {
+        f"COCKPIT_{name.upper()}": field.description or ""
+        for name, field in Settings.model_fields.items()
+    }

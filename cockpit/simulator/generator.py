@@ -1,0 +1,563 @@
+"""Generate a deterministic, plausible street at a tier's exact scale and load it into the store."""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+from tqdm import tqdm
+
+from cockpit.domain.kinds import BuildingUse, DeviceKind, Registration
+from cockpit.geo import LocalFrame
+from cockpit.simulator import layout, people
+from cockpit.simulator.tiers import Tier
+from cockpit.store import schema
+from cockpit.store.bulk import bulk_insert
+from cockpit.store.database import reset_sequences
+
+# Ages are counted from a fixed day, so the same seed gives the same street in any year.
+REFERENCE_DAY = date(2026, 1, 1)
+
+ROAD_NAMES = (
+    "长白路", "延吉东路", "靖宇东路", "安图路", "敦化路", "包头路", "松花江路", "国和路", "翔殷路",
+    "黄兴路", "控江路", "营口路", "图们路", "辽源路", "本溪路", "铁岭路", "民星路",
+)
+COMPOUND_STEMS = ("长白", "延吉", "安图", "松花", "敦化", "控江", "鞍山", "辽源", "本溪", "营口",
+                  "靖宇", "民星", "国和", "翔殷", "黄兴", "包头", "图们", "内江", "凤城", "工农")
+COMPOUND_SUFFIXES = ("一村", "二村", "三村", "新村", "苑", "花园", "公寓", "小区", "家园", "雅苑")
+COMMUNITY_SUFFIX = "社区"
+INDUSTRIES = (
+    ("software", 0.20, False), ("consulting", 0.12, False), ("trade", 0.12, False),
+    ("finance", 0.06, False), ("design", 0.06, False), ("real_estate_agency", 0.05, False),
+    ("catering", 0.08, False), ("retail", 0.09, False), ("logistics", 0.04, False),
+    ("media", 0.04, False), ("fitness", 0.03, True), ("beauty", 0.03, True),
+    ("training", 0.04, True), ("driving_school", 0.005, True), ("quasi_finance", 0.015, True),
+    ("healthcare", 0.03, False),
+)
+COMPANY_WORDS = ("华信", "联创", "恒通", "中悦", "天启", "鼎盛", "博远", "瑞丰", "锦程", "新业", "宏达",
+                 "云帆", "汇智", "明德", "嘉禾", "启航", "卓越", "融通", "安泰", "星辰")
+INDUSTRY_WORDS = {
+    "software": "科技有限公司", "consulting": "咨询有限公司", "trade": "贸易有限公司",
+    "finance": "投资管理有限公司", "design": "设计有限公司", "real_estate_agency": "房地产经纪有限公司",
+    "catering": "餐饮管理有限公司", "retail": "商贸有限公司", "logistics": "物流有限公司",
+    "media": "文化传媒有限公司", "fitness": "健身服务有限公司", "beauty": "美容有限公司",
+    "training": "教育培训有限公司", "driving_school": "机动车驾驶培训有限公司",
+    "quasi_finance": "资产管理有限公司", "healthcare": "医疗科技有限公司",
+}
+TAX_ELSEWHERE = ("浦东新区", "闵行区", "嘉定区", "青浦区", "奉贤区", "崇明区", "外省市")
+FIRE_MIX = (
+    (DeviceKind.SMOKE, 0.52),
+    (DeviceKind.ELECTRICITY, 0.22),
+    (DeviceKind.GAS, 0.08),
+    (DeviceKind.WATER_PRESSURE, 0.08),
+    (DeviceKind.PATROL_POINT, 0.10),
+)
+PATROL_WINDOW_S = 7_200
+
+
+@dataclass
+class SeedReport:
+    """Tell what a seed produced and how long it took."""
+
+    tier: str
+    seed: int
+    seconds: float
+    rows: dict[str, int] = field(default_factory=dict)
+
+
+class StoreNotEmptyError(RuntimeError):
+    """Refuse to seed a store that already holds a street."""
+
+
+def split_exact(total: int, weights: Sequence[float]) -> list[int]:
+    """Split a whole number by weights with largest remainders, so the parts add up exactly."""
+    weight_sum = sum(weights)
+    raw = [total * w / weight_sum for w in weights]
+    parts = [math.floor(r) for r in raw]
+    order = sorted(range(len(raw)), key=lambda i: (raw[i] - parts[i], -i), reverse=True)
+    for i in order[: total - sum(parts)]:
+        parts[i] += 1
+    return parts
+
+
+class StreetGenerator:
+    """Build every row of a street from a tier, a seed and a centre, without touching the store."""
+
+    def __init__(self, tier: Tier, seed: int, center: tuple[float, float]) -> None:
+        self.tier = tier
+        self.seed = seed
+        self.frame = LocalFrame(*center)
+        self.rows: dict[str, list[dict[str, Any]]] = {t: [] for t in _TABLE_ORDER}
+        self._building_rects: dict[int, layout.Rect] = {}
+        self._building_grid: dict[int, int] = {}
+
+    def rng(self, stage: str) -> random.Random:
+        """Return a random stream of its own for each stage, so stages never shift each other."""
+        return random.Random(f"{self.seed}:{self.tier.name}:{stage}")
+
+    def generate(self, progress: Callable[[str], None] = lambda _stage: None) -> dict[str, list[dict[str, Any]]]:
+        """Generate all rows, table by table, reporting each stage."""
+        for stage, step in (
+            ("geography", self._geography),
+            ("buildings", self._buildings),
+            ("households and residents", self._population),
+            ("enterprises", self._enterprises),
+            ("devices", self._devices),
+            ("grid workers and teams", self._workers),
+        ):
+            progress(stage)
+            step()
+        return self.rows
+
+    # -- geography ---------------------------------------------------------------------------
+
+    def _geography(self) -> None:
+        tier, frame = self.tier, self.frame
+        street = layout.street_rect(tier.area_km2)
+        self.street_rect = street
+        self.rows["streets"].append(
+            {
+                "id": 1, "code": tier.street_code, "name": tier.street_name, "scale": tier.name,
+                "seed": self.seed, "area_km2": tier.area_km2, "center_lon": frame.lon0,
+                "center_lat": frame.lat0, "boundary": frame.rect_polygon(*street),
+                "created_at": datetime.now(UTC),
+            }
+        )
+        community_rects = layout.split_rect(street, tier.communities)
+        grids_per_community = split_exact(tier.grids, [1] * tier.communities)
+        self.community_rects = community_rects
+        self.grid_rects: list[tuple[int, layout.Rect]] = []
+        grid_id = 0
+        for c, rect in enumerate(community_rects, start=1):
+            stem = COMPOUND_STEMS[(c - 1) % len(COMPOUND_STEMS)]
+            name = f"{stem}{COMMUNITY_SUFFIX}" if c <= len(COMPOUND_STEMS) else f"{stem}{c}{COMMUNITY_SUFFIX}"
+            self.rows["communities"].append(
+                {"id": c, "street_id": 1, "code": f"{tier.street_code}{c:03d}", "name": name,
+                 "boundary": frame.rect_polygon(*rect)}
+            )
+            for g, grid_rect in enumerate(layout.split_rect(rect, grids_per_community[c - 1]), start=1):
+                grid_id += 1
+                self.grid_rects.append((c, grid_rect))
+                self.rows["grids"].append(
+                    {"id": grid_id, "community_id": c,
+                     "code": f"{tier.street_code[:6]}-{tier.street_code[6:]}-{c:03d}-{g:02d}",
+                     "name": f"{name}第{g}网格", "boundary": frame.rect_polygon(*grid_rect)}
+                )
+        features = self.rows["map_features"]
+        main_roads = layout.merge_segments(community_rects)
+        minor_roads = layout.merge_segments([r for _, r in self.grid_rects])
+        main_set = {(round(a[0]), round(a[1]), round(b[0]), round(b[1])) for a, b in main_roads}
+        for i, (a, b) in enumerate(main_roads):
+            features.append({"kind": "road_main", "name": ROAD_NAMES[i % len(ROAD_NAMES)], "geometry": frame.line([a, b])})
+        for a, b in minor_roads:
+            if (round(a[0]), round(a[1]), round(b[0]), round(b[1])) not in main_set:
+                features.append({"kind": "road_minor", "name": None, "geometry": frame.line([a, b])})
+        for _, grid_rect in self.grid_rects:
+            features.append({"kind": "block", "name": None, "geometry": frame.rect_polygon(*layout.inset(grid_rect, 9))})
+        features.append({"kind": "water", "name": "河道", "geometry": self._river(street)})
+        for i, feature in enumerate(features, start=1):
+            feature["id"] = i
+            feature["street_id"] = 1
+
+    def _river(self, street: layout.Rect) -> dict:
+        """Return a gently winding river polygon along the street's southern edge."""
+        x0, y0, x1, _ = street
+        steps = 24
+        north = [(x0 - 150 + (x1 - x0 + 300) * i / steps, y0 - 30 + 12 * math.sin(i / 2.3)) for i in range(steps + 1)]
+        south = [(x, y - 70 - 10 * math.cos(i / 3.1)) for i, (x, y) in enumerate(north)]
+        ring = north + south[::-1] + [north[0]]
+        return {"type": "Polygon", "coordinates": [[list(self.frame.to_lonlat(x, y)) for x, y in ring]]}
+
+    # -- buildings ---------------------------------------------------------------------------
+
+    def _buildings(self) -> None:
+        tier, frame, rng = self.tier, self.frame, self.rng("buildings")
+        n_grids = len(self.grid_rects)
+        # Offices cluster in the grids nearest the centre (the commercial core), three to a grid.
+        by_centrality = sorted(range(n_grids), key=lambda g: math.hypot(*_centre(self.grid_rects[g][1])))
+        offices = [0] * n_grids
+        core = by_centrality[: max(1, math.ceil(tier.office_buildings / 3))]
+        for i, parts in zip(core, split_exact(tier.office_buildings, [1] * len(core)), strict=True):
+            offices[i] = parts
+        commercial = [1 if g % 2 == 0 else 0 for g in range(n_grids)]
+        public = [0] * n_grids
+        first_grid_of = {}
+        for g, (c, _) in enumerate(self.grid_rects):
+            first_grid_of.setdefault(c, g)
+        for g in first_grid_of.values():
+            public[g] = 1
+        households_per_grid = split_exact(tier.households, [0.4 if offices[g] else 1.0 for g in range(n_grids)])
+
+        self.residential: list[tuple[int, int]] = []  # (building id, households)
+        self.offices: list[int] = []
+        self.commercial: list[int] = []
+        building_id = 0
+        for g, (community, grid_rect) in enumerate(self.grid_rects):
+            n_res = math.ceil(households_per_grid[g] / tier.households_per_building) if households_per_grid[g] else 0
+            uses = ([BuildingUse.OFFICE] * offices[g] + [BuildingUse.COMMERCIAL] * commercial[g]
+                    + [BuildingUse.PUBLIC] * public[g] + [BuildingUse.RESIDENTIAL] * n_res)
+            plots = layout.slots(layout.inset(grid_rect, 14), len(uses))
+            households = split_exact(households_per_grid[g], [1] * n_res) if n_res else []
+            for use, plot in zip(uses, plots, strict=False):
+                building_id += 1
+                hh = households.pop() if use is BuildingUse.RESIDENTIAL else 0
+                floors = self._floors(use, hh, rng)
+                fill_w, fill_h = (0.72, 0.62) if use is BuildingUse.OFFICE else (0.8, 0.42)
+                cx, cy = plot.centre
+                w, h = (plot.x1 - plot.x0) * fill_w, (plot.y1 - plot.y0) * fill_h
+                jx, jy = rng.uniform(-0.05, 0.05) * w, rng.uniform(-0.05, 0.05) * h
+                rect = (cx - w / 2 + jx, cy - h / 2 + jy, cx + w / 2 + jx, cy + h / 2 + jy)
+                lon, lat = frame.to_lonlat(cx + jx, cy + jy)
+                self._building_rects[building_id] = rect
+                self._building_grid[building_id] = g + 1
+                self.rows["buildings"].append(
+                    {"id": building_id, "code": f"B{tier.street_code}{building_id:06d}", "grid_id": g + 1,
+                     "compound_id": None, "use": use.value, "name": None, "floors": floors,
+                     "height_m": round(floors * (4.2 if use is BuildingUse.OFFICE else 3.0), 1),
+                     "built_year": self._built_year(use, floors, rng), "footprint": frame.rect_polygon(*rect),
+                     "lon": lon, "lat": lat, "source": "simulated", "external_id": None, "properties": None}
+                )
+                if use is BuildingUse.RESIDENTIAL:
+                    self.residential.append((building_id, hh))
+                elif use is BuildingUse.OFFICE:
+                    self.offices.append(building_id)
+                elif use is BuildingUse.COMMERCIAL:
+                    self.commercial.append(building_id)
+        self._compounds_and_addresses()
+
+    def _floors(self, use: BuildingUse, households: int, rng: random.Random) -> int:
+        if use is BuildingUse.OFFICE:
+            return rng.randint(12, 42)
+        if use in (BuildingUse.COMMERCIAL, BuildingUse.PUBLIC):
+            return rng.randint(2, 6)
+        return max(3, min(34, math.ceil(households / self.tier.households_per_floor)))
+
+    @staticmethod
+    def _built_year(use: BuildingUse, floors: int, rng: random.Random) -> int:
+        if use is BuildingUse.RESIDENTIAL and floors <= 7:
+            return rng.randint(1952, 1995)
+        return rng.randint(1996, 2022)
+
+    def _compounds_and_addresses(self) -> None:
+        tier, frame, rng = self.tier, self.frame, self.rng("compounds")
+        by_community: dict[int, list[int]] = {}
+        grid_community = {g["id"]: g["community_id"] for g in self.rows["grids"]}
+        buildings = {b["id"]: b for b in self.rows["buildings"]}
+        for building_id, _ in self.residential:
+            by_community.setdefault(grid_community[self._building_grid[building_id]], []).append(building_id)
+        communities = sorted(by_community)
+        per_community = split_exact(tier.compounds, [len(by_community[c]) for c in communities])
+        compound_id = 0
+        lane_of_building: dict[int, tuple[str, int, int]] = {}
+        for c, n in zip(communities, per_community, strict=True):
+            ids = by_community[c]
+            n = max(1, min(n, len(ids)))
+            for chunk in _chunks(ids, n):
+                compound_id += 1
+                stem = COMPOUND_STEMS[rng.randrange(len(COMPOUND_STEMS))]
+                name = f"{stem}{COMPOUND_SUFFIXES[compound_id % len(COMPOUND_SUFFIXES)]}"
+                rects = [self._building_rects[b] for b in chunk]
+                box = (min(r[0] for r in rects) - 10, min(r[1] for r in rects) - 10,
+                       max(r[2] for r in rects) + 10, max(r[3] for r in rects) + 10)
+                self.rows["compounds"].append(
+                    {"id": compound_id, "community_id": c, "code": f"{tier.street_code}C{compound_id:04d}",
+                     "name": f"{name}{compound_id}" if compound_id > len(COMPOUND_STEMS) else name,
+                     "boundary": frame.rect_polygon(*box)}
+                )
+                road = ROAD_NAMES[compound_id % len(ROAD_NAMES)]
+                lane = 100 + compound_id * 7 % 900
+                for number, b in enumerate(chunk, start=1):
+                    buildings[b]["compound_id"] = compound_id
+                    lane_of_building[b] = (road, lane, number)
+        self.compound_of = {b: buildings[b]["compound_id"] for b, _ in self.residential}
+        street_numbers: dict[str, int] = {}
+        district_prefix = tier.street_name
+        for building in self.rows["buildings"]:
+            b = building["id"]
+            if b in lane_of_building:
+                road, lane, number = lane_of_building[b]
+                house = f"{lane}弄{number}号"
+            else:
+                road = ROAD_NAMES[(self._building_grid[b] * 3) % len(ROAD_NAMES)]
+                street_numbers[road] = street_numbers.get(road, 0) + 1
+                house = f"{street_numbers[road] * 2 - 1}号"
+            self.rows["addresses"].append(
+                {"id": b, "code": f"{tier.street_code}{b:07d}", "building_id": b, "grid_id": building["grid_id"],
+                 "road": road, "number": house, "full_text": f"{district_prefix}{road}{house}",
+                 "lon": building["lon"], "lat": building["lat"]}
+            )
+
+    # -- population --------------------------------------------------------------------------
+
+    def _population(self) -> None:
+        tier, rng = self.tier, self.rng("population")
+        ids = people.IdNumberMaker()
+        local_region = tier.street_code[:6]
+        sizes = self._household_sizes(rng)
+        households, residents = self.rows["households"], self.rows["residents"]
+        household_id = resident_id = 0
+        size_iter = iter(sizes)
+        for building_id, count in self.residential:
+            floors = self.rows["buildings"][building_id - 1]["floors"]
+            per_floor = math.ceil(count / floors)
+            for i in range(count):
+                household_id += 1
+                size, group_rent = next(size_iter)
+                tenant = group_rent or rng.random() < tier.floating_share * 0.9
+                households.append(
+                    {"id": household_id, "address_id": building_id, "building_id": building_id,
+                     "room": f"{i // per_floor + 1}{i % per_floor + 1:02d}",
+                     "tenure": "tenant" if tenant else "owner", "area_m2": round(rng.uniform(35, 140), 1)}
+                )
+                for age, gender in self._members(size, group_rent, rng):
+                    resident_id += 1
+                    floating = tenant and (group_rent or rng.random() < 0.92)
+                    birth = REFERENCE_DAY - timedelta(days=age * 365 + rng.randrange(365))
+                    region = rng.choice(people.ORIGIN_REGIONS) if floating else local_region
+                    residents.append(
+                        {"id": resident_id, "household_id": household_id, "name": people.person_name(rng),
+                         "id_number": ids.make(region, birth, gender),
+                         "phone": people.mobile(rng) if age >= 14 else None, "gender": gender,
+                         "birth_date": birth,
+                         "registration": (Registration.FLOATING if floating else Registration.REGISTERED).value,
+                         "lives_alone": size == 1 and age >= 60, "source": "simulated"}
+                    )
+
+    def _household_sizes(self, rng: random.Random) -> list[tuple[int, bool]]:
+        """Return (size, group rent) per household, adding up to the tier's residents exactly."""
+        tier = self.tier
+        n = tier.households
+        group = set(rng.sample(range(n), round(n * tier.group_rent_share)))
+        sizes = [rng.randint(8, 14) if i in group else rng.choices((1, 2, 3, 4, 5), (18, 32, 28, 14, 8))[0]
+                 for i in range(n)]
+        target = tier.residents
+        if target < n:
+            raise ValueError("a tier needs at least one resident per household")
+        normal = [i for i in range(n) if i not in group]
+        while (diff := target - sum(sizes)) != 0:
+            step = 1 if diff > 0 else -1
+            for i in rng.sample(normal, min(abs(diff), len(normal))):
+                if step < 0 and sizes[i] == 1:
+                    continue
+                if step > 0 and sizes[i] >= 6:
+                    continue
+                sizes[i] += step
+        return [(s, i in group) for i, s in enumerate(sizes)]
+
+    def _members(self, size: int, group_rent: bool, rng: random.Random) -> list[tuple[int, str]]:
+        """Return (age, gender) of each member of a household."""
+        elder_bias = self.tier.elder_share
+
+        def g() -> str:
+            return "M" if rng.random() < 0.5 else "F"
+
+        if group_rent:
+            return [(rng.randint(19, 40), g()) for _ in range(size)]
+        if size == 1:
+            return [(rng.randint(60, 95) if rng.random() < elder_bias * 0.8 else rng.randint(22, 59), g())]
+        if size == 2:
+            if rng.random() < elder_bias * 1.3:
+                return [(rng.randint(60, 90), "M"), (rng.randint(58, 88), "F")]
+            return [(rng.randint(23, 59), "M"), (rng.randint(22, 58), "F")]
+        parent = rng.randint(28, 52)
+        members = [(parent, "M"), (parent + rng.randint(-4, 3), "F")]
+        children = size - 2
+        if rng.random() < (0.6 if size >= 4 else 0.3):
+            members.append((parent + rng.randint(25, 32), g()))
+            children -= 1
+        members += [(rng.randint(0, min(25, parent - 20)), g()) for _ in range(children)]
+        return members
+
+    # -- enterprises -------------------------------------------------------------------------
+
+    def _enterprises(self) -> None:
+        tier, rng = self.tier, self.rng("enterprises")
+        buildings = self.rows["buildings"]
+        hosts = self.offices + self.commercial
+        weights = [buildings[b - 1]["floors"] * 3 if b in set(self.offices) else 2 for b in hosts]
+        per_host = split_exact(tier.enterprises, weights)
+        industries = [i[0] for i in INDUSTRIES]
+        industry_weights = [i[1] for i in INDUSTRIES]
+        prepaid = {i[0] for i in INDUSTRIES if i[2]}
+        enterprise_id = 0
+        region = tier.street_code[:6]
+        for building_id, count in zip(hosts, per_host, strict=True):
+            floors = buildings[building_id - 1]["floors"]
+            for _ in range(count):
+                enterprise_id += 1
+                industry = rng.choices(industries, industry_weights)[0]
+                staff = max(1, int(rng.lognormvariate(2.3, 1.1)))
+                here = rng.random() < 0.93
+                registered = REFERENCE_DAY - timedelta(days=rng.randrange(30, 365 * 20))
+                legal = people.person_name(rng)
+                self.rows["enterprises"].append(
+                    {"id": enterprise_id, "uscc": people.uscc(rng, region, enterprise_id),
+                     "name": f"{rng.choice(COMPANY_WORDS)}{rng.choice(COMPANY_WORDS)}{INDUSTRY_WORDS[industry]}",
+                     "industry": industry, "prepaid": industry in prepaid, "building_id": building_id,
+                     "address_id": building_id, "room": f"{rng.randint(1, floors)}{rng.randint(1, 30):02d}",
+                     "tax_registered_here": here, "tax_region": "本街道" if here else rng.choice(TAX_ELSEWHERE),
+                     "legal_representative": legal,
+                     "managers": [{"role": "法定代表人", "name": legal},
+                                  {"role": "财务负责人", "name": people.person_name(rng)}],
+                     "staff": staff, "annual_tax_wan": round(staff * rng.uniform(0.8, 6.0), 1),
+                     "status": "abnormal" if rng.random() < 0.03 else "operating", "registered_on": registered,
+                     "lease_ends_on": REFERENCE_DAY + timedelta(days=rng.randrange(30, 365 * 3))}
+                )
+
+    # -- devices -----------------------------------------------------------------------------
+
+    def _devices(self) -> None:
+        tier, frame, rng = self.tier, self.frame, self.rng("devices")
+        buildings = self.rows["buildings"]
+        devices = self.rows["devices"]
+        installed = REFERENCE_DAY - timedelta(days=400)
+
+        def add(kind: DeviceKind, building: dict | None, x: float, y: float, interval: int, **extra: Any) -> None:
+            lon, lat = frame.to_lonlat(x, y)
+            devices.append(
+                {"id": len(devices) + 1, "code": f"{kind.value[:2].upper()}{tier.street_code[-3:]}{len(devices) + 1:07d}",
+                 "kind": kind.value, "building_id": building["id"] if building else None,
+                 "resident_id": extra.get("resident_id"), "compound_id": extra.get("compound_id"),
+                 "floor": extra.get("floor"), "lon": lon, "lat": lat, "report_interval_s": interval,
+                 "installed_on": installed, "params": extra.get("params")}
+            )
+
+        def inside(building: dict) -> tuple[float, float]:
+            x0, y0, x1, y1 = self._building_rects[building["id"]]
+            return rng.uniform(x0, x1), rng.uniform(y0, y1)
+
+        weight_for = {
+            DeviceKind.SMOKE: lambda b: b["floors"] * (3 if b["use"] != "residential" else 1),
+            DeviceKind.ELECTRICITY: lambda b: b["floors"] * (4 if b["use"] in ("office", "commercial") else 1),
+            DeviceKind.GAS: lambda b: 6 if b["use"] == "commercial" else (1 if b["use"] == "residential" else 0),
+            DeviceKind.PATROL_POINT: lambda b: 2 if b["use"] != "residential" else 1,
+        }
+        high_rise = [b for b in buildings if b["floors"] >= 10] or sorted(buildings, key=lambda b: -b["floors"])[:50]
+        for (kind, _), n in zip(FIRE_MIX, split_exact(tier.fire_devices, [w for _, w in FIRE_MIX]), strict=True):
+            pool = high_rise if kind is DeviceKind.WATER_PRESSURE else buildings
+            weights = [b["floors"] for b in pool] if kind is DeviceKind.WATER_PRESSURE else [weight_for[kind](b) for b in pool]
+            for building in rng.choices(pool, weights, k=n):
+                floor = building["floors"] if kind is DeviceKind.WATER_PRESSURE else rng.randint(1, building["floors"])
+                interval = PATROL_WINDOW_S if kind is DeviceKind.PATROL_POINT else rng.randint(30, 60)
+                add(kind, building, *inside(building), interval, floor=floor)
+        # Livelihood: each living-alone elder has a smart water meter; half also a door sensor.
+        households = self.rows["households"]
+        for resident in self.rows["residents"]:
+            if resident["lives_alone"]:
+                building = buildings[households[resident["household_id"] - 1]["building_id"] - 1]
+                x, y = inside(building)
+                add(DeviceKind.WATER_METER, building, x, y, 3_600, resident_id=resident["id"])
+                if rng.random() < 0.5:
+                    add(DeviceKind.DOOR_SENSOR, building, x, y, 1_800, resident_id=resident["id"])
+        for building in buildings:
+            if building["floors"] >= 7:
+                cars = max(1, building["floors"] // 12) if building["use"] == "residential" else building["floors"] // 8 + 1
+                for _ in range(cars):
+                    add(DeviceKind.ELEVATOR, building, *inside(building), 60, params={"floors": building["floors"]})
+        self._kiosks(add, rng)
+        for _, grid_rect in self.grid_rects:
+            x0, y0, x1, y1 = grid_rect
+            for x, y in ((x0, y0), (x1, y1), ((x0 + x1) / 2, y0)):
+                add(DeviceKind.CAMERA, None, x, y, 60)
+
+    def _kiosks(self, add: Callable[..., None], rng: random.Random) -> None:
+        """Place taxi kiosks at compound gates in the tier's number of residential areas."""
+        compounds = self.rows["compounds"]
+        by_community: dict[int, list[dict]] = {}
+        for compound in compounds:
+            by_community.setdefault(compound["community_id"], []).append(compound)
+        areas = sorted(rng.sample(sorted(by_community), min(self.tier.taxi_kiosk_areas, len(by_community))))
+        for community, n in zip(areas, split_exact(self.tier.taxi_kiosks, [1] * len(areas)), strict=True):
+            candidates = by_community[community]
+            for k in range(n):
+                compound = candidates[k % len(candidates)]
+                # A second kiosk at the same compound stands at its other gate (another corner).
+                lon, lat = compound["boundary"]["coordinates"][0][(k // len(candidates)) % 4]
+                add(DeviceKind.TAXI_KIOSK, None, *self.frame.to_metres(lon, lat), 300, compound_id=compound["id"])
+
+    # -- people at work ----------------------------------------------------------------------
+
+    def _workers(self) -> None:
+        tier, rng = self.tier, self.rng("workers")
+        grid_count = len(self.grid_rects)
+        worker_id = 0
+        for g, n in enumerate(split_exact(tier.grid_workers, [1] * grid_count), start=1):
+            for _ in range(n):
+                worker_id += 1
+                self.rows["grid_workers"].append(
+                    {"id": worker_id, "code": f"GW{tier.street_code[-3:]}{worker_id:05d}",
+                     "name": people.person_name(rng), "phone": people.mobile(rng), "grid_id": g}
+                )
+        teams = [("street", "街道城运中心指挥组", "command", 8), ("city", "城管执法中队", "city_management", 24),
+                 ("police", "派出所指挥室", "police", 12), ("medical", "社区卫生服务中心", "medical", 10),
+                 ("property", "物业维修联合队", "property", 30), ("elevator", "电梯维保站", "elevator", 12)]
+        for c, community in enumerate(self.rows["communities"], start=1):
+            teams.append((f"fire{c:03d}", f"{community['name']}微型消防站", "fire", 6))
+        for i, (code, name, kind, members) in enumerate(teams, start=1):
+            rect = self.community_rects[(i - 1) % len(self.community_rects)]
+            lon, lat = self.frame.to_lonlat(*_centre(rect))
+            self.rows["response_teams"].append(
+                {"id": i, "code": f"RT-{code}", "name": name, "kind": kind, "members": members,
+                 "base_lon": lon, "base_lat": lat}
+            )
+
+
+def _centre(rect: layout.Rect) -> tuple[float, float]:
+    return (rect[0] + rect[2]) / 2, (rect[1] + rect[3]) / 2
+
+
+def _chunks(items: list[int], n: int) -> list[list[int]]:
+    """Split a list into n contiguous, near-equal chunks."""
+    sizes = split_exact(len(items), [1] * n)
+    out, start = [], 0
+    for size in sizes:
+        out.append(items[start : start + size])
+        start += size
+    return out
+
+
+_TABLE_ORDER = (
+    "streets", "communities", "grids", "map_features", "buildings", "compounds", "addresses",
+    "households", "residents", "enterprises", "devices", "grid_workers", "response_teams",
+)
+_LOAD_ORDER = (
+    "streets", "communities", "grids", "compounds", "map_features", "buildings", "addresses",
+    "households", "residents", "enterprises", "devices", "grid_workers", "response_teams",
+)
+
+
+def store_is_empty(engine: Engine) -> bool:
+    """Tell whether the store holds no street yet."""
+    with engine.connect() as conn:
+        return conn.execute(select(func.count()).select_from(schema.Street)).scalar_one() == 0
+
+
+def seed_street(
+    engine: Engine, tier: Tier, seed: int, center: tuple[float, float], *, show_progress: bool = False
+) -> SeedReport:
+    """Generate the tier's street and load it into an empty, migrated store in one transaction."""
+    if not store_is_empty(engine):
+        raise StoreNotEmptyError("the store already holds a street; use --reset to replace it")
+    started = time.perf_counter()
+    generator = StreetGenerator(tier, seed, center)
+    stages = 6 + len(_LOAD_ORDER)
+    with tqdm(total=stages, desc="seed", unit="step", disable=not show_progress, leave=True) as bar:
+
+        def step(label: str) -> None:
+            bar.set_postfix_str(label)
+            bar.update(1)
+
+        rows = generator.generate(step)
+        tables = schema.Base.metadata.tables
+        with engine.begin() as conn:
+            for name in _LOAD_ORDER:
+                step(f"write {name}")
+                bulk_insert(conn, tables[name], rows[name])
+    reset_sequences(engine)
+    return SeedReport(tier.name, seed, time.perf_counter() - started, {n: len(r) for n, r in rows.items()})

@@ -1,0 +1,290 @@
+"""Play a live day in the street: devices report at their natural rates, people report, incidents happen."""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import math
+import random
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, select
+
+from cockpit.clock import Clock
+from cockpit.domain.kinds import ComplaintSource, DeviceKind
+from cockpit.ingest import DeviceMessage, Ingest
+from cockpit.store import schema
+
+log = logging.getLogger(__name__)
+
+# Events per simulated day, from the studies (T street: 19.46 grid events a day).
+GRID_REPORTS_PER_DAY = 20.0
+RESIDENT_REQUESTS_PER_DAY = 36.0
+COMPLAINTS_PER_DAY = 24.0
+ELEVATOR_TRIP_MEAN_S = 240.0
+
+REQUEST_SERVICES = (
+    ("repair", "楼道灯不亮，请尽快维修"), ("sanitation", "垃圾箱满溢，气味很大"),
+    ("parking", "非机动车乱停放堵住消防通道"), ("noise", "夜间施工噪音扰民"),
+    ("greenery", "小区绿化带树枝折断"), ("water", "楼顶水箱漏水"),
+)
+GRID_CATEGORIES = (
+    ("exposed_rubbish", "暴露垃圾"), ("street_cleanliness", "道路不洁"), ("illegal_building", "违法搭建"),
+    ("occupied_passage", "占道经营"), ("fire_passage", "消防通道堵塞"), ("facility_damage", "公共设施损坏"),
+)
+COMPLAINT_TEXTS = {
+    ComplaintSource.POLICE_110: ("dispute", "商家拒绝退还预付卡余额，双方发生纠纷"),
+    ComplaintSource.HOTLINE_12345: ("prepaid_refund", "办卡后门店停业，无法退费"),
+    ComplaintSource.MARKET_96315: ("consumer_rights", "预付式消费合同纠纷，商家失联"),
+    ComplaintSource.LABOUR: ("unpaid_wages", "员工反映两个月未发工资"),
+}
+
+
+@dataclass(frozen=True)
+class ScriptedIncident:
+    """Describe one incident the scenario plays at a fixed time after it starts."""
+
+    name: str
+    at: timedelta
+    caption: str
+
+
+SCRIPT = (
+    ScriptedIncident("smoke_alarm", timedelta(minutes=2), "高层住宅烟感报警"),
+    ScriptedIncident("trapped_elevator", timedelta(minutes=5), "电梯困人超过 90 秒"),
+    ScriptedIncident("enterprise_110", timedelta(minutes=10), "预付费企业：110 报警"),
+    ScriptedIncident("enterprise_12345", timedelta(hours=6), "预付费企业：12345 投诉"),
+    ScriptedIncident("enterprise_96315", timedelta(days=2), "预付费企业：96315 投诉"),
+    ScriptedIncident("elder_no_water", timedelta(hours=12), "独居老人 12 小时无用水"),
+)
+
+
+@dataclass
+class _Device:
+    """Hold what the scenario needs to make one device's messages."""
+
+    id: int
+    kind: DeviceKind
+    interval: int
+    seq: int = 0
+
+
+class LiveScenario:
+    """Emit device messages and feed records through ingest, on an injectable clock."""
+
+    def __init__(self, engine: Engine, ingest: Ingest, clock: Clock, seed: int = 1) -> None:
+        self.engine = engine
+        self.ingest = ingest
+        self.clock = clock
+        self.rng = random.Random(f"scenario:{seed}")
+        self.started_at = clock.now()
+        self.devices: dict[int, _Device] = {}
+        self._due: list[tuple[float, int, bool]] = []  # (due, device id, reschedule)
+        self._script = list(SCRIPT)
+        self.played: list[tuple[datetime, ScriptedIncident]] = []
+        self._targets: dict[str, Any] = {}
+        self._next_feed: dict[str, float] = {}
+        self._stuck: dict[int, float] = {}  # elevator id -> entrapment end (epoch)
+        self._dry_meter: int | None = None
+        self._load()
+
+    def _load(self) -> None:
+        """Read the device registry and pick the scripted incidents' targets."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(schema.Device.id, schema.Device.kind, schema.Device.report_interval_s)).all()
+            start = self.started_at.timestamp()
+            for device_id, kind, interval in rows:
+                self.devices[device_id] = _Device(device_id, DeviceKind(kind), interval)
+                heapq.heappush(self._due, (start + self.rng.uniform(0, min(interval, 120)), device_id, True))
+            self._targets = _pick_targets(conn, self.rng)
+            self.addresses = conn.execute(
+                select(schema.Address.id, schema.Address.grid_id, schema.Address.building_id,
+                       schema.Address.full_text, schema.Address.lon, schema.Address.lat)
+            ).all()
+            self.workers = conn.execute(select(schema.GridWorker.id, schema.GridWorker.grid_id)).all()
+        self._dry_meter = self._targets.get("water_meter")
+        for feed, per_day in (("grid", GRID_REPORTS_PER_DAY), ("request", RESIDENT_REQUESTS_PER_DAY),
+                              ("complaint", COMPLAINTS_PER_DAY)):
+            self._next_feed[feed] = self.started_at.timestamp() + self.rng.expovariate(per_day / 86_400)
+
+    # -- running -----------------------------------------------------------------------------
+
+    def step(self, until: datetime | None = None, batch: int = 2_000) -> int:
+        """Emit everything due up to `until` (default: now) and return how many messages went out."""
+        horizon = (until or self.clock.now()).timestamp()
+        sent = 0
+        messages: list[DeviceMessage] = []
+        self._play_script(horizon)
+        while self._due and self._due[0][0] <= horizon:
+            due, device_id, reschedule = heapq.heappop(self._due)
+            device = self.devices[device_id]
+            messages.append(self._message(device, due))
+            if reschedule:
+                heapq.heappush(self._due, (due + self._next_interval(device), device_id, True))
+            if len(messages) >= batch:
+                sent += self._send(messages)
+                messages = []
+        sent += self._send(messages)
+        self._feeds(horizon)
+        return sent
+
+    def run(self, stop: threading.Event, tick_s: float = 0.25) -> None:
+        """Step on every tick until stopped; a failing step is logged and retried, never fatal."""
+        failing = False
+        while not stop.is_set():
+            try:
+                self.step()
+                if failing:
+                    log.info("live scenario recovered")
+                failing = False
+            except Exception:
+                if not failing:
+                    log.exception("live scenario step failed; retrying")
+                failing = True
+            stop.wait(tick_s)
+
+    def _send(self, messages: list[DeviceMessage]) -> int:
+        if messages:
+            self.ingest.device_messages(messages)
+        return len(messages)
+
+    def _next_interval(self, device: _Device) -> float:
+        if device.kind is DeviceKind.ELEVATOR:
+            return self.rng.expovariate(1 / ELEVATOR_TRIP_MEAN_S) + 5
+        return device.interval * self.rng.uniform(0.9, 1.1)
+
+    # -- device values -----------------------------------------------------------------------
+
+    def _message(self, device: _Device, due: float, **override: Any) -> DeviceMessage:
+        device.seq += 1
+        values, kind = self._values(device, due)
+        values.update(override)
+        return DeviceMessage(
+            device_id=device.id, device_type=device.kind, kind=kind,
+            ts=datetime.fromtimestamp(due, tz=self.started_at.tzinfo), seq=device.seq, values=values,
+        )
+
+    def _values(self, device: _Device, due: float) -> tuple[dict[str, Any], str]:
+        rng, kind = self.rng, device.kind
+        hour = datetime.fromtimestamp(due, tz=self.started_at.tzinfo).hour
+        if kind is DeviceKind.SMOKE:
+            return {"obscuration_pct_m": round(rng.uniform(0, 0.4), 2), "alarm": False,
+                    "battery_pct": rng.randint(70, 100)}, "reading"
+        if kind is DeviceKind.GAS:
+            return {"lel_pct": round(rng.uniform(0, 3), 1), "alarm": False}, "reading"
+        if kind is DeviceKind.ELECTRICITY:
+            return {"current_a": round(rng.uniform(5, 60), 1), "leakage_ma": round(rng.uniform(3, 90), 1),
+                    "cable_temp_c": round(rng.uniform(24, 48), 1)}, "reading"
+        if kind is DeviceKind.WATER_PRESSURE:
+            return {"pressure_kpa": round(rng.uniform(240, 420), 1)}, "reading"
+        if kind is DeviceKind.PATROL_POINT:
+            return {"checked_in": True}, "event"
+        if kind is DeviceKind.WATER_METER:
+            dry = device.id == self._dry_meter
+            usage = 0.0 if dry else max(0.0, rng.gauss(_water_profile(hour), 4))
+            return {"flow_l": round(usage, 1)}, "reading"
+        if kind is DeviceKind.DOOR_SENSOR:
+            return {"opened": 7 <= hour <= 21 and rng.random() < 0.5}, "status"
+        if kind is DeviceKind.ELEVATOR:
+            if device.id in self._stuck and due < self._stuck[device.id]:
+                return {"state": "stopped", "occupied": True, "door": "closed", "between_floors": True}, "status"
+            return {"state": "running", "occupied": rng.random() < 0.6, "door": "closed",
+                    "floor": rng.randint(1, 30)}, "status"
+        if kind is DeviceKind.TAXI_KIOSK:
+            return {"status": "ok", "calls": int(7 <= hour <= 19 and rng.random() < 0.3)}, "status"
+        return {"status": "online"}, "status"
+
+    # -- scripted incidents and feeds --------------------------------------------------------
+
+    def _play_script(self, horizon: float) -> None:
+        start = self.started_at.timestamp()
+        while self._script and start + self._script[0].at.total_seconds() <= horizon:
+            incident = self._script.pop(0)
+            at = start + incident.at.total_seconds()
+            self._play(incident, at)
+            self.played.append((datetime.fromtimestamp(at, tz=self.started_at.tzinfo), incident))
+            self.ingest.live.append_event("scenario", {"name": incident.name, "caption": incident.caption, "ts": at})
+            log.info("scripted incident: %s", incident.caption)
+
+    def _play(self, incident: ScriptedIncident, at: float) -> None:
+        targets = self._targets
+        if incident.name == "smoke_alarm" and (device := self.devices.get(targets.get("smoke"))):
+            message = self._message(device, at, alarm=True, obscuration_pct_m=4.2)
+            self._send([message.model_copy(update={"kind": "event"})])
+        elif incident.name == "trapped_elevator" and (device := self.devices.get(targets.get("elevator"))):
+            self._stuck[device.id] = at + 180
+            # Report every 15 s while the car is stuck, so the 90 s rule sees it on device time.
+            for offset in range(0, 181, 15):
+                heapq.heappush(self._due, (at + offset, device.id, False))
+        elif incident.name.startswith("enterprise_") and (enterprise := targets.get("enterprise")):
+            source = ComplaintSource({"enterprise_110": "110", "enterprise_12345": "12345",
+                                      "enterprise_96315": "96315"}[incident.name])
+            category, text = COMPLAINT_TEXTS[source]
+            self.ingest.complaint(source, f"SIM-{incident.name}-{int(at)}", _utc(at, self.started_at), category, text,
+                                  enterprise["address_text"], enterprise["address_id"], enterprise["id"])
+        # elder_no_water: the chosen meter has reported zero flow since the start; the marker is enough.
+
+    def _feeds(self, horizon: float) -> None:
+        """Let residents, grid workers and complaint channels report at their daily rates."""
+        rates = {"grid": GRID_REPORTS_PER_DAY, "request": RESIDENT_REQUESTS_PER_DAY, "complaint": COMPLAINTS_PER_DAY}
+        emit: dict[str, Callable[[float], None]] = {
+            "grid": self._grid_report, "request": self._resident_request, "complaint": self._complaint,
+        }
+        for feed, rate in rates.items():
+            while self._next_feed[feed] <= horizon:
+                emit[feed](self._next_feed[feed])
+                self._next_feed[feed] += self.rng.expovariate(rate / 86_400)
+
+    def _grid_report(self, at: float) -> None:
+        if not self.workers:
+            return
+        worker_id, grid_id = self.rng.choice(self.workers)
+        in_grid = [a for a in self.addresses if a.grid_id == grid_id] or self.addresses
+        address = self.rng.choice(in_grid)
+        code, title = self.rng.choice(GRID_CATEGORIES)
+        self.ingest.grid_report(worker_id, grid_id, code, title, f"{address.full_text}附近发现{title}",
+                                _utc(at, self.started_at), address.lon, address.lat, address.building_id, address.id)
+
+    def _resident_request(self, at: float) -> None:
+        address = self.rng.choice(self.addresses)
+        code, text = self.rng.choice(REQUEST_SERVICES)
+        self.ingest.resident_request(code, text, _utc(at, self.started_at), self.rng.choice(("app", "wechat", "hotline")),
+                                     address.lon, address.lat, address.full_text, address.id)
+
+    def _complaint(self, at: float) -> None:
+        address = self.rng.choice(self.addresses)
+        source = self.rng.choice(list(ComplaintSource))
+        category, text = COMPLAINT_TEXTS[source]
+        self.ingest.complaint(source, f"SIM-{int(at * 1000)}-{self.rng.randrange(10**6)}", _utc(at, self.started_at),
+                              category, text, address.full_text, address.id)
+
+
+def _water_profile(hour: int) -> float:
+    """Return typical litres an hour for one elder: peaks in the morning and evening."""
+    return 2 + 14 * math.exp(-((hour - 7) ** 2) / 4) + 12 * math.exp(-((hour - 19) ** 2) / 5)
+
+
+def _utc(epoch: float, like: datetime) -> datetime:
+    return datetime.fromtimestamp(epoch, tz=like.tzinfo)
+
+
+def _pick_targets(conn, rng: random.Random) -> dict[str, Any]:
+    """Choose the devices and the enterprise the scripted incidents happen to."""
+    def first(kind: DeviceKind) -> int | None:
+        ids = conn.execute(select(schema.Device.id).where(schema.Device.kind == kind.value)
+                           .order_by(schema.Device.id).limit(50)).scalars().all()
+        return rng.choice(ids) if ids else None
+
+    targets: dict[str, Any] = {k.value: first(k) for k in (DeviceKind.SMOKE, DeviceKind.ELEVATOR, DeviceKind.WATER_METER)}
+    row = conn.execute(
+        select(schema.Enterprise.id, schema.Enterprise.address_id, schema.Address.full_text)
+        .join(schema.Address, schema.Address.id == schema.Enterprise.address_id)
+        .where(schema.Enterprise.prepaid.is_(True)).order_by(schema.Enterprise.id).limit(1)
+    ).first()
+    if row:
+        targets["enterprise"] = {"id": row.id, "address_id": row.address_id, "address_text": row.full_text}
+    return targets

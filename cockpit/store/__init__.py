@@ -1,0 +1,1 @@
+"""Keep the street's registries, feeds, alerts and cases in SQL through SQLAlchemy."""

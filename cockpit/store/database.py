@@ -1,0 +1,75 @@
+"""Create the engine once, migrate the schema with Alembic and reset sequences after bulk loads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy.engine import make_url
+
+from cockpit.store.schema import Base
+
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+
+
+def make_engine(url: str) -> Engine:
+    """Return an engine for the URL; SQLite gets WAL, foreign keys and a busy timeout."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    """Turn on WAL and foreign keys for each new SQLite connection."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def alembic_config(engine: Engine) -> Config:
+    """Return an Alembic configuration bound to the engine."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["engine"] = engine
+    return config
+
+
+def migrate(engine: Engine) -> None:
+    """Bring the schema to the newest migration; safe to call on every start."""
+    command.upgrade(alembic_config(engine), "head")
+
+
+def table_names() -> list[str]:
+    """Return the names of the tables the schema declares, parents before children."""
+    return [table.name for table in Base.metadata.sorted_tables]
+
+
+def is_migrated(engine: Engine) -> bool:
+    """Tell whether the schema's tables exist in the database."""
+    return "streets" in inspect(engine).get_table_names()
+
+
+def reset_sequences(engine: Engine) -> None:
+    """Move PostgreSQL id sequences past explicitly inserted ids (SQLite needs nothing)."""
+    if engine.dialect.name != "postgresql":
+        return
+    with engine.begin() as conn:
+        for name in table_names():
+            # Identifiers cannot be bound; these names come from our own metadata, never from input.
+            conn.execute(
+                text(
+                    "SELECT setval(pg_get_serial_sequence(:table, 'id'), "
+                    f"COALESCE((SELECT MAX(id) FROM {name}), 0) + 1, false)"
+                ),
+                {"table": name},
+            )

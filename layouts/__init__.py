@@ -1,0 +1,1 @@
+"""Build page components as pure functions of view-model data and labels."""
