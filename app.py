@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import dash
 import flask
 from dash import Dash
 
@@ -30,6 +31,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         title=label("title", settings.language),
         update_title=None,
         serve_locally=True,
+        use_pages=True,
+        pages_folder="",
+        suppress_callback_exceptions=True,
     )
     app.server.config["SECRET_KEY"] = settings.secret_key
     app.server.extensions["cockpit_runtime"] = runtime
@@ -37,19 +41,25 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     def read_overview():
         return read_view(runtime.live, OVERVIEW)
 
-    def serve_layout():
-        lang = pick_language(flask.request.args.get("lang") if flask.has_request_context() else None,
-                             settings.language)
-        return page(read_overview(), lang, settings.refresh_ms, settings.stale_after_seconds)
+    def serve_overview(lang: str | None = None, **_query):
+        """Build the page for the URL's ?lang= (Dash pages hand the query string over)."""
+        chosen = pick_language(lang, settings.language)
+        return page(read_overview(), chosen, settings.refresh_ms, settings.stale_after_seconds)
 
-    app.layout = serve_layout
+    dash.register_page(
+        "overview", path="/", layout=serve_overview, title=label("title", settings.language)
+    )
+    app.layout = dash.page_container
     overview_callbacks.register(app, read_overview)
     return app
 
 
 def main() -> None:
     """Run the cockpit with the settings from the environment."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     settings = Settings()
     app = create_app(settings)
     logging.getLogger(__name__).info("cockpit on http://%s:%d/", settings.host, settings.port)

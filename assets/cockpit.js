@@ -5,12 +5,13 @@ window.dash_clientside = Object.assign({}, window.dash_clientside, {
       const outputs = window.dash_clientside.callback_context.outputs_list;
       const kpis = (view && view.kpis) || {};
       const fmt = (v) => (v === null || v === undefined ? "—" : Number(v).toLocaleString("en-US"));
-      const ratio = (a, b) => (a === undefined || b === undefined ? "—" : fmt(a) + " / " + fmt(b));
+      const totals = { fire_online: "fire_total", devices_online: "devices_total" };
       return outputs.map(function (o) {
-        const name = o.id.slice(4);
-        if (name === "fire_online") return ratio(kpis.fire_online, kpis.fire_total);
-        if (name === "devices_online") return ratio(kpis.devices_online, kpis.devices_total);
-        return fmt(kpis[name]);
+        const name = o.id.slice(4).replace(/-detail$/, "");
+        if (!o.id.endsWith("-detail")) return fmt(kpis[name]);
+        const part = kpis[name], whole = kpis[totals[name]];
+        if (part === undefined || !whole) return "";
+        return "/ " + fmt(whole) + " · " + ((100 * part) / whole).toFixed(1) + "%";
       });
     },
     freshness: function (_n, heartbeat, view, labels) {

@@ -8,7 +8,7 @@ from typing import Any
 
 from dash import ClientsideFunction, Dash, Input, Output, State, no_update
 
-from layouts.overview import KPI_TILES, SOURCES
+from layouts.overview import KPI_TILES, RATIO_TILES, SOURCES
 
 
 def register(app: Dash, read_overview: Callable[[], dict[str, Any] | None]) -> None:
@@ -34,7 +34,8 @@ def register(app: Dash, read_overview: Callable[[], dict[str, Any] | None]) -> N
 
     app.clientside_callback(
         ClientsideFunction(namespace="cockpit", function_name="fillKpis"),
-        [Output(f"kpi-{name}", "children") for name in KPI_TILES],
+        [Output(f"kpi-{name}", "children") for name in KPI_TILES]
+        + [Output(f"kpi-{name}-detail", "children") for name in RATIO_TILES],
         Input("overview-store", "data"),
         prevent_initial_call=True,
     )

@@ -33,6 +33,8 @@ class ScaledClock:
     def __init__(self, speed: float = 1.0, start: datetime | None = None) -> None:
         if speed <= 0:
             raise ValueError("speed must be positive")
+        if start is not None and start.tzinfo is None:
+            raise ValueError("start must be timezone-aware")
         self.speed = speed
         self._start = start or datetime.now(UTC)
         self._origin = time.monotonic()

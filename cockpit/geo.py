@@ -40,11 +40,17 @@ class LocalFrame:
     def rect_polygon(self, x0: float, y0: float, x1: float, y1: float) -> dict:
         """Return a GeoJSON Polygon for a rectangle given in local metres (counter-clockwise)."""
         corners = [(x0, y0), (x1, y0), (x1, y1), (x0, y1), (x0, y0)]
-        return {"type": "Polygon", "coordinates": [[list(self.to_lonlat(x, y)) for x, y in corners]]}
+        return {
+            "type": "Polygon",
+            "coordinates": [[list(self.to_lonlat(x, y)) for x, y in corners]],
+        }
 
     def line(self, points: Sequence[Point]) -> dict:
         """Return a GeoJSON LineString for points given in local metres."""
-        return {"type": "LineString", "coordinates": [list(self.to_lonlat(x, y)) for x, y in points]}
+        return {
+            "type": "LineString",
+            "coordinates": [list(self.to_lonlat(x, y)) for x, y in points],
+        }
 
 
 def ring_area(ring: Sequence[Sequence[float]]) -> float:
@@ -97,9 +103,13 @@ def point_in_ring(point: Point, ring: Sequence[Sequence[float]]) -> bool:
 
 def point_in_geometry(point: Point, geometry: dict) -> bool:
     """Tell whether a point lies inside a Polygon or MultiPolygon (holes honoured)."""
-    polygons = [geometry["coordinates"]] if geometry["type"] == "Polygon" else geometry["coordinates"]
+    polygons = (
+        [geometry["coordinates"]] if geometry["type"] == "Polygon" else geometry["coordinates"]
+    )
     for rings in polygons:
-        if point_in_ring(point, rings[0]) and not any(point_in_ring(point, hole) for hole in rings[1:]):
+        if point_in_ring(point, rings[0]) and not any(
+            point_in_ring(point, hole) for hole in rings[1:]
+        ):
             return True
     return False
 

@@ -58,13 +58,17 @@ class Ingest:
 
     # -- devices -----------------------------------------------------------------------------
 
-    def device_messages(self, messages: Iterable[Mapping[str, Any] | DeviceMessage]) -> IngestResult:
+    def device_messages(
+        self, messages: Iterable[Mapping[str, Any] | DeviceMessage]
+    ) -> IngestResult:
         """Validate a batch of device messages and apply the valid ones to live state."""
         result = IngestResult()
         valid: list[DeviceMessage] = []
         for raw in messages:
             try:
-                valid.append(raw if isinstance(raw, DeviceMessage) else DeviceMessage.model_validate(raw))
+                valid.append(
+                    raw if isinstance(raw, DeviceMessage) else DeviceMessage.model_validate(raw)
+                )
             except ValidationError as exc:
                 self._reject(result, _reason(exc), exc)
         if not valid:
@@ -77,7 +81,13 @@ class Ingest:
                 values["future_dated"] = True
                 result.future += 1
             readings.append(
-                LiveReading(message.device_id, message.device_type.value, message.ts.timestamp(), message.seq, values)
+                LiveReading(
+                    message.device_id,
+                    message.device_type.value,
+                    message.ts.timestamp(),
+                    message.seq,
+                    values,
+                )
             )
         previous = self.live.latest({r.device_id for r in readings})
         applied = self.live.put_readings(readings)
@@ -86,7 +96,11 @@ class Ingest:
                 result.accepted += 1
                 if message.kind == "event":
                     self.live.append_event("device_events", _event_of(reading))
-            elif (prior := previous.get(reading.device_id)) and prior["seq"] == reading.seq and prior["ts"] == reading.ts:
+            elif (
+                (prior := previous.get(reading.device_id))
+                and prior["seq"] == reading.seq
+                and prior["ts"] == reading.ts
+            ):
                 result.duplicates += 1  # MQTT QoS 1 delivers at least once
             else:
                 result.stale += 1
@@ -131,14 +145,27 @@ class Ingest:
             new_id = conn.execute(
                 insert(schema.Complaint).returning(schema.Complaint.id),
                 {
-                    "source": source.value, "external_id": external_id, "received_at": received_at,
-                    "category": category, "text": text, "address_text": address_text,
-                    "address_id": address_id, "enterprise_id": enterprise_id,
+                    "source": source.value,
+                    "external_id": external_id,
+                    "received_at": received_at,
+                    "category": category,
+                    "text": text,
+                    "address_text": address_text,
+                    "address_id": address_id,
+                    "enterprise_id": enterprise_id,
                 },
             ).scalar_one()
         self.live.incr("complaints_received")
-        self.live.append_event("complaints", {"id": new_id, "source": source.value, "address_id": address_id,
-                                              "enterprise_id": enterprise_id, "ts": received_at.timestamp()})
+        self.live.append_event(
+            "complaints",
+            {
+                "id": new_id,
+                "source": source.value,
+                "address_id": address_id,
+                "enterprise_id": enterprise_id,
+                "ts": received_at.timestamp(),
+            },
+        )
         return new_id
 
     def resident_request(
@@ -158,10 +185,17 @@ class Ingest:
             new_id = conn.execute(
                 insert(schema.ResidentRequest).returning(schema.ResidentRequest.id),
                 {
-                    "service_code": service_code, "description": description,
-                    "status": RequestStatus.OPEN.value, "channel": channel, "requested_at": requested_at,
-                    "updated_at": requested_at, "lon": lon, "lat": lat, "address_text": address_text,
-                    "address_id": address_id, "media_url": media_url,
+                    "service_code": service_code,
+                    "description": description,
+                    "status": RequestStatus.OPEN.value,
+                    "channel": channel,
+                    "requested_at": requested_at,
+                    "updated_at": requested_at,
+                    "lon": lon,
+                    "lat": lat,
+                    "address_text": address_text,
+                    "address_id": address_id,
+                    "media_url": media_url,
                 },
             ).scalar_one()
         self.live.incr("requests_received")
@@ -185,10 +219,19 @@ class Ingest:
             case_id = conn.execute(
                 insert(schema.Case).returning(schema.Case.id),
                 {
-                    "code": f"GR{reported_at:%Y%m%d%H%M%S%f}{worker_id:05d}", "source": CaseSource.GRID_WORKER.value,
-                    "source_ref": None, "category": category, "title": title, "description": description,
-                    "state": CaseState.REPORTED.value, "grid_id": grid_id, "address_id": address_id,
-                    "building_id": building_id, "reporter_worker_id": worker_id, "lon": lon, "lat": lat,
+                    "code": f"GR{reported_at:%Y%m%d%H%M%S%f}{worker_id:05d}",
+                    "source": CaseSource.GRID_WORKER.value,
+                    "source_ref": None,
+                    "category": category,
+                    "title": title,
+                    "description": description,
+                    "state": CaseState.REPORTED.value,
+                    "grid_id": grid_id,
+                    "address_id": address_id,
+                    "building_id": building_id,
+                    "reporter_worker_id": worker_id,
+                    "lon": lon,
+                    "lat": lat,
                     "reported_at": reported_at,
                 },
             ).scalar_one()
@@ -205,5 +248,10 @@ def _reason(exc: ValidationError) -> str:
 
 def _event_of(reading: LiveReading) -> dict[str, Any]:
     """Return a reading as a plain dict for an event stream."""
-    return {"device_id": reading.device_id, "kind": reading.kind, "ts": reading.ts, "seq": reading.seq,
-            "values": reading.values}
+    return {
+        "device_id": reading.device_id,
+        "kind": reading.kind,
+        "ts": reading.ts,
+        "seq": reading.seq,
+        "values": reading.values,
+    }

@@ -25,7 +25,13 @@ class LiveReading:
     def as_json(self) -> bytes:
         """Return the reading as compact JSON."""
         return orjson.dumps(
-            {"device_id": self.device_id, "kind": self.kind, "ts": self.ts, "seq": self.seq, "values": self.values}
+            {
+                "device_id": self.device_id,
+                "kind": self.kind,
+                "ts": self.ts,
+                "seq": self.seq,
+                "values": self.values,
+            }
         )
 
 
@@ -56,7 +62,9 @@ class LiveStore(Protocol):
         """Append an event to a named, capped stream and return its id."""
         ...
 
-    def read_events(self, stream: str, after: str = "0", limit: int = 100) -> list[tuple[str, dict[str, Any]]]:
+    def read_events(
+        self, stream: str, after: str = "0", limit: int = 100
+    ) -> list[tuple[str, dict[str, Any]]]:
         """Return up to limit events after the id, oldest first."""
         ...
 
@@ -90,7 +98,7 @@ class InProcessLiveStore:
     def __init__(self, stream_maxlen: int = STREAM_MAXLEN) -> None:
         self._lock = threading.Lock()
         self._maxlen = stream_maxlen
-        self._latest: dict[int, dict[str, Any]] = {}
+        self._latest: dict[int, tuple[float, bytes]] = {}  # serialised, like Redis: no shared state
         self._streams: dict[str, deque[tuple[str, dict[str, Any]]]] = {}
         self._ids = count(1)
         self._counters: dict[str, int] = {}
@@ -106,31 +114,35 @@ class InProcessLiveStore:
         with self._lock:
             for reading in readings:
                 current = self._latest.get(reading.device_id)
-                if current is not None and current["ts"] >= reading.ts:
+                if current is not None and current[0] >= reading.ts:
                     applied.append(False)
                     continue
-                self._latest[reading.device_id] = orjson.loads(reading.as_json())
+                self._latest[reading.device_id] = (reading.ts, reading.as_json())
                 applied.append(True)
         return applied
 
     def latest(self, device_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
         """Return the latest reading of each device that has one."""
         with self._lock:
-            return {i: dict(self._latest[i]) for i in device_ids if i in self._latest}
+            return {i: orjson.loads(self._latest[i][1]) for i in device_ids if i in self._latest}
 
     def last_seen(self) -> dict[int, float]:
         """Return each reporting device's latest device time."""
         with self._lock:
-            return {i: r["ts"] for i, r in self._latest.items()}
+            return {i: ts for i, (ts, _) in self._latest.items()}
 
     def append_event(self, stream: str, event: dict[str, Any]) -> str:
         """Append an event to a named, capped stream and return its id."""
         with self._lock:
             event_id = f"{next(self._ids)}-0"
-            self._streams.setdefault(stream, deque(maxlen=self._maxlen)).append((event_id, dict(event)))
+            self._streams.setdefault(stream, deque(maxlen=self._maxlen)).append(
+                (event_id, dict(event))
+            )
             return event_id
 
-    def read_events(self, stream: str, after: str = "0", limit: int = 100) -> list[tuple[str, dict[str, Any]]]:
+    def read_events(
+        self, stream: str, after: str = "0", limit: int = 100
+    ) -> list[tuple[str, dict[str, Any]]]:
         """Return up to limit events after the id, oldest first."""
         after_n = _id_number(after)
         with self._lock:
@@ -263,10 +275,17 @@ class RedisLiveStore:
         )
         return event_id.decode() if isinstance(event_id, bytes) else str(event_id)
 
-    def read_events(self, stream: str, after: str = "0", limit: int = 100) -> list[tuple[str, dict[str, Any]]]:
+    def read_events(
+        self, stream: str, after: str = "0", limit: int = 100
+    ) -> list[tuple[str, dict[str, Any]]]:
         """Return up to limit events after the id, oldest first."""
+        if limit <= 0:
+            return []
         rows = self._call(
-            self._redis.xrange, self._key(f"stream:{stream}"), min=f"({after}" if after != "0" else "-", count=limit
+            self._redis.xrange,
+            self._key(f"stream:{stream}"),
+            min=f"({after}" if after != "0" else "-",
+            count=limit,
         )
         return [
             (i.decode() if isinstance(i, bytes) else i, orjson.loads(fields[b"data"]))
@@ -292,7 +311,8 @@ class RedisLiveStore:
 
     def clear(self) -> None:
         """Forget all live state of this street."""
-        keys = list(self._call(self._redis.scan_iter, match=self._prefix + "*", count=1000))
+        # scan_iter is lazy: list it inside _call so connection errors surface as LiveStoreError.
+        keys = self._call(lambda: list(self._redis.scan_iter(match=self._prefix + "*", count=1000)))
         if keys:
             self._call(self._redis.delete, *keys)
 

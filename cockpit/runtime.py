@@ -42,15 +42,21 @@ class Runtime:
         """Connect to the stores, migrate, and seed the simulated street when the store is empty."""
         engine = make_engine(settings.resolved_database_url)
         migrate(engine)
-        if (settings.auto_seed if seed_if_empty is None else seed_if_empty) and store_is_empty(engine):
+        if (settings.auto_seed if seed_if_empty is None else seed_if_empty) and store_is_empty(
+            engine
+        ):
             tier = get_tier(settings.scale)
             log.info("store is empty: seeding the %s street (seed %d)", tier.name, settings.seed)
-            report = seed_street(engine, tier, settings.seed, (settings.map_center_lon, settings.map_center_lat))
+            report = seed_street(
+                engine, tier, settings.seed, (settings.map_center_lon, settings.map_center_lat)
+            )
             log.info("seeded %s in %.1f s", tier.name, report.seconds)
         with engine.connect() as conn:
             street_code = conn.execute(select(schema.Street.code)).scalar() or "unseeded"
         live = make_live_store(settings.redis_url, street_code)
-        clock: Clock = ScaledClock(settings.simulation_speed) if settings.simulate else SystemClock()
+        clock: Clock = (
+            ScaledClock(settings.simulation_speed) if settings.simulate else SystemClock()
+        )
         return cls(settings, engine, live, clock, street_code)
 
     def make_worker(self) -> ViewModelWorker:
@@ -58,7 +64,9 @@ class Runtime:
         s = self.settings
         return ViewModelWorker(
             RegistryAdapter(self.engine, self.clock, timedelta(seconds=s.store_poll_seconds)),
-            DeviceRegistryAdapter(self.engine, self.clock, timedelta(seconds=s.store_poll_seconds * 6)),
+            DeviceRegistryAdapter(
+                self.engine, self.clock, timedelta(seconds=s.store_poll_seconds * 6)
+            ),
             LiveStateAdapter(self.live, self.clock, timedelta(seconds=s.live_poll_seconds)),
             self.live,
             self.clock,
@@ -68,7 +76,9 @@ class Runtime:
 
     def make_scenario(self) -> LiveScenario:
         """Return the live scenario writing through this runtime's ingest."""
-        return LiveScenario(self.engine, Ingest(self.engine, self.live, self.clock), self.clock, self.settings.seed)
+        return LiveScenario(
+            self.engine, Ingest(self.engine, self.live, self.clock), self.clock, self.settings.seed
+        )
 
     def start_background(self, *, worker: bool = True, scenario: bool | None = None) -> None:
         """Start the worker and, when simulating, the live scenario as daemon threads."""
@@ -80,7 +90,9 @@ class Runtime:
             self._spawn("live-scenario", self.make_scenario().run)
 
     def _spawn(self, name: str, target, *args) -> None:
-        thread = threading.Thread(target=target, args=(self.stop_event, *args), name=name, daemon=True)
+        thread = threading.Thread(
+            target=target, args=(self.stop_event, *args), name=name, daemon=True
+        )
         thread.start()
         self.threads.append(thread)
 

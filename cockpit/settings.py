@@ -48,12 +48,17 @@ class Settings(BaseSettings):
         description="Size of the simulated street seeded on first start: changbai, s-street or "
         "district.",
     )
-    seed: int = Field(42, description="Random seed of the simulated street; same seed, same street.")
+    seed: int = Field(
+        42, description="Random seed of the simulated street; same seed, same street."
+    )
     street_name: str | None = Field(
         None, description="Display name of the street; default: the simulated tier's name."
     )
     map_center_lat: float = Field(
-        31.2790, ge=-90, le=90, description="Latitude (WGS84) of the street centre (default Yangpu, Shanghai)."
+        31.2790,
+        ge=-90,
+        le=90,
+        description="Latitude (WGS84) of the street centre (default Yangpu, Shanghai).",
     )
     map_center_lon: float = Field(
         121.5370, ge=-180, le=180, description="Longitude (WGS84) of the street centre."
@@ -97,7 +102,9 @@ class Settings(BaseSettings):
         1.0, gt=0, description="How often the worker re-reads live state and rebuilds view models."
     )
     refresh_ms: int = Field(
-        2000, ge=250, description="How often a browser asks for a newer view model, in milliseconds."
+        2000,
+        ge=250,
+        description="How often a browser asks for a newer view model, in milliseconds.",
     )
     stale_after_seconds: float = Field(
         30.0, gt=0, description="Age after which a source's data is shown as stale."

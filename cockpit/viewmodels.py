@@ -31,8 +31,12 @@ def devices_online(
         if seen is not None and now_ts - seen <= interval * OFFLINE_AFTER_INTERVALS:
             online += 1
             fire_online += is_fire
-    return {"devices_online": online, "fire_online": fire_online, "fire_total": fire_total,
-            "devices_total": len(devices)}
+    return {
+        "devices_online": online,
+        "fire_online": fire_online,
+        "fire_total": fire_total,
+        "devices_total": len(devices),
+    }
 
 
 def build_overview(
@@ -54,7 +58,9 @@ def build_overview(
         kpis.update(devices_online(devices, live["last_seen"], now))
     if live is not None:
         kpis["readings_total"] = live["counters"].get("readings_accepted", 0)
-        kpis["rejected_total"] = sum(v for k, v in live["counters"].items() if k.startswith("rejected:"))
+        kpis["rejected_total"] = sum(
+            v for k, v in live["counters"].items() if k.startswith("rejected:")
+        )
     kpis["readings_per_min"] = None if readings_per_min is None else round(readings_per_min)
     data_times = [s["fetched_at"] for s in sources if s.get("fetched_at")]
     return {
@@ -77,9 +83,15 @@ class ViewModelPublisher:
         # Ages and timestamps change every tick; only the content decides whether clients redraw.
         # A digest, unlike a counter, agrees across worker restarts and several worker processes.
         content = {k: v for k, v in model.items() if k not in ("data_at",)}
-        content["sources"] = [{k: v for k, v in s.items() if k != "age_s"} for s in model.get("sources", [])]
-        digest = hashlib.blake2b(orjson.dumps(content, option=orjson.OPT_SORT_KEYS), digest_size=12).hexdigest()
-        payload = dict(model, version=digest, generated_at=generated_at.isoformat(), published_wall=time.time())
+        content["sources"] = [
+            {k: v for k, v in s.items() if k != "age_s"} for s in model.get("sources", [])
+        ]
+        digest = hashlib.blake2b(
+            orjson.dumps(content, option=orjson.OPT_SORT_KEYS), digest_size=12
+        ).hexdigest()
+        payload = dict(
+            model, version=digest, generated_at=generated_at.isoformat(), published_wall=time.time()
+        )
         self.live.set_view(name, orjson.dumps(payload))
         return digest
 

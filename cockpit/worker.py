@@ -52,8 +52,13 @@ class ViewModelWorker:
             self.devices.snapshot.data if self.devices.snapshot else None,
             live,
             self._readings_per_min(live, now.timestamp()),
-            [dict(a.health(self.stale_after), fetched_at=a.fetched_at.isoformat() if a.fetched_at else None)
-             for a in self.adapters],
+            [
+                dict(
+                    a.health(self.stale_after),
+                    fetched_at=a.fetched_at.isoformat() if a.fetched_at else None,
+                )
+                for a in self.adapters
+            ],
             now,
             self.street_name,
         )

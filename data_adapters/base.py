@@ -93,5 +93,9 @@ class Adapter(Generic[T]):
             state = "stale"
         else:
             state = "ok" if age is not None and age <= stale_after.total_seconds() else "stale"
-        return {"name": self.name, "state": state, "age_s": None if age is None else round(age, 1),
-                "error": self.last_error}
+        return {
+            "name": self.name,
+            "state": state,
+            "age_s": None if age is None else round(age, 1),
+            "error": self.last_error,
+        }

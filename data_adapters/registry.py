@@ -28,25 +28,37 @@ class RegistryAdapter(Adapter[dict[str, Any]]):
 
     def _fetch(self) -> dict[str, Any]:
         """Return counts, the street's name and today's complaints, requests and open cases."""
-        start_of_day = datetime.combine(self.clock.now().astimezone(DISPLAY_ZONE).date(), time(), DISPLAY_ZONE)
+        start_of_day = datetime.combine(
+            self.clock.now().astimezone(DISPLAY_ZONE).date(), time(), DISPLAY_ZONE
+        )
         try:
             counts = registry_counts(self.engine)
             with self.engine.connect() as conn:
                 street = conn.execute(select(schema.Street.name, schema.Street.code)).first()
                 today = conn.execute(
                     select(
-                        select(func.count()).select_from(schema.Complaint)
-                        .where(schema.Complaint.received_at >= start_of_day).scalar_subquery(),
-                        select(func.count()).select_from(schema.ResidentRequest)
-                        .where(schema.ResidentRequest.requested_at >= start_of_day).scalar_subquery(),
-                        select(func.count()).select_from(schema.Case)
-                        .where(schema.Case.reported_at >= start_of_day).scalar_subquery(),
-                        select(func.count()).select_from(schema.Case)
-                        .where(schema.Case.state.not_in(CLOSED_STATES)).scalar_subquery(),
+                        select(func.count())
+                        .select_from(schema.Complaint)
+                        .where(schema.Complaint.received_at >= start_of_day)
+                        .scalar_subquery(),
+                        select(func.count())
+                        .select_from(schema.ResidentRequest)
+                        .where(schema.ResidentRequest.requested_at >= start_of_day)
+                        .scalar_subquery(),
+                        select(func.count())
+                        .select_from(schema.Case)
+                        .where(schema.Case.reported_at >= start_of_day)
+                        .scalar_subquery(),
+                        select(func.count())
+                        .select_from(schema.Case)
+                        .where(schema.Case.state.not_in(CLOSED_STATES))
+                        .scalar_subquery(),
                     )
                 ).one()
         except SQLAlchemyError as exc:
-            raise AdapterError(f"SQL store: {exc.__class__.__name__}: {str(exc).splitlines()[0]}") from exc
+            raise AdapterError(
+                f"SQL store: {exc.__class__.__name__}: {str(exc).splitlines()[0]}"
+            ) from exc
         return {
             "street_name": street.name if street else None,
             "street_code": street.code if street else None,

@@ -8,36 +8,50 @@ from dash import dcc, html
 
 from cockpit.i18n import label
 
+RATIO_TILES = {"fire_online": "fire_total", "devices_online": "devices_total"}
 KPI_TILES = (
-    "residents", "households", "buildings", "enterprises", "communities", "grids", "grid_workers",
-    "fire_online", "devices_online", "readings_per_min", "complaints_today", "requests_today",
-    "cases_today", "open_cases",
+    "residents",
+    "households",
+    "buildings",
+    "enterprises",
+    "communities",
+    "grids",
+    "grid_workers",
+    "fire_online",
+    "devices_online",
+    "readings_per_min",
+    "complaints_today",
+    "requests_today",
+    "cases_today",
+    "open_cases",
 )
 SOURCES = ("registry", "devices", "live")
 
 
 def format_kpi(name: str, kpis: dict[str, Any]) -> str:
-    """Return a KPI as display text: thousands separated, 'online / total' for device counts."""
-    if name == "fire_online":
-        return _ratio(kpis.get("fire_online"), kpis.get("fire_total"))
-    if name == "devices_online":
-        return _ratio(kpis.get("devices_online"), kpis.get("devices_total"))
+    """Return a KPI as display text with thousands separators, or a dash when unknown."""
     value = kpis.get(name)
     return "—" if value is None else f"{value:,}"
 
 
-def _ratio(part: int | None, whole: int | None) -> str:
-    if part is None or whole is None:
-        return "—"
-    return f"{part:,} / {whole:,}"
+def format_detail(name: str, kpis: dict[str, Any]) -> str:
+    """Return the small line under a ratio tile: '/ total · share%'."""
+    part, whole = kpis.get(name), kpis.get(RATIO_TILES[name])
+    if part is None or not whole:
+        return ""
+    return f"/ {whole:,} · {part / whole:.1%}"
 
 
 def _client_config(lang: str, refresh_ms: int, stale_after_s: float) -> dict[str, Any]:
     """Return what the browser's clientside callbacks need: labels and the staleness limits."""
     keys = ("fresh", "stale", "waiting")
-    return {"lang": lang, **{k: label(k, lang) for k in keys},
-            "sources": {name: label(f"source_{name}", lang) for name in SOURCES},
-            "stale_after_s": stale_after_s, "lost_after_ms": refresh_ms * 3 + 2000}
+    return {
+        "lang": lang,
+        **{k: label(k, lang) for k in keys},
+        "sources": {name: label(f"source_{name}", lang) for name in SOURCES},
+        "stale_after_s": stale_after_s,
+        "lost_after_ms": refresh_ms * 3 + 2000,
+    }
 
 
 def page(view: dict[str, Any] | None, lang: str, refresh_ms: int, stale_after_s: float) -> html.Div:
@@ -59,10 +73,19 @@ def page(view: dict[str, Any] | None, lang: str, refresh_ms: int, stale_after_s:
                     html.H1((view or {}).get("street") or label("title", lang), id="street-name"),
                     html.Div(label("title", lang), className="subtitle"),
                     html.Div(id="clock", className="clock"),
-                    html.Div(label("waiting", lang), id="data-freshness", className="freshness",
-                             role="status", **{"aria-live": "polite"}),
-                    html.A(label("language_switch", lang), href=f"?lang={switch_to}", id="language-switch",
-                           className="language-switch"),
+                    html.Div(
+                        label("waiting", lang),
+                        id="data-freshness",
+                        className="freshness",
+                        role="status",
+                        **{"aria-live": "polite"},
+                    ),
+                    html.A(
+                        label("language_switch", lang),
+                        href=f"?lang={switch_to}",
+                        id="language-switch",
+                        className="language-switch",
+                    ),
                 ],
             ),
             html.Div(id="stale-banner", className="stale-banner", hidden=True, role="alert"),
@@ -71,8 +94,22 @@ def page(view: dict[str, Any] | None, lang: str, refresh_ms: int, stale_after_s:
                 children=[
                     html.Section(
                         className="kpi",
-                        children=[html.Div(format_kpi(name, kpis), id=f"kpi-{name}", className="kpi-value"),
-                                  html.Div(label(name, lang), className="kpi-label")],
+                        children=[
+                            html.Div(
+                                [
+                                    html.Span(format_kpi(name, kpis), id=f"kpi-{name}"),
+                                    html.Span(
+                                        format_detail(name, kpis),
+                                        id=f"kpi-{name}-detail",
+                                        className="kpi-detail",
+                                    )
+                                    if name in RATIO_TILES
+                                    else None,
+                                ],
+                                className="kpi-value",
+                            ),
+                            html.Div(label(name, lang), className="kpi-label"),
+                        ],
                     )
                     for name in KPI_TILES
                 ],
@@ -80,8 +117,12 @@ def page(view: dict[str, Any] | None, lang: str, refresh_ms: int, stale_after_s:
             html.Footer(
                 className="sources",
                 children=[html.Span(label("sources", lang) + ":", className="sources-title")]
-                + [html.Span(label(f"source_{name}", lang), id=f"source-{name}", className="source")
-                   for name in SOURCES],
+                + [
+                    html.Span(
+                        label(f"source_{name}", lang), id=f"source-{name}", className="source"
+                    )
+                    for name in SOURCES
+                ],
             ),
         ],
     )

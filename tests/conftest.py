@@ -12,7 +12,9 @@ from sqlalchemy import Engine, text
 
 from cockpit.store.database import make_engine, migrate
 
-POSTGRES_URL = os.environ.get("COCKPIT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+POSTGRES_URL = os.environ.get(
+    "COCKPIT_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
 REDIS_URL = os.environ.get("COCKPIT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 MQTT_HOST, MQTT_PORT = "127.0.0.1", 1883
 
@@ -29,7 +31,10 @@ def server_answers(host: str, port: int) -> bool:
 def require_server(name: str, host: str, port: int) -> None:
     """Fail, never skip, when an integration server is missing, naming the one that is."""
     if not server_answers(host, port):
-        pytest.fail(f"{name} is not answering on {host}:{port}; integration tests need it running", pytrace=False)
+        pytest.fail(
+            f"{name} is not answering on {host}:{port}; integration tests need it running",
+            pytrace=False,
+        )
 
 
 @pytest.fixture
@@ -69,7 +74,9 @@ def postgres_engine(postgres_url) -> Iterator[Engine]:
 @pytest.fixture(params=["sqlite", "postgresql"])
 def any_engine(request) -> Engine:
     """Return a migrated store, once on SQLite and once on the real PostgreSQL."""
-    return request.getfixturevalue("sqlite_engine" if request.param == "sqlite" else "postgres_engine")
+    return request.getfixturevalue(
+        "sqlite_engine" if request.param == "sqlite" else "postgres_engine"
+    )
 
 
 @pytest.fixture

@@ -61,10 +61,17 @@ def check_latest_returns_newest_values(store: LiveStore) -> None:
     latest = store.latest([1, 2, 3])
     assert set(latest) == {1, 2}
     assert latest[1] == {
-        "device_id": 1, "kind": "smoke", "ts": T0 + 2, "seq": 2, "values": {"smoke": 0.7, "alarm": True}
+        "device_id": 1,
+        "kind": "smoke",
+        "ts": T0 + 2,
+        "seq": 2,
+        "values": {"smoke": 0.7, "alarm": True},
     }
     assert latest[2] == {
-        "device_id": 2, "kind": "electricity", "ts": T0 + 1, "seq": 9,
+        "device_id": 2,
+        "kind": "electricity",
+        "ts": T0 + 1,
+        "seq": 9,
         "values": {"amps": 12.5, "phases": [1, 2, 3]},
     }
     assert store.latest([2]) == {2: latest[2]}
@@ -143,7 +150,7 @@ def check_stream_bounded(store: LiveStore, maxlen: int, appended: int) -> None:
     kept = store.read_events("capped", limit=appended * 2)
     assert len(kept) >= maxlen
     assert len(kept) <= appended // 4, f"stream kept {len(kept)} of {appended} with maxlen {maxlen}"
-    assert [i for i, _ in kept] == ids[-len(kept):]
+    assert [i for i, _ in kept] == ids[-len(kept) :]
 
 
 def check_counters(store: LiveStore) -> None:

@@ -33,11 +33,9 @@ class ImportReport:
 
 
 def read_text(path_or_text: str | Path | bytes, suffixes: tuple[str, ...] = ()) -> str:
-    """Return the UTF-8 text (BOM dropped) of a path, raw bytes, or a string holding the text.
-
-    A string is read as a file when it is one line naming an existing file; a one-line string
-    ending in one of ``suffixes`` that names no file is reported as missing, not parsed as text.
-    """
+    """Return the UTF-8 text, BOM dropped, of a path, raw bytes, or a string holding the text."""
+    # A one-line string naming an existing file is read as that file; one ending in a known
+    # suffix that names no file is reported missing rather than parsed as (nonsense) text.
     if isinstance(path_or_text, Path):
         return _decode(_read_file(path_or_text))
     if isinstance(path_or_text, bytes | bytearray):
@@ -52,7 +50,9 @@ def read_text(path_or_text: str | Path | bytes, suffixes: tuple[str, ...] = ()) 
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as err:
-        raise ImportFileError(f"line {text.count(chr(10), 0, err.start) + 1}", "is not valid Unicode") from None
+        raise ImportFileError(
+            f"line {text.count(chr(10), 0, err.start) + 1}", "is not valid Unicode"
+        ) from None
     return text
 
 

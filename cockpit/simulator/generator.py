@@ -25,30 +25,105 @@ from cockpit.store.database import reset_sequences
 REFERENCE_DAY = date(2026, 1, 1)
 
 ROAD_NAMES = (
-    "长白路", "延吉东路", "靖宇东路", "安图路", "敦化路", "包头路", "松花江路", "国和路", "翔殷路",
-    "黄兴路", "控江路", "营口路", "图们路", "辽源路", "本溪路", "铁岭路", "民星路",
+    "长白路",
+    "延吉东路",
+    "靖宇东路",
+    "安图路",
+    "敦化路",
+    "包头路",
+    "松花江路",
+    "国和路",
+    "翔殷路",
+    "黄兴路",
+    "控江路",
+    "营口路",
+    "图们路",
+    "辽源路",
+    "本溪路",
+    "铁岭路",
+    "民星路",
 )
-COMPOUND_STEMS = ("长白", "延吉", "安图", "松花", "敦化", "控江", "鞍山", "辽源", "本溪", "营口",
-                  "靖宇", "民星", "国和", "翔殷", "黄兴", "包头", "图们", "内江", "凤城", "工农")
+COMPOUND_STEMS = (
+    "长白",
+    "延吉",
+    "安图",
+    "松花",
+    "敦化",
+    "控江",
+    "鞍山",
+    "辽源",
+    "本溪",
+    "营口",
+    "靖宇",
+    "民星",
+    "国和",
+    "翔殷",
+    "黄兴",
+    "包头",
+    "图们",
+    "内江",
+    "凤城",
+    "工农",
+)
 COMPOUND_SUFFIXES = ("一村", "二村", "三村", "新村", "苑", "花园", "公寓", "小区", "家园", "雅苑")
 COMMUNITY_SUFFIX = "社区"
 INDUSTRIES = (
-    ("software", 0.20, False), ("consulting", 0.12, False), ("trade", 0.12, False),
-    ("finance", 0.06, False), ("design", 0.06, False), ("real_estate_agency", 0.05, False),
-    ("catering", 0.08, False), ("retail", 0.09, False), ("logistics", 0.04, False),
-    ("media", 0.04, False), ("fitness", 0.03, True), ("beauty", 0.03, True),
-    ("training", 0.04, True), ("driving_school", 0.005, True), ("quasi_finance", 0.015, True),
+    ("software", 0.20, False),
+    ("consulting", 0.12, False),
+    ("trade", 0.12, False),
+    ("finance", 0.06, False),
+    ("design", 0.06, False),
+    ("real_estate_agency", 0.05, False),
+    ("catering", 0.08, False),
+    ("retail", 0.09, False),
+    ("logistics", 0.04, False),
+    ("media", 0.04, False),
+    ("fitness", 0.03, True),
+    ("beauty", 0.03, True),
+    ("training", 0.04, True),
+    ("driving_school", 0.005, True),
+    ("quasi_finance", 0.015, True),
     ("healthcare", 0.03, False),
 )
-COMPANY_WORDS = ("华信", "联创", "恒通", "中悦", "天启", "鼎盛", "博远", "瑞丰", "锦程", "新业", "宏达",
-                 "云帆", "汇智", "明德", "嘉禾", "启航", "卓越", "融通", "安泰", "星辰")
+COMPANY_WORDS = (
+    "华信",
+    "联创",
+    "恒通",
+    "中悦",
+    "天启",
+    "鼎盛",
+    "博远",
+    "瑞丰",
+    "锦程",
+    "新业",
+    "宏达",
+    "云帆",
+    "汇智",
+    "明德",
+    "嘉禾",
+    "启航",
+    "卓越",
+    "融通",
+    "安泰",
+    "星辰",
+)
 INDUSTRY_WORDS = {
-    "software": "科技有限公司", "consulting": "咨询有限公司", "trade": "贸易有限公司",
-    "finance": "投资管理有限公司", "design": "设计有限公司", "real_estate_agency": "房地产经纪有限公司",
-    "catering": "餐饮管理有限公司", "retail": "商贸有限公司", "logistics": "物流有限公司",
-    "media": "文化传媒有限公司", "fitness": "健身服务有限公司", "beauty": "美容有限公司",
-    "training": "教育培训有限公司", "driving_school": "机动车驾驶培训有限公司",
-    "quasi_finance": "资产管理有限公司", "healthcare": "医疗科技有限公司",
+    "software": "科技有限公司",
+    "consulting": "咨询有限公司",
+    "trade": "贸易有限公司",
+    "finance": "投资管理有限公司",
+    "design": "设计有限公司",
+    "real_estate_agency": "房地产经纪有限公司",
+    "catering": "餐饮管理有限公司",
+    "retail": "商贸有限公司",
+    "logistics": "物流有限公司",
+    "media": "文化传媒有限公司",
+    "fitness": "健身服务有限公司",
+    "beauty": "美容有限公司",
+    "training": "教育培训有限公司",
+    "driving_school": "机动车驾驶培训有限公司",
+    "quasi_finance": "资产管理有限公司",
+    "healthcare": "医疗科技有限公司",
 }
 TAX_ELSEWHERE = ("浦东新区", "闵行区", "嘉定区", "青浦区", "奉贤区", "崇明区", "外省市")
 FIRE_MIX = (
@@ -101,7 +176,9 @@ class StreetGenerator:
         """Return a random stream of its own for each stage, so stages never shift each other."""
         return random.Random(f"{self.seed}:{self.tier.name}:{stage}")
 
-    def generate(self, progress: Callable[[str], None] = lambda _stage: None) -> dict[str, list[dict[str, Any]]]:
+    def generate(
+        self, progress: Callable[[str], None] = lambda _stage: None
+    ) -> dict[str, list[dict[str, Any]]]:
         """Generate all rows, table by table, reporting each stage."""
         for stage, step in (
             ("geography", self._geography),
@@ -123,9 +200,15 @@ class StreetGenerator:
         self.street_rect = street
         self.rows["streets"].append(
             {
-                "id": 1, "code": tier.street_code, "name": tier.street_name, "scale": tier.name,
-                "seed": self.seed, "area_km2": tier.area_km2, "center_lon": frame.lon0,
-                "center_lat": frame.lat0, "boundary": frame.rect_polygon(*street),
+                "id": 1,
+                "code": tier.street_code,
+                "name": tier.street_name,
+                "scale": tier.name,
+                "seed": self.seed,
+                "area_km2": tier.area_km2,
+                "center_lon": frame.lon0,
+                "center_lat": frame.lat0,
+                "boundary": frame.rect_polygon(*street),
                 "created_at": datetime.now(UTC),
             }
         )
@@ -136,30 +219,59 @@ class StreetGenerator:
         grid_id = 0
         for c, rect in enumerate(community_rects, start=1):
             stem = COMPOUND_STEMS[(c - 1) % len(COMPOUND_STEMS)]
-            name = f"{stem}{COMMUNITY_SUFFIX}" if c <= len(COMPOUND_STEMS) else f"{stem}{c}{COMMUNITY_SUFFIX}"
-            self.rows["communities"].append(
-                {"id": c, "street_id": 1, "code": f"{tier.street_code}{c:03d}", "name": name,
-                 "boundary": frame.rect_polygon(*rect)}
+            name = (
+                f"{stem}{COMMUNITY_SUFFIX}"
+                if c <= len(COMPOUND_STEMS)
+                else f"{stem}{c}{COMMUNITY_SUFFIX}"
             )
-            for g, grid_rect in enumerate(layout.split_rect(rect, grids_per_community[c - 1]), start=1):
+            self.rows["communities"].append(
+                {
+                    "id": c,
+                    "street_id": 1,
+                    "code": f"{tier.street_code}{c:03d}",
+                    "name": name,
+                    "boundary": frame.rect_polygon(*rect),
+                }
+            )
+            for g, grid_rect in enumerate(
+                layout.split_rect(rect, grids_per_community[c - 1]), start=1
+            ):
                 grid_id += 1
                 self.grid_rects.append((c, grid_rect))
                 self.rows["grids"].append(
-                    {"id": grid_id, "community_id": c,
-                     "code": f"{tier.street_code[:6]}-{tier.street_code[6:]}-{c:03d}-{g:02d}",
-                     "name": f"{name}第{g}网格", "boundary": frame.rect_polygon(*grid_rect)}
+                    {
+                        "id": grid_id,
+                        "community_id": c,
+                        "code": f"{tier.street_code[:6]}-{tier.street_code[6:]}-{c:03d}-{g:02d}",
+                        "name": f"{name}第{g}网格",
+                        "boundary": frame.rect_polygon(*grid_rect),
+                    }
                 )
         features = self.rows["map_features"]
         main_roads = layout.merge_segments(community_rects)
         minor_roads = layout.merge_segments([r for _, r in self.grid_rects])
         main_set = {(round(a[0]), round(a[1]), round(b[0]), round(b[1])) for a, b in main_roads}
         for i, (a, b) in enumerate(main_roads):
-            features.append({"kind": "road_main", "name": ROAD_NAMES[i % len(ROAD_NAMES)], "geometry": frame.line([a, b])})
+            features.append(
+                {
+                    "kind": "road_main",
+                    "name": ROAD_NAMES[i % len(ROAD_NAMES)],
+                    "geometry": frame.line([a, b]),
+                }
+            )
         for a, b in minor_roads:
             if (round(a[0]), round(a[1]), round(b[0]), round(b[1])) not in main_set:
-                features.append({"kind": "road_minor", "name": None, "geometry": frame.line([a, b])})
+                features.append(
+                    {"kind": "road_minor", "name": None, "geometry": frame.line([a, b])}
+                )
         for _, grid_rect in self.grid_rects:
-            features.append({"kind": "block", "name": None, "geometry": frame.rect_polygon(*layout.inset(grid_rect, 9))})
+            features.append(
+                {
+                    "kind": "block",
+                    "name": None,
+                    "geometry": frame.rect_polygon(*layout.inset(grid_rect, 9)),
+                }
+            )
         features.append({"kind": "water", "name": "河道", "geometry": self._river(street)})
         for i, feature in enumerate(features, start=1):
             feature["id"] = i
@@ -169,10 +281,16 @@ class StreetGenerator:
         """Return a gently winding river polygon along the street's southern edge."""
         x0, y0, x1, _ = street
         steps = 24
-        north = [(x0 - 150 + (x1 - x0 + 300) * i / steps, y0 - 30 + 12 * math.sin(i / 2.3)) for i in range(steps + 1)]
+        north = [
+            (x0 - 150 + (x1 - x0 + 300) * i / steps, y0 - 30 + 12 * math.sin(i / 2.3))
+            for i in range(steps + 1)
+        ]
         south = [(x, y - 70 - 10 * math.cos(i / 3.1)) for i, (x, y) in enumerate(north)]
         ring = north + south[::-1] + [north[0]]
-        return {"type": "Polygon", "coordinates": [[list(self.frame.to_lonlat(x, y)) for x, y in ring]]}
+        return {
+            "type": "Polygon",
+            "coordinates": [[list(self.frame.to_lonlat(x, y)) for x, y in ring]],
+        }
 
     # -- buildings ---------------------------------------------------------------------------
 
@@ -180,7 +298,9 @@ class StreetGenerator:
         tier, frame, rng = self.tier, self.frame, self.rng("buildings")
         n_grids = len(self.grid_rects)
         # Offices cluster in the grids nearest the centre (the commercial core), three to a grid.
-        by_centrality = sorted(range(n_grids), key=lambda g: math.hypot(*_centre(self.grid_rects[g][1])))
+        by_centrality = sorted(
+            range(n_grids), key=lambda g: math.hypot(*_centre(self.grid_rects[g][1]))
+        )
         offices = [0] * n_grids
         core = by_centrality[: max(1, math.ceil(tier.office_buildings / 3))]
         for i, parts in zip(core, split_exact(tier.office_buildings, [1] * len(core)), strict=True):
@@ -192,16 +312,26 @@ class StreetGenerator:
             first_grid_of.setdefault(c, g)
         for g in first_grid_of.values():
             public[g] = 1
-        households_per_grid = split_exact(tier.households, [0.4 if offices[g] else 1.0 for g in range(n_grids)])
+        households_per_grid = split_exact(
+            tier.households, [0.4 if offices[g] else 1.0 for g in range(n_grids)]
+        )
 
         self.residential: list[tuple[int, int]] = []  # (building id, households)
         self.offices: list[int] = []
         self.commercial: list[int] = []
         building_id = 0
-        for g, (community, grid_rect) in enumerate(self.grid_rects):
-            n_res = math.ceil(households_per_grid[g] / tier.households_per_building) if households_per_grid[g] else 0
-            uses = ([BuildingUse.OFFICE] * offices[g] + [BuildingUse.COMMERCIAL] * commercial[g]
-                    + [BuildingUse.PUBLIC] * public[g] + [BuildingUse.RESIDENTIAL] * n_res)
+        for g, (_community, grid_rect) in enumerate(self.grid_rects):
+            n_res = (
+                math.ceil(households_per_grid[g] / tier.households_per_building)
+                if households_per_grid[g]
+                else 0
+            )
+            uses = (
+                [BuildingUse.OFFICE] * offices[g]
+                + [BuildingUse.COMMERCIAL] * commercial[g]
+                + [BuildingUse.PUBLIC] * public[g]
+                + [BuildingUse.RESIDENTIAL] * n_res
+            )
             plots = layout.slots(layout.inset(grid_rect, 14), len(uses))
             households = split_exact(households_per_grid[g], [1] * n_res) if n_res else []
             for use, plot in zip(uses, plots, strict=False):
@@ -217,11 +347,23 @@ class StreetGenerator:
                 self._building_rects[building_id] = rect
                 self._building_grid[building_id] = g + 1
                 self.rows["buildings"].append(
-                    {"id": building_id, "code": f"B{tier.street_code}{building_id:06d}", "grid_id": g + 1,
-                     "compound_id": None, "use": use.value, "name": None, "floors": floors,
-                     "height_m": round(floors * (4.2 if use is BuildingUse.OFFICE else 3.0), 1),
-                     "built_year": self._built_year(use, floors, rng), "footprint": frame.rect_polygon(*rect),
-                     "lon": lon, "lat": lat, "source": "simulated", "external_id": None, "properties": None}
+                    {
+                        "id": building_id,
+                        "code": f"B{tier.street_code}{building_id:06d}",
+                        "grid_id": g + 1,
+                        "compound_id": None,
+                        "use": use.value,
+                        "name": None,
+                        "floors": floors,
+                        "height_m": round(floors * (4.2 if use is BuildingUse.OFFICE else 3.0), 1),
+                        "built_year": self._built_year(use, floors, rng),
+                        "footprint": frame.rect_polygon(*rect),
+                        "lon": lon,
+                        "lat": lat,
+                        "source": "simulated",
+                        "external_id": None,
+                        "properties": None,
+                    }
                 )
                 if use is BuildingUse.RESIDENTIAL:
                     self.residential.append((building_id, hh))
@@ -250,7 +392,9 @@ class StreetGenerator:
         grid_community = {g["id"]: g["community_id"] for g in self.rows["grids"]}
         buildings = {b["id"]: b for b in self.rows["buildings"]}
         for building_id, _ in self.residential:
-            by_community.setdefault(grid_community[self._building_grid[building_id]], []).append(building_id)
+            by_community.setdefault(grid_community[self._building_grid[building_id]], []).append(
+                building_id
+            )
         communities = sorted(by_community)
         per_community = split_exact(tier.compounds, [len(by_community[c]) for c in communities])
         compound_id = 0
@@ -263,12 +407,22 @@ class StreetGenerator:
                 stem = COMPOUND_STEMS[rng.randrange(len(COMPOUND_STEMS))]
                 name = f"{stem}{COMPOUND_SUFFIXES[compound_id % len(COMPOUND_SUFFIXES)]}"
                 rects = [self._building_rects[b] for b in chunk]
-                box = (min(r[0] for r in rects) - 10, min(r[1] for r in rects) - 10,
-                       max(r[2] for r in rects) + 10, max(r[3] for r in rects) + 10)
+                box = (
+                    min(r[0] for r in rects) - 10,
+                    min(r[1] for r in rects) - 10,
+                    max(r[2] for r in rects) + 10,
+                    max(r[3] for r in rects) + 10,
+                )
                 self.rows["compounds"].append(
-                    {"id": compound_id, "community_id": c, "code": f"{tier.street_code}C{compound_id:04d}",
-                     "name": f"{name}{compound_id}" if compound_id > len(COMPOUND_STEMS) else name,
-                     "boundary": frame.rect_polygon(*box)}
+                    {
+                        "id": compound_id,
+                        "community_id": c,
+                        "code": f"{tier.street_code}C{compound_id:04d}",
+                        "name": f"{name}{compound_id}"
+                        if compound_id > len(COMPOUND_STEMS)
+                        else name,
+                        "boundary": frame.rect_polygon(*box),
+                    }
                 )
                 road = ROAD_NAMES[compound_id % len(ROAD_NAMES)]
                 lane = 100 + compound_id * 7 % 900
@@ -288,9 +442,17 @@ class StreetGenerator:
                 street_numbers[road] = street_numbers.get(road, 0) + 1
                 house = f"{street_numbers[road] * 2 - 1}号"
             self.rows["addresses"].append(
-                {"id": b, "code": f"{tier.street_code}{b:07d}", "building_id": b, "grid_id": building["grid_id"],
-                 "road": road, "number": house, "full_text": f"{district_prefix}{road}{house}",
-                 "lon": building["lon"], "lat": building["lat"]}
+                {
+                    "id": b,
+                    "code": f"{tier.street_code}{b:07d}",
+                    "building_id": b,
+                    "grid_id": building["grid_id"],
+                    "road": road,
+                    "number": house,
+                    "full_text": f"{district_prefix}{road}{house}",
+                    "lon": building["lon"],
+                    "lat": building["lat"],
+                }
             )
 
     # -- population --------------------------------------------------------------------------
@@ -311,22 +473,38 @@ class StreetGenerator:
                 size, group_rent = next(size_iter)
                 tenant = group_rent or rng.random() < tier.floating_share * 0.9
                 households.append(
-                    {"id": household_id, "address_id": building_id, "building_id": building_id,
-                     "room": f"{i // per_floor + 1}{i % per_floor + 1:02d}",
-                     "tenure": "tenant" if tenant else "owner", "area_m2": round(rng.uniform(35, 140), 1)}
+                    {
+                        "id": household_id,
+                        "address_id": building_id,
+                        "building_id": building_id,
+                        "room": f"{i // per_floor + 1}{i % per_floor + 1:02d}",
+                        "tenure": "tenant" if tenant else "owner",
+                        "area_m2": round(rng.uniform(35, 140), 1),
+                    }
                 )
                 for age, gender in self._members(size, group_rent, rng):
                     resident_id += 1
                     floating = tenant and (group_rent or rng.random() < 0.92)
-                    birth = REFERENCE_DAY - timedelta(days=age * 365 + rng.randrange(365))
+                    # Born within the year before the reference birthday, so the age is exact.
+                    birth = REFERENCE_DAY.replace(year=REFERENCE_DAY.year - age) - timedelta(
+                        days=rng.randrange(365)
+                    )
                     region = rng.choice(people.ORIGIN_REGIONS) if floating else local_region
                     residents.append(
-                        {"id": resident_id, "household_id": household_id, "name": people.person_name(rng),
-                         "id_number": ids.make(region, birth, gender),
-                         "phone": people.mobile(rng) if age >= 14 else None, "gender": gender,
-                         "birth_date": birth,
-                         "registration": (Registration.FLOATING if floating else Registration.REGISTERED).value,
-                         "lives_alone": size == 1 and age >= 60, "source": "simulated"}
+                        {
+                            "id": resident_id,
+                            "household_id": household_id,
+                            "name": people.person_name(rng),
+                            "id_number": ids.make(region, birth, gender),
+                            "phone": people.mobile(rng) if age >= 14 else None,
+                            "gender": gender,
+                            "birth_date": birth,
+                            "registration": (
+                                Registration.FLOATING if floating else Registration.REGISTERED
+                            ).value,
+                            "lives_alone": size == 1 and age >= 60,
+                            "source": "simulated",
+                        }
                     )
 
     def _household_sizes(self, rng: random.Random) -> list[tuple[int, bool]]:
@@ -334,8 +512,12 @@ class StreetGenerator:
         tier = self.tier
         n = tier.households
         group = set(rng.sample(range(n), round(n * tier.group_rent_share)))
-        sizes = [rng.randint(8, 14) if i in group else rng.choices((1, 2, 3, 4, 5), (18, 32, 28, 14, 8))[0]
-                 for i in range(n)]
+        sizes = [
+            rng.randint(8, 14)
+            if i in group
+            else rng.choices((1, 2, 3, 4, 5), (18, 32, 28, 14, 8))[0]
+            for i in range(n)
+        ]
         target = tier.residents
         if target < n:
             raise ValueError("a tier needs at least one resident per household")
@@ -360,7 +542,12 @@ class StreetGenerator:
         if group_rent:
             return [(rng.randint(19, 40), g()) for _ in range(size)]
         if size == 1:
-            return [(rng.randint(60, 95) if rng.random() < elder_bias * 0.8 else rng.randint(22, 59), g())]
+            return [
+                (
+                    rng.randint(60, 95) if rng.random() < elder_bias * 0.8 else rng.randint(22, 59),
+                    g(),
+                )
+            ]
         if size == 2:
             if rng.random() < elder_bias * 1.3:
                 return [(rng.randint(60, 90), "M"), (rng.randint(58, 88), "F")]
@@ -397,17 +584,28 @@ class StreetGenerator:
                 registered = REFERENCE_DAY - timedelta(days=rng.randrange(30, 365 * 20))
                 legal = people.person_name(rng)
                 self.rows["enterprises"].append(
-                    {"id": enterprise_id, "uscc": people.uscc(rng, region, enterprise_id),
-                     "name": f"{rng.choice(COMPANY_WORDS)}{rng.choice(COMPANY_WORDS)}{INDUSTRY_WORDS[industry]}",
-                     "industry": industry, "prepaid": industry in prepaid, "building_id": building_id,
-                     "address_id": building_id, "room": f"{rng.randint(1, floors)}{rng.randint(1, 30):02d}",
-                     "tax_registered_here": here, "tax_region": "本街道" if here else rng.choice(TAX_ELSEWHERE),
-                     "legal_representative": legal,
-                     "managers": [{"role": "法定代表人", "name": legal},
-                                  {"role": "财务负责人", "name": people.person_name(rng)}],
-                     "staff": staff, "annual_tax_wan": round(staff * rng.uniform(0.8, 6.0), 1),
-                     "status": "abnormal" if rng.random() < 0.03 else "operating", "registered_on": registered,
-                     "lease_ends_on": REFERENCE_DAY + timedelta(days=rng.randrange(30, 365 * 3))}
+                    {
+                        "id": enterprise_id,
+                        "uscc": people.uscc(rng, region, enterprise_id),
+                        "name": f"{rng.choice(COMPANY_WORDS)}{rng.choice(COMPANY_WORDS)}{INDUSTRY_WORDS[industry]}",
+                        "industry": industry,
+                        "prepaid": industry in prepaid,
+                        "building_id": building_id,
+                        "address_id": building_id,
+                        "room": f"{rng.randint(1, floors)}{rng.randint(1, 30):02d}",
+                        "tax_registered_here": here,
+                        "tax_region": "本街道" if here else rng.choice(TAX_ELSEWHERE),
+                        "legal_representative": legal,
+                        "managers": [
+                            {"role": "法定代表人", "name": legal},
+                            {"role": "财务负责人", "name": people.person_name(rng)},
+                        ],
+                        "staff": staff,
+                        "annual_tax_wan": round(staff * rng.uniform(0.8, 6.0), 1),
+                        "status": "abnormal" if rng.random() < 0.03 else "operating",
+                        "registered_on": registered,
+                        "lease_ends_on": REFERENCE_DAY + timedelta(days=rng.randrange(30, 365 * 3)),
+                    }
                 )
 
     # -- devices -----------------------------------------------------------------------------
@@ -418,14 +616,25 @@ class StreetGenerator:
         devices = self.rows["devices"]
         installed = REFERENCE_DAY - timedelta(days=400)
 
-        def add(kind: DeviceKind, building: dict | None, x: float, y: float, interval: int, **extra: Any) -> None:
+        def add(
+            kind: DeviceKind, building: dict | None, x: float, y: float, interval: int, **extra: Any
+        ) -> None:
             lon, lat = frame.to_lonlat(x, y)
             devices.append(
-                {"id": len(devices) + 1, "code": f"{kind.value[:2].upper()}{tier.street_code[-3:]}{len(devices) + 1:07d}",
-                 "kind": kind.value, "building_id": building["id"] if building else None,
-                 "resident_id": extra.get("resident_id"), "compound_id": extra.get("compound_id"),
-                 "floor": extra.get("floor"), "lon": lon, "lat": lat, "report_interval_s": interval,
-                 "installed_on": installed, "params": extra.get("params")}
+                {
+                    "id": len(devices) + 1,
+                    "code": f"{kind.value[:2].upper()}{tier.street_code[-3:]}{len(devices) + 1:07d}",
+                    "kind": kind.value,
+                    "building_id": building["id"] if building else None,
+                    "resident_id": extra.get("resident_id"),
+                    "compound_id": extra.get("compound_id"),
+                    "floor": extra.get("floor"),
+                    "lon": lon,
+                    "lat": lat,
+                    "report_interval_s": interval,
+                    "installed_on": installed,
+                    "params": extra.get("params"),
+                }
             )
 
         def inside(building: dict) -> tuple[float, float]:
@@ -434,17 +643,35 @@ class StreetGenerator:
 
         weight_for = {
             DeviceKind.SMOKE: lambda b: b["floors"] * (3 if b["use"] != "residential" else 1),
-            DeviceKind.ELECTRICITY: lambda b: b["floors"] * (4 if b["use"] in ("office", "commercial") else 1),
-            DeviceKind.GAS: lambda b: 6 if b["use"] == "commercial" else (1 if b["use"] == "residential" else 0),
+            DeviceKind.ELECTRICITY: lambda b: (
+                b["floors"] * (4 if b["use"] in ("office", "commercial") else 1)
+            ),
+            DeviceKind.GAS: lambda b: (
+                6 if b["use"] == "commercial" else (1 if b["use"] == "residential" else 0)
+            ),
             DeviceKind.PATROL_POINT: lambda b: 2 if b["use"] != "residential" else 1,
         }
-        high_rise = [b for b in buildings if b["floors"] >= 10] or sorted(buildings, key=lambda b: -b["floors"])[:50]
-        for (kind, _), n in zip(FIRE_MIX, split_exact(tier.fire_devices, [w for _, w in FIRE_MIX]), strict=True):
+        high_rise = [b for b in buildings if b["floors"] >= 10] or sorted(
+            buildings, key=lambda b: -b["floors"]
+        )[:50]
+        for (kind, _), n in zip(
+            FIRE_MIX, split_exact(tier.fire_devices, [w for _, w in FIRE_MIX]), strict=True
+        ):
             pool = high_rise if kind is DeviceKind.WATER_PRESSURE else buildings
-            weights = [b["floors"] for b in pool] if kind is DeviceKind.WATER_PRESSURE else [weight_for[kind](b) for b in pool]
+            weights = (
+                [b["floors"] for b in pool]
+                if kind is DeviceKind.WATER_PRESSURE
+                else [weight_for[kind](b) for b in pool]
+            )
             for building in rng.choices(pool, weights, k=n):
-                floor = building["floors"] if kind is DeviceKind.WATER_PRESSURE else rng.randint(1, building["floors"])
-                interval = PATROL_WINDOW_S if kind is DeviceKind.PATROL_POINT else rng.randint(30, 60)
+                floor = (
+                    building["floors"]
+                    if kind is DeviceKind.WATER_PRESSURE
+                    else rng.randint(1, building["floors"])
+                )
+                interval = (
+                    PATROL_WINDOW_S if kind is DeviceKind.PATROL_POINT else rng.randint(30, 60)
+                )
                 add(kind, building, *inside(building), interval, floor=floor)
         # Livelihood: each living-alone elder has a smart water meter; half also a door sensor.
         households = self.rows["households"]
@@ -457,9 +684,19 @@ class StreetGenerator:
                     add(DeviceKind.DOOR_SENSOR, building, x, y, 1_800, resident_id=resident["id"])
         for building in buildings:
             if building["floors"] >= 7:
-                cars = max(1, building["floors"] // 12) if building["use"] == "residential" else building["floors"] // 8 + 1
+                cars = (
+                    max(1, building["floors"] // 12)
+                    if building["use"] == "residential"
+                    else building["floors"] // 8 + 1
+                )
                 for _ in range(cars):
-                    add(DeviceKind.ELEVATOR, building, *inside(building), 60, params={"floors": building["floors"]})
+                    add(
+                        DeviceKind.ELEVATOR,
+                        building,
+                        *inside(building),
+                        60,
+                        params={"floors": building["floors"]},
+                    )
         self._kiosks(add, rng)
         for _, grid_rect in self.grid_rects:
             x0, y0, x1, y1 = grid_rect
@@ -472,14 +709,24 @@ class StreetGenerator:
         by_community: dict[int, list[dict]] = {}
         for compound in compounds:
             by_community.setdefault(compound["community_id"], []).append(compound)
-        areas = sorted(rng.sample(sorted(by_community), min(self.tier.taxi_kiosk_areas, len(by_community))))
-        for community, n in zip(areas, split_exact(self.tier.taxi_kiosks, [1] * len(areas)), strict=True):
+        areas = sorted(
+            rng.sample(sorted(by_community), min(self.tier.taxi_kiosk_areas, len(by_community)))
+        )
+        for community, n in zip(
+            areas, split_exact(self.tier.taxi_kiosks, [1] * len(areas)), strict=True
+        ):
             candidates = by_community[community]
             for k in range(n):
                 compound = candidates[k % len(candidates)]
                 # A second kiosk at the same compound stands at its other gate (another corner).
                 lon, lat = compound["boundary"]["coordinates"][0][(k // len(candidates)) % 4]
-                add(DeviceKind.TAXI_KIOSK, None, *self.frame.to_metres(lon, lat), 300, compound_id=compound["id"])
+                add(
+                    DeviceKind.TAXI_KIOSK,
+                    None,
+                    *self.frame.to_metres(lon, lat),
+                    300,
+                    compound_id=compound["id"],
+                )
 
     # -- people at work ----------------------------------------------------------------------
 
@@ -491,20 +738,37 @@ class StreetGenerator:
             for _ in range(n):
                 worker_id += 1
                 self.rows["grid_workers"].append(
-                    {"id": worker_id, "code": f"GW{tier.street_code[-3:]}{worker_id:05d}",
-                     "name": people.person_name(rng), "phone": people.mobile(rng), "grid_id": g}
+                    {
+                        "id": worker_id,
+                        "code": f"GW{tier.street_code[-3:]}{worker_id:05d}",
+                        "name": people.person_name(rng),
+                        "phone": people.mobile(rng),
+                        "grid_id": g,
+                    }
                 )
-        teams = [("street", "街道城运中心指挥组", "command", 8), ("city", "城管执法中队", "city_management", 24),
-                 ("police", "派出所指挥室", "police", 12), ("medical", "社区卫生服务中心", "medical", 10),
-                 ("property", "物业维修联合队", "property", 30), ("elevator", "电梯维保站", "elevator", 12)]
+        teams = [
+            ("street", "街道城运中心指挥组", "command", 8),
+            ("city", "城管执法中队", "city_management", 24),
+            ("police", "派出所指挥室", "police", 12),
+            ("medical", "社区卫生服务中心", "medical", 10),
+            ("property", "物业维修联合队", "property", 30),
+            ("elevator", "电梯维保站", "elevator", 12),
+        ]
         for c, community in enumerate(self.rows["communities"], start=1):
             teams.append((f"fire{c:03d}", f"{community['name']}微型消防站", "fire", 6))
         for i, (code, name, kind, members) in enumerate(teams, start=1):
             rect = self.community_rects[(i - 1) % len(self.community_rects)]
             lon, lat = self.frame.to_lonlat(*_centre(rect))
             self.rows["response_teams"].append(
-                {"id": i, "code": f"RT-{code}", "name": name, "kind": kind, "members": members,
-                 "base_lon": lon, "base_lat": lat}
+                {
+                    "id": i,
+                    "code": f"RT-{code}",
+                    "name": name,
+                    "kind": kind,
+                    "members": members,
+                    "base_lon": lon,
+                    "base_lat": lat,
+                }
             )
 
 
@@ -523,12 +787,34 @@ def _chunks(items: list[int], n: int) -> list[list[int]]:
 
 
 _TABLE_ORDER = (
-    "streets", "communities", "grids", "map_features", "buildings", "compounds", "addresses",
-    "households", "residents", "enterprises", "devices", "grid_workers", "response_teams",
+    "streets",
+    "communities",
+    "grids",
+    "map_features",
+    "buildings",
+    "compounds",
+    "addresses",
+    "households",
+    "residents",
+    "enterprises",
+    "devices",
+    "grid_workers",
+    "response_teams",
 )
 _LOAD_ORDER = (
-    "streets", "communities", "grids", "compounds", "map_features", "buildings", "addresses",
-    "households", "residents", "enterprises", "devices", "grid_workers", "response_teams",
+    "streets",
+    "communities",
+    "grids",
+    "compounds",
+    "map_features",
+    "buildings",
+    "addresses",
+    "households",
+    "residents",
+    "enterprises",
+    "devices",
+    "grid_workers",
+    "response_teams",
 )
 
 
@@ -539,7 +825,12 @@ def store_is_empty(engine: Engine) -> bool:
 
 
 def seed_street(
-    engine: Engine, tier: Tier, seed: int, center: tuple[float, float], *, show_progress: bool = False
+    engine: Engine,
+    tier: Tier,
+    seed: int,
+    center: tuple[float, float],
+    *,
+    show_progress: bool = False,
 ) -> SeedReport:
     """Generate the tier's street and load it into an empty, migrated store in one transaction."""
     if not store_is_empty(engine):
@@ -560,4 +851,6 @@ def seed_street(
                 step(f"write {name}")
                 bulk_insert(conn, tables[name], rows[name])
     reset_sequences(engine)
-    return SeedReport(tier.name, seed, time.perf_counter() - started, {n: len(r) for n, r in rows.items()})
+    return SeedReport(
+        tier.name, seed, time.perf_counter() - started, {n: len(r) for n, r in rows.items()}
+    )

@@ -45,7 +45,9 @@ def split_rect(rect: Rect, n: int) -> list[Rect]:
         row_height = height * count / n
         bottom = row_top - row_height
         for col in range(count):
-            cells.append((x0 + width * col / count, bottom, x0 + width * (col + 1) / count, row_top))
+            cells.append(
+                (x0 + width * col / count, bottom, x0 + width * (col + 1) / count, row_top)
+            )
         row_top = bottom
     return cells
 

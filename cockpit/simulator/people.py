@@ -5,9 +5,7 @@ from __future__ import annotations
 import random
 from datetime import date
 
-SURNAMES = (
-    "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
-)
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦付方白邹孟熊秦邱江尹薛闫段雷侯龙史陶黎贺顾毛郝龚邵万钱严覃武戴莫孔向汤"
 GIVEN = (
     "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英建华国庆志强晓红海燕文斌玉兰春梅"
     "建国永红丽华凤英宏伟晨曦子涵欣怡浩然宇轩梓萱一诺雨桐思远嘉怡俊杰佳琪"
@@ -18,10 +16,41 @@ ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 ID_CHECK = "10X98765432"
 
 # Region codes: the street's own district for registered residents, typical origins for migrants.
-ORIGIN_REGIONS = ("340104", "320102", "410102", "510104", "360102", "430102", "420102", "370102", "350102")
+ORIGIN_REGIONS = (
+    "340104",
+    "320102",
+    "410102",
+    "510104",
+    "360102",
+    "430102",
+    "420102",
+    "370102",
+    "350102",
+)
 
-MOBILE_PREFIXES = ("133", "135", "136", "137", "138", "139", "150", "151", "152", "155", "158", "159",
-                   "176", "177", "180", "181", "186", "187", "188", "189", "199")
+MOBILE_PREFIXES = (
+    "133",
+    "135",
+    "136",
+    "137",
+    "138",
+    "139",
+    "150",
+    "151",
+    "152",
+    "155",
+    "158",
+    "159",
+    "176",
+    "177",
+    "180",
+    "181",
+    "186",
+    "187",
+    "188",
+    "189",
+    "199",
+)
 
 # USCC check: base-31 alphabet without I, O, Z, S, V (GB 32100-2015).
 USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -42,7 +71,7 @@ def id_check_digit(first17: str) -> str:
 
 def is_valid_id_number(value: str) -> bool:
     """Tell whether a string is an 18-character resident ID number with a valid check character."""
-    if len(value) != 18 or not value[:17].isdigit():
+    if len(value) != 18 or not (value[:17].isascii() and value[:17].isdigit()):
         return False
     try:
         date(int(value[6:10]), int(value[10:12]), int(value[12:14]))

@@ -28,13 +28,20 @@ COMPLAINTS_PER_DAY = 24.0
 ELEVATOR_TRIP_MEAN_S = 240.0
 
 REQUEST_SERVICES = (
-    ("repair", "楼道灯不亮，请尽快维修"), ("sanitation", "垃圾箱满溢，气味很大"),
-    ("parking", "非机动车乱停放堵住消防通道"), ("noise", "夜间施工噪音扰民"),
-    ("greenery", "小区绿化带树枝折断"), ("water", "楼顶水箱漏水"),
+    ("repair", "楼道灯不亮，请尽快维修"),
+    ("sanitation", "垃圾箱满溢，气味很大"),
+    ("parking", "非机动车乱停放堵住消防通道"),
+    ("noise", "夜间施工噪音扰民"),
+    ("greenery", "小区绿化带树枝折断"),
+    ("water", "楼顶水箱漏水"),
 )
 GRID_CATEGORIES = (
-    ("exposed_rubbish", "暴露垃圾"), ("street_cleanliness", "道路不洁"), ("illegal_building", "违法搭建"),
-    ("occupied_passage", "占道经营"), ("fire_passage", "消防通道堵塞"), ("facility_damage", "公共设施损坏"),
+    ("exposed_rubbish", "暴露垃圾"),
+    ("street_cleanliness", "道路不洁"),
+    ("illegal_building", "违法搭建"),
+    ("occupied_passage", "占道经营"),
+    ("fire_passage", "消防通道堵塞"),
+    ("facility_damage", "公共设施损坏"),
 )
 COMPLAINT_TEXTS = {
     ComplaintSource.POLICE_110: ("dispute", "商家拒绝退还预付卡余额，双方发生纠纷"),
@@ -95,21 +102,38 @@ class LiveScenario:
     def _load(self) -> None:
         """Read the device registry and pick the scripted incidents' targets."""
         with self.engine.connect() as conn:
-            rows = conn.execute(select(schema.Device.id, schema.Device.kind, schema.Device.report_interval_s)).all()
+            rows = conn.execute(
+                select(schema.Device.id, schema.Device.kind, schema.Device.report_interval_s)
+            ).all()
             start = self.started_at.timestamp()
             for device_id, kind, interval in rows:
                 self.devices[device_id] = _Device(device_id, DeviceKind(kind), interval)
-                heapq.heappush(self._due, (start + self.rng.uniform(0, min(interval, 120)), device_id, True))
+                heapq.heappush(
+                    self._due, (start + self.rng.uniform(0, min(interval, 120)), device_id, True)
+                )
             self._targets = _pick_targets(conn, self.rng)
             self.addresses = conn.execute(
-                select(schema.Address.id, schema.Address.grid_id, schema.Address.building_id,
-                       schema.Address.full_text, schema.Address.lon, schema.Address.lat)
+                select(
+                    schema.Address.id,
+                    schema.Address.grid_id,
+                    schema.Address.building_id,
+                    schema.Address.full_text,
+                    schema.Address.lon,
+                    schema.Address.lat,
+                )
             ).all()
-            self.workers = conn.execute(select(schema.GridWorker.id, schema.GridWorker.grid_id)).all()
+            self.workers = conn.execute(
+                select(schema.GridWorker.id, schema.GridWorker.grid_id)
+            ).all()
         self._dry_meter = self._targets.get("water_meter")
-        for feed, per_day in (("grid", GRID_REPORTS_PER_DAY), ("request", RESIDENT_REQUESTS_PER_DAY),
-                              ("complaint", COMPLAINTS_PER_DAY)):
-            self._next_feed[feed] = self.started_at.timestamp() + self.rng.expovariate(per_day / 86_400)
+        for feed, per_day in (
+            ("grid", GRID_REPORTS_PER_DAY),
+            ("request", RESIDENT_REQUESTS_PER_DAY),
+            ("complaint", COMPLAINTS_PER_DAY),
+        ):
+            self._next_feed[feed] = self.started_at.timestamp() + self.rng.expovariate(
+                per_day / 86_400
+            )
 
     # -- running -----------------------------------------------------------------------------
 
@@ -154,7 +178,8 @@ class LiveScenario:
 
     def _next_interval(self, device: _Device) -> float:
         if device.kind is DeviceKind.ELEVATOR:
-            return self.rng.expovariate(1 / ELEVATOR_TRIP_MEAN_S) + 5
+            # A car reports on each trip and at least once per heartbeat interval when idle.
+            return min(self.rng.expovariate(1 / ELEVATOR_TRIP_MEAN_S) + 5, device.interval)
         return device.interval * self.rng.uniform(0.9, 1.1)
 
     # -- device values -----------------------------------------------------------------------
@@ -164,21 +189,31 @@ class LiveScenario:
         values, kind = self._values(device, due)
         values.update(override)
         return DeviceMessage(
-            device_id=device.id, device_type=device.kind, kind=kind,
-            ts=datetime.fromtimestamp(due, tz=self.started_at.tzinfo), seq=device.seq, values=values,
+            device_id=device.id,
+            device_type=device.kind,
+            kind=kind,
+            ts=datetime.fromtimestamp(due, tz=self.started_at.tzinfo),
+            seq=device.seq,
+            values=values,
         )
 
     def _values(self, device: _Device, due: float) -> tuple[dict[str, Any], str]:
         rng, kind = self.rng, device.kind
         hour = datetime.fromtimestamp(due, tz=self.started_at.tzinfo).hour
         if kind is DeviceKind.SMOKE:
-            return {"obscuration_pct_m": round(rng.uniform(0, 0.4), 2), "alarm": False,
-                    "battery_pct": rng.randint(70, 100)}, "reading"
+            return {
+                "obscuration_pct_m": round(rng.uniform(0, 0.4), 2),
+                "alarm": False,
+                "battery_pct": rng.randint(70, 100),
+            }, "reading"
         if kind is DeviceKind.GAS:
             return {"lel_pct": round(rng.uniform(0, 3), 1), "alarm": False}, "reading"
         if kind is DeviceKind.ELECTRICITY:
-            return {"current_a": round(rng.uniform(5, 60), 1), "leakage_ma": round(rng.uniform(3, 90), 1),
-                    "cable_temp_c": round(rng.uniform(24, 48), 1)}, "reading"
+            return {
+                "current_a": round(rng.uniform(5, 60), 1),
+                "leakage_ma": round(rng.uniform(3, 90), 1),
+                "cable_temp_c": round(rng.uniform(24, 48), 1),
+            }, "reading"
         if kind is DeviceKind.WATER_PRESSURE:
             return {"pressure_kpa": round(rng.uniform(240, 420), 1)}, "reading"
         if kind is DeviceKind.PATROL_POINT:
@@ -191,9 +226,18 @@ class LiveScenario:
             return {"opened": 7 <= hour <= 21 and rng.random() < 0.5}, "status"
         if kind is DeviceKind.ELEVATOR:
             if device.id in self._stuck and due < self._stuck[device.id]:
-                return {"state": "stopped", "occupied": True, "door": "closed", "between_floors": True}, "status"
-            return {"state": "running", "occupied": rng.random() < 0.6, "door": "closed",
-                    "floor": rng.randint(1, 30)}, "status"
+                return {
+                    "state": "stopped",
+                    "occupied": True,
+                    "door": "closed",
+                    "between_floors": True,
+                }, "status"
+            return {
+                "state": "running",
+                "occupied": rng.random() < 0.6,
+                "door": "closed",
+                "floor": rng.randint(1, 30),
+            }, "status"
         if kind is DeviceKind.TAXI_KIOSK:
             return {"status": "ok", "calls": int(7 <= hour <= 19 and rng.random() < 0.3)}, "status"
         return {"status": "online"}, "status"
@@ -207,7 +251,9 @@ class LiveScenario:
             at = start + incident.at.total_seconds()
             self._play(incident, at)
             self.played.append((datetime.fromtimestamp(at, tz=self.started_at.tzinfo), incident))
-            self.ingest.live.append_event("scenario", {"name": incident.name, "caption": incident.caption, "ts": at})
+            self.ingest.live.append_event(
+                "scenario", {"name": incident.name, "caption": incident.caption, "ts": at}
+            )
             log.info("scripted incident: %s", incident.caption)
 
     def _play(self, incident: ScriptedIncident, at: float) -> None:
@@ -215,24 +261,43 @@ class LiveScenario:
         if incident.name == "smoke_alarm" and (device := self.devices.get(targets.get("smoke"))):
             message = self._message(device, at, alarm=True, obscuration_pct_m=4.2)
             self._send([message.model_copy(update={"kind": "event"})])
-        elif incident.name == "trapped_elevator" and (device := self.devices.get(targets.get("elevator"))):
+        elif incident.name == "trapped_elevator" and (
+            device := self.devices.get(targets.get("elevator"))
+        ):
             self._stuck[device.id] = at + 180
             # Report every 15 s while the car is stuck, so the 90 s rule sees it on device time.
             for offset in range(0, 181, 15):
                 heapq.heappush(self._due, (at + offset, device.id, False))
         elif incident.name.startswith("enterprise_") and (enterprise := targets.get("enterprise")):
-            source = ComplaintSource({"enterprise_110": "110", "enterprise_12345": "12345",
-                                      "enterprise_96315": "96315"}[incident.name])
+            source = ComplaintSource(
+                {"enterprise_110": "110", "enterprise_12345": "12345", "enterprise_96315": "96315"}[
+                    incident.name
+                ]
+            )
             category, text = COMPLAINT_TEXTS[source]
-            self.ingest.complaint(source, f"SIM-{incident.name}-{int(at)}", _utc(at, self.started_at), category, text,
-                                  enterprise["address_text"], enterprise["address_id"], enterprise["id"])
+            self.ingest.complaint(
+                source,
+                f"SIM-{incident.name}-{int(at)}",
+                _utc(at, self.started_at),
+                category,
+                text,
+                enterprise["address_text"],
+                enterprise["address_id"],
+                enterprise["id"],
+            )
         # elder_no_water: the chosen meter has reported zero flow since the start; the marker is enough.
 
     def _feeds(self, horizon: float) -> None:
         """Let residents, grid workers and complaint channels report at their daily rates."""
-        rates = {"grid": GRID_REPORTS_PER_DAY, "request": RESIDENT_REQUESTS_PER_DAY, "complaint": COMPLAINTS_PER_DAY}
+        rates = {
+            "grid": GRID_REPORTS_PER_DAY,
+            "request": RESIDENT_REQUESTS_PER_DAY,
+            "complaint": COMPLAINTS_PER_DAY,
+        }
         emit: dict[str, Callable[[float], None]] = {
-            "grid": self._grid_report, "request": self._resident_request, "complaint": self._complaint,
+            "grid": self._grid_report,
+            "request": self._resident_request,
+            "complaint": self._complaint,
         }
         for feed, rate in rates.items():
             while self._next_feed[feed] <= horizon:
@@ -246,21 +311,46 @@ class LiveScenario:
         in_grid = [a for a in self.addresses if a.grid_id == grid_id] or self.addresses
         address = self.rng.choice(in_grid)
         code, title = self.rng.choice(GRID_CATEGORIES)
-        self.ingest.grid_report(worker_id, grid_id, code, title, f"{address.full_text}附近发现{title}",
-                                _utc(at, self.started_at), address.lon, address.lat, address.building_id, address.id)
+        self.ingest.grid_report(
+            worker_id,
+            grid_id,
+            code,
+            title,
+            f"{address.full_text}附近发现{title}",
+            _utc(at, self.started_at),
+            address.lon,
+            address.lat,
+            address.building_id,
+            address.id,
+        )
 
     def _resident_request(self, at: float) -> None:
         address = self.rng.choice(self.addresses)
         code, text = self.rng.choice(REQUEST_SERVICES)
-        self.ingest.resident_request(code, text, _utc(at, self.started_at), self.rng.choice(("app", "wechat", "hotline")),
-                                     address.lon, address.lat, address.full_text, address.id)
+        self.ingest.resident_request(
+            code,
+            text,
+            _utc(at, self.started_at),
+            self.rng.choice(("app", "wechat", "hotline")),
+            address.lon,
+            address.lat,
+            address.full_text,
+            address.id,
+        )
 
     def _complaint(self, at: float) -> None:
         address = self.rng.choice(self.addresses)
         source = self.rng.choice(list(ComplaintSource))
         category, text = COMPLAINT_TEXTS[source]
-        self.ingest.complaint(source, f"SIM-{int(at * 1000)}-{self.rng.randrange(10**6)}", _utc(at, self.started_at),
-                              category, text, address.full_text, address.id)
+        self.ingest.complaint(
+            source,
+            f"SIM-{int(at * 1000)}-{self.rng.randrange(10**6)}",
+            _utc(at, self.started_at),
+            category,
+            text,
+            address.full_text,
+            address.id,
+        )
 
 
 def _water_profile(hour: int) -> float:
@@ -274,17 +364,34 @@ def _utc(epoch: float, like: datetime) -> datetime:
 
 def _pick_targets(conn, rng: random.Random) -> dict[str, Any]:
     """Choose the devices and the enterprise the scripted incidents happen to."""
+
     def first(kind: DeviceKind) -> int | None:
-        ids = conn.execute(select(schema.Device.id).where(schema.Device.kind == kind.value)
-                           .order_by(schema.Device.id).limit(50)).scalars().all()
+        ids = (
+            conn.execute(
+                select(schema.Device.id)
+                .where(schema.Device.kind == kind.value)
+                .order_by(schema.Device.id)
+                .limit(50)
+            )
+            .scalars()
+            .all()
+        )
         return rng.choice(ids) if ids else None
 
-    targets: dict[str, Any] = {k.value: first(k) for k in (DeviceKind.SMOKE, DeviceKind.ELEVATOR, DeviceKind.WATER_METER)}
+    targets: dict[str, Any] = {
+        k.value: first(k) for k in (DeviceKind.SMOKE, DeviceKind.ELEVATOR, DeviceKind.WATER_METER)
+    }
     row = conn.execute(
         select(schema.Enterprise.id, schema.Enterprise.address_id, schema.Address.full_text)
         .join(schema.Address, schema.Address.id == schema.Enterprise.address_id)
-        .where(schema.Enterprise.prepaid.is_(True)).order_by(schema.Enterprise.id).limit(1)
+        .where(schema.Enterprise.prepaid.is_(True))
+        .order_by(schema.Enterprise.id)
+        .limit(1)
     ).first()
     if row:
-        targets["enterprise"] = {"id": row.id, "address_id": row.address_id, "address_text": row.full_text}
+        targets["enterprise"] = {
+            "id": row.id,
+            "address_id": row.address_id,
+            "address_text": row.full_text,
+        }
     return targets

@@ -43,7 +43,9 @@ def _copy_postgres(conn: Connection, table: Table, rows: Sequence[dict[str, Any]
     return len(rows)
 
 
-def _adapt(row: dict[str, Any], columns: Iterable[str], json_columns: set[str], processors, jsonb) -> list:
+def _adapt(
+    row: dict[str, Any], columns: Iterable[str], json_columns: set[str], processors, jsonb
+) -> list:
     """Return one row's values ready for COPY."""
     values = []
     for name in columns:

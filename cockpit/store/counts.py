@@ -8,13 +8,23 @@ from cockpit.domain.kinds import FIRE_DEVICE_KINDS, BuildingUse
 from cockpit.store import schema as s
 
 STAT_NAMES = (
-    "communities", "compounds", "grids", "buildings", "office_buildings", "households",
-    "residents", "enterprises", "fire_devices", "devices", "grid_workers",
+    "communities",
+    "compounds",
+    "grids",
+    "buildings",
+    "office_buildings",
+    "households",
+    "residents",
+    "enterprises",
+    "fire_devices",
+    "devices",
+    "grid_workers",
 )
 
 
 def registry_counts(engine: Engine) -> dict[str, int]:
     """Return the registry counts in STAT_NAMES order, in one round trip."""
+
     def count(model, *where):
         return select(func.count()).select_from(model).where(*where).scalar_subquery()
 
@@ -27,7 +37,9 @@ def registry_counts(engine: Engine) -> dict[str, int]:
         count(s.Household).label("households"),
         count(s.Resident).label("residents"),
         count(s.Enterprise).label("enterprises"),
-        count(s.Device, s.Device.kind.in_([k.value for k in FIRE_DEVICE_KINDS])).label("fire_devices"),
+        count(s.Device, s.Device.kind.in_([k.value for k in FIRE_DEVICE_KINDS])).label(
+            "fire_devices"
+        ),
         count(s.Device).label("devices"),
         count(s.GridWorker).label("grid_workers"),
     )

@@ -73,3 +73,10 @@ def reset_sequences(engine: Engine) -> None:
                 ),
                 {"table": name},
             )
+
+
+def clear_store(engine: Engine) -> None:
+    """Delete every row of every table, children first, keeping the schema."""
+    with engine.begin() as conn:
+        for table in reversed(Base.metadata.sorted_tables):
+            conn.execute(table.delete())

@@ -32,7 +32,6 @@ NAMING = {
 }
 
 
-
 class UtcDateTime(TypeDecorator):
     """Store aware datetimes in UTC and read them back aware, on SQLite as on PostgreSQL."""
 

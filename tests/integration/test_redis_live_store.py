@@ -58,11 +58,6 @@ def test_stream_does_not_grow_unbounded(small_store) -> None:
     contract.check_stream_bounded(small_store, SMALL_MAXLEN, appended=2_000)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: RedisLiveStore.read_events passes count=0 to XRANGE, which redis-py refuses, "
-    "so limit=0 raises LiveStoreError where the in-process store returns []",
-)
 def test_read_events_limit_zero(store) -> None:
     """The Redis store returns no events for limit 0, like the in-process one."""
     contract.check_read_events_limit_zero(store)
@@ -101,7 +96,9 @@ def test_two_stores_share_state_through_redis(redis_client, street_code, store) 
         other_client.close()
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     batches=st.lists(
         st.lists(
@@ -152,11 +149,6 @@ def test_closed_port_operations_raise_live_store_error(dead_store, operation) ->
         operation(dead_store)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: RedisLiveStore.clear() wraps scan_iter() in _call, but scan_iter is a lazy "
-    "generator, so the connection error escapes as redis.ConnectionError, not LiveStoreError",
-)
 def test_closed_port_clear_raises_live_store_error(dead_store) -> None:
     """clear() also turns an unreachable Redis into LiveStoreError."""
     with pytest.raises(LiveStoreError):

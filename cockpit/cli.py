@@ -1,0 +1,220 @@
+"""Offer the `cockpit` command: seed, stats, simulate, worker, import, migrate."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from cockpit.settings import Settings
+
+
+def _settings(**overrides: Any) -> Settings:
+    """Return the settings with the command line's non-empty overrides applied."""
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})
+
+
+def _engine(database_url: str | None):
+    from cockpit.store.database import make_engine, migrate
+
+    engine = make_engine(_settings(database_url=database_url).resolved_database_url)
+    migrate(engine)
+    return engine
+
+
+database_option = click.option(
+    "--database-url", help="SQLAlchemy URL; overrides COCKPIT_DATABASE_URL."
+)
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="Log more.")
+def main(verbose: bool) -> None:
+    """Run the street digital cockpit's tools."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    if not verbose:
+        logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+@main.command()
+@database_option
+def migrate(database_url: str | None) -> None:
+    """Create or upgrade the store's schema."""
+    _engine(database_url)
+    click.echo("schema is current")
+
+
+@main.command()
+@click.option(
+    "--scale", type=click.Choice(["changbai", "s-street", "district"]), help="Street size (tier)."
+)
+@click.option(
+    "--seed", "seed_value", type=int, help="Random seed; the same seed gives the same street."
+)
+@click.option("--center-lon", type=float, help="Longitude of the street centre (WGS84).")
+@click.option("--center-lat", type=float, help="Latitude of the street centre (WGS84).")
+@click.option("--reset", is_flag=True, help="Delete everything in the store first.")
+@database_option
+def seed(scale, seed_value, center_lon, center_lat, reset, database_url) -> None:
+    """Generate a simulated street at a tier's exact scale into the store."""
+    from cockpit.simulator.generator import StoreNotEmptyError, seed_street
+    from cockpit.simulator.tiers import get_tier
+    from cockpit.store.counts import registry_counts
+    from cockpit.store.database import clear_store
+
+    settings = _settings(
+        scale=scale,
+        seed=seed_value,
+        map_center_lon=center_lon,
+        map_center_lat=center_lat,
+        database_url=database_url,
+    )
+    engine = _engine(database_url)
+    if reset:
+        clear_store(engine)
+    tier = get_tier(settings.scale)
+    try:
+        report = seed_street(
+            engine,
+            tier,
+            settings.seed,
+            (settings.map_center_lon, settings.map_center_lat),
+            show_progress=True,
+        )
+    except StoreNotEmptyError as exc:
+        raise click.ClickException(str(exc)) from exc
+    for name, value in registry_counts(engine).items():
+        click.echo(f"{name}: {value}")
+    click.echo(f"seeded {tier.name} (seed {settings.seed}) in {report.seconds:.1f} s")
+
+
+@main.command()
+@database_option
+def stats(database_url: str | None) -> None:
+    """Print the store's registry counts as `name: value` lines."""
+    from cockpit.store.counts import registry_counts
+
+    for name, value in registry_counts(_engine(database_url)).items():
+        click.echo(f"{name}: {value}")
+
+
+@main.command()
+@click.option(
+    "--speed",
+    type=float,
+    default=60.0,
+    show_default=True,
+    help="Simulated seconds per real second.",
+)
+@click.option(
+    "--duration", type=float, help="Stop after this many real seconds (default: run until Ctrl-C)."
+)
+@database_option
+@click.option("--redis-url", help="Redis URL for live state; overrides COCKPIT_REDIS_URL.")
+def simulate(
+    speed: float, duration: float | None, database_url: str | None, redis_url: str | None
+) -> None:
+    """Play the live scenario: devices report, people report, scripted incidents happen."""
+    from cockpit.runtime import Runtime
+
+    settings = _settings(
+        simulation_speed=speed, database_url=database_url, redis_url=redis_url, simulate=True
+    )
+    if not settings.redis_url:
+        click.echo(
+            "note: no Redis URL is set, so device readings stay in this process; "
+            "complaints, requests and grid reports still reach the SQL store",
+            err=True,
+        )
+    runtime = Runtime.open(settings)
+    scenario = runtime.make_scenario()
+    stop = _stop_on_signal()
+    started = time.monotonic()
+    sent = 0
+    next_report = started + 5
+    while not stop.is_set() and (duration is None or time.monotonic() - started < duration):
+        sent += scenario.step()
+        if time.monotonic() >= next_report:
+            click.echo(
+                f"{runtime.clock.now():%Y-%m-%d %H:%M:%S} UTC  messages: {sent}  "
+                f"incidents: {', '.join(i.name for _, i in scenario.played) or '-'}"
+            )
+            next_report += 5
+        stop.wait(0.2)
+    click.echo(f"sent {sent} device messages in {time.monotonic() - started:.1f} s")
+    runtime.stop()
+
+
+@main.command()
+@database_option
+@click.option("--redis-url", help="Redis URL the web workers read view models from.")
+def worker(database_url: str | None, redis_url: str | None) -> None:
+    """Poll the stores and publish view models to Redis (the production worker process)."""
+    from cockpit.runtime import Runtime
+
+    settings = _settings(database_url=database_url, redis_url=redis_url, simulate=False)
+    if not settings.redis_url:
+        raise click.ClickException(
+            "the worker publishes to Redis: set COCKPIT_REDIS_URL or --redis-url"
+        )
+    runtime = Runtime.open(settings, seed_if_empty=False)
+    stop = _stop_on_signal()
+    click.echo(f"worker publishing view models for street {runtime.street_code}")
+    runtime.make_worker().run(stop, settings.live_poll_seconds)
+    runtime.stop()
+
+
+@main.group(name="import")
+def import_group() -> None:
+    """Import real registers into the store."""
+
+
+@import_group.command(name="buildings")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@database_option
+def import_buildings_command(file: Path, database_url: str | None) -> None:
+    """Replace the street's buildings with a GeoJSON FeatureCollection (e.g. an OSM export)."""
+    from cockpit.importers.buildings import import_buildings
+    from cockpit.importers.errors import ImportFileError, ImportStoreError
+
+    try:
+        report = import_buildings(_engine(database_url), file)
+    except (ImportFileError, ImportStoreError) as exc:
+        raise click.ClickException(f"{file}: {exc} (nothing was imported)") from exc
+    click.echo(f"imported {report.imported} buildings from {file} {report.details}")
+
+
+@import_group.command(name="residents")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@database_option
+def import_residents_command(file: Path, database_url: str | None) -> None:
+    """Import a three-actuals (三实) residents register from CSV."""
+    from cockpit.importers.errors import ImportFileError, ImportStoreError
+    from cockpit.importers.residents import import_residents
+
+    try:
+        report = import_residents(_engine(database_url), file)
+    except (ImportFileError, ImportStoreError) as exc:
+        raise click.ClickException(f"{file}: {exc} (nothing was imported)") from exc
+    click.echo(f"imported {report.imported} residents from {file} {report.details}")
+
+
+def _stop_on_signal() -> threading.Event:
+    """Return an event set by Ctrl-C or SIGTERM."""
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    return stop
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,65 @@
+"""Check the overview view model and its content-based version."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from cockpit.live import InProcessLiveStore
+from cockpit.viewmodels import ViewModelPublisher, build_overview, devices_online, read_view
+
+NOW = datetime(2026, 11, 21, 8, 0, tzinfo=UTC)
+
+
+def test_device_silent_past_three_intervals_is_offline():
+    devices = {1: ("smoke", 60), 2: ("smoke", 60), 3: ("water_meter", 3600), 4: ("camera", 60)}
+    now = NOW.timestamp()
+    seen = {1: now - 179, 2: now - 181, 3: now - 3000}
+    assert devices_online(devices, seen, NOW) == {
+        "devices_online": 2,
+        "fire_online": 1,
+        "fire_total": 2,
+        "devices_total": 4,
+    }
+
+
+def overview(readings=10, state="ok", age=1.0):
+    """Return an overview built from fixed snapshots."""
+    registry = {
+        "street_name": "S 街道",
+        "counts": {"residents": 5},
+        "complaints_today": 1,
+        "requests_today": 2,
+        "cases_today": 3,
+        "open_cases": 4,
+    }
+    live = {"counters": {"readings_accepted": readings, "rejected:ts:missing": 2}, "last_seen": {}}
+    sources = [
+        {"name": "live", "state": state, "age_s": age, "error": None, "fetched_at": NOW.isoformat()}
+    ]
+    return build_overview(registry, {}, live, 60.4, sources, NOW, None)
+
+
+def test_overview_joins_registry_live_counts_and_source_health():
+    model = overview()
+    assert model["street"] == "S 街道"
+    assert model["kpis"]["residents"] == 5 and model["kpis"]["open_cases"] == 4
+    assert model["kpis"]["readings_total"] == 10 and model["kpis"]["rejected_total"] == 2
+    assert model["kpis"]["readings_per_min"] == 60
+    assert model["stale"] is False
+    assert overview(state="stale")["stale"] is True
+
+
+def test_version_ignores_ages_but_follows_content():
+    publisher = ViewModelPublisher(InProcessLiveStore())
+    first = publisher.publish("overview", overview(age=1.0), NOW)
+    assert publisher.publish("overview", overview(age=7.0), NOW) == first
+    assert publisher.publish("overview", overview(readings=11), NOW) != first
+    assert publisher.publish("overview", overview(state="down"), NOW) != first
+
+
+def test_published_model_reads_back():
+    live = InProcessLiveStore()
+    version = ViewModelPublisher(live).publish("overview", overview(), NOW)
+    model = read_view(live, "overview")
+    assert model["version"] == version and model["kpis"]["residents"] == 5
+    assert read_view(live, "missing") is None
