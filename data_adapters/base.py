@@ -92,7 +92,9 @@ class Adapter(Generic[T]):
         elif not self.ok:
             state = "stale"
         else:
-            state = "ok" if age is not None and age <= stale_after.total_seconds() else "stale"
+            # A slow source is not stale between its own polls: allow its interval plus the limit.
+            limit = (self.interval + stale_after).total_seconds()
+            state = "ok" if age is not None and age <= limit else "stale"
         return {
             "name": self.name,
             "state": state,

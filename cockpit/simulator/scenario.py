@@ -108,9 +108,9 @@ class LiveScenario:
             start = self.started_at.timestamp()
             for device_id, kind, interval in rows:
                 self.devices[device_id] = _Device(device_id, DeviceKind(kind), interval)
-                heapq.heappush(
-                    self._due, (start + self.rng.uniform(0, min(interval, 120)), device_id, True)
-                )
+                # Each device last reported somewhen within its interval before the start, so the
+                # first step fills live state the way a street that was already running would have it.
+                heapq.heappush(self._due, (start - self.rng.uniform(0, interval), device_id, True))
             self._targets = _pick_targets(conn, self.rng)
             self.addresses = conn.execute(
                 select(

@@ -73,17 +73,19 @@ def test_backs_off_with_jitter_after_failures():
     assert source.due()
 
 
-def test_health_reports_down_before_any_data_and_stale_when_old():
+def test_health_reports_down_before_any_data_and_stale_past_interval_plus_limit():
     clock = ManualClock(START)
     source = FlakySource(clock)
     assert source.health(timedelta(seconds=30))["state"] == "down"
     source.refresh()
     assert source.health(timedelta(seconds=30))["state"] == "ok"
-    clock.advance(31)
+    clock.advance(39)  # interval 10 s + limit 30 s: not stale yet
+    assert source.health(timedelta(seconds=30))["state"] == "ok"
+    clock.advance(2)
     assert source.health(timedelta(seconds=30)) == {
         "name": "flaky",
         "state": "stale",
-        "age_s": 31.0,
+        "age_s": 41.0,
         "error": None,
     }
 
