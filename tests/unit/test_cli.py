@@ -33,7 +33,9 @@ def parse_stats(output: str) -> dict[str, int]:
 def seeded_url(tmp_path_factory) -> str:
     """Seed the Changbai street once through the command line and return its database URL."""
     url = f"sqlite:///{tmp_path_factory.mktemp('cli') / 'c.db'}"
-    result = CliRunner().invoke(main, ["seed", "--scale", "changbai", "--seed", "3", "--database-url", url])
+    result = CliRunner().invoke(
+        main, ["seed", "--scale", "changbai", "--seed", "3", "--database-url", url]
+    )
     assert result.exit_code == 0, result.output
     assert "seeded changbai (seed 3) in" in result.output
     return url
@@ -58,9 +60,13 @@ def test_broken_building_file_names_the_feature_and_imports_nothing(seeded_url, 
     ring = [[121.5, 31.3], [121.501, 31.3], [121.501, 31.301], [121.5, 31.301]]  # not closed
     feature = {"type": "Feature", "id": "way/42", "properties": {"building": "yes"}}
     feature["geometry"] = {"type": "Polygon", "coordinates": [ring]}
-    bad.write_text(json.dumps({"type": "FeatureCollection", "features": [feature]}), encoding="utf-8")
+    bad.write_text(
+        json.dumps({"type": "FeatureCollection", "features": [feature]}), encoding="utf-8"
+    )
     before = CliRunner().invoke(main, ["stats", "--database-url", seeded_url]).output
-    result = CliRunner().invoke(main, ["import", "buildings", str(bad), "--database-url", seeded_url])
+    result = CliRunner().invoke(
+        main, ["import", "buildings", str(bad), "--database-url", seeded_url]
+    )
     assert result.exit_code == 1
     assert "feature 0 (way/42)" in result.output and "nothing was imported" in result.output
     assert CliRunner().invoke(main, ["stats", "--database-url", seeded_url]).output == before
@@ -68,7 +74,9 @@ def test_broken_building_file_names_the_feature_and_imports_nothing(seeded_url, 
 
 def test_import_into_an_empty_store_says_why(tmp_path):
     register = tmp_path / "r.csv"
-    register.write_text("address,room,name,id_number,gender,birth_date,registration\n", encoding="utf-8")
+    register.write_text(
+        "address,room,name,id_number,gender,birth_date,registration\n", encoding="utf-8"
+    )
     url = f"sqlite:///{tmp_path / 'empty.db'}"
     result = CliRunner().invoke(main, ["import", "residents", str(register), "--database-url", url])
     assert result.exit_code == 1
