@@ -107,12 +107,18 @@ class Ingest:
         self._count(result)
         return result
 
-    def _reject(self, result: IngestResult, reason: str, exc: Exception) -> None:
+    def reject(self, reason: str, detail: str) -> None:
+        """Count a message refused before validation (bad topic, bad JSON) and log its reason once."""
+        result = IngestResult()
+        self._reject(result, reason, detail)
+        self._count(result)
+
+    def _reject(self, result: IngestResult, reason: str, detail: Exception | str) -> None:
         """Count a rejected message by reason and log each reason once."""
         result.rejected[reason] = result.rejected.get(reason, 0) + 1
         if reason not in self._logged_reasons:
             self._logged_reasons.add(reason)
-            log.warning("rejected device message (%s): %s", reason, str(exc).splitlines()[0])
+            log.warning("rejected device message (%s): %s", reason, str(detail).splitlines()[0])
 
     def _count(self, result: IngestResult) -> None:
         """Add a batch's outcome to the live counters."""

@@ -26,11 +26,11 @@ from sqlalchemy import (
 )
 
 from cockpit.domain.kinds import BuildingUse
-from cockpit.geo import LocalFrame, geometry_centroid, point_in_geometry, ring_area
+from cockpit.geo import LocalFrame, geometry_centroid, outer_rings, point_in_geometry, ring_area
 from cockpit.importers.errors import ImportFileError, ImportReport, ImportStoreError, read_text
 from cockpit.store import schema
 from cockpit.store.bulk import bulk_insert
-from cockpit.store.database import reset_sequences
+from cockpit.store.database import max_id, reset_sequences
 
 DEFAULT_FLOORS = 6
 METRES_PER_FLOOR = 3.0
@@ -429,8 +429,8 @@ def import_buildings(engine: Engine, path_or_text: str | Path | bytes) -> Import
         old = conn.execute(
             select(building.c.id, building.c.lon, building.c.lat).order_by(building.c.id)
         ).all()
-        first_building = _max_id(conn, building) + 1
-        first_address = _max_id(conn, address) + 1
+        first_building = max_id(conn, building) + 1
+        first_address = max_id(conn, address) + 1
         building_rows, address_rows, outside = _new_rows(
             parsed.buildings, street, grids, compounds, first_building, first_address
         )
@@ -478,7 +478,7 @@ def _areas(conn: Connection, model: type[schema.Base]) -> list[_Area]:
     ).all()
     areas = []
     for row in rows:
-        points = [p for ring in _outer_rings(row.boundary) for p in ring]
+        points = [p for ring in outer_rings(row.boundary) for p in ring]
         xs, ys = [p[0] for p in points], [p[1] for p in points]
         areas.append(
             _Area(
@@ -490,18 +490,6 @@ def _areas(conn: Connection, model: type[schema.Base]) -> list[_Area]:
             )
         )
     return areas
-
-
-def _outer_rings(geometry: dict[str, Any]) -> list[Sequence[Sequence[float]]]:
-    """Return a Polygon's or MultiPolygon's outer rings."""
-    if geometry["type"] == "Polygon":
-        return [geometry["coordinates"][0]]
-    return [polygon[0] for polygon in geometry["coordinates"]]
-
-
-def _max_id(conn: Connection, table: Any) -> int:
-    """Return the largest id in a table, or 0 when it is empty."""
-    return int(conn.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one())
 
 
 def _new_rows(

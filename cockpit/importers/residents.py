@@ -19,7 +19,7 @@ from cockpit.importers.errors import ImportFileError, ImportReport, ImportStoreE
 from cockpit.simulator.people import id_check_digit, is_valid_id_number
 from cockpit.store import schema
 from cockpit.store.bulk import bulk_insert
-from cockpit.store.database import reset_sequences
+from cockpit.store.database import max_id, reset_sequences
 
 REQUIRED = ("address", "room", "name", "id_number", "gender", "birth_date", "registration")
 OPTIONAL = ("phone", "lives_alone")
@@ -247,7 +247,7 @@ def import_residents(engine: Engine, path_or_text: str | Path | bytes) -> Import
         for row in rows:
             members.setdefault((addresses[row.line][0], row.room), []).append(row)
         existing = _existing_households(conn, {address_id for address_id, _ in members})
-        next_household = _max_id(conn, household) + 1
+        next_household = max_id(conn, household) + 1
         new_households = []
         household_of: dict[tuple[int, str], int] = dict(existing)
         building_of = {address_id: building_id for address_id, building_id in addresses.values()}
@@ -268,7 +268,7 @@ def import_residents(engine: Engine, path_or_text: str | Path | bytes) -> Import
             household_of[key] = next_household
             next_household += 1
         resident = schema.Resident.__table__
-        first_resident = _max_id(conn, resident) + 1
+        first_resident = max_id(conn, resident) + 1
         resident_rows = [
             {
                 "id": first_resident + i,
@@ -381,8 +381,3 @@ def _existing_households(conn: Connection, address_ids: set[int]) -> dict[tuple[
         ):
             found[(address_id, room)] = household_id
     return found
-
-
-def _max_id(conn: Connection, table: Any) -> int:
-    """Return the largest id in a table, or 0 when it is empty."""
-    return int(conn.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one())

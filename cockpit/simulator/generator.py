@@ -168,7 +168,7 @@ class StreetGenerator:
         self.tier = tier
         self.seed = seed
         self.frame = LocalFrame(*center)
-        self.rows: dict[str, list[dict[str, Any]]] = {t: [] for t in _TABLE_ORDER}
+        self.rows: dict[str, list[dict[str, Any]]] = {t: [] for t in _LOAD_ORDER}
         self._building_rects: dict[int, layout.Rect] = {}
         self._building_grid: dict[int, int] = {}
 
@@ -786,21 +786,7 @@ def _chunks(items: list[int], n: int) -> list[list[int]]:
     return out
 
 
-_TABLE_ORDER = (
-    "streets",
-    "communities",
-    "grids",
-    "map_features",
-    "buildings",
-    "compounds",
-    "addresses",
-    "households",
-    "residents",
-    "enterprises",
-    "devices",
-    "grid_workers",
-    "response_teams",
-)
+# Parents before children, so foreign keys hold while loading.
 _LOAD_ORDER = (
     "streets",
     "communities",

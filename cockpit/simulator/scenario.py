@@ -83,9 +83,18 @@ class _Device:
 class LiveScenario:
     """Emit device messages and feed records through ingest, on an injectable clock."""
 
-    def __init__(self, engine: Engine, ingest: Ingest, clock: Clock, seed: int = 1) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        ingest: Ingest,
+        clock: Clock,
+        seed: int = 1,
+        sink: Callable[[list[DeviceMessage]], object] | None = None,
+    ) -> None:
         self.engine = engine
         self.ingest = ingest
+        # Device messages go to the sink (ingest, or an MQTT publisher); feeds always to ingest.
+        self.sink = sink or ingest.device_messages
         self.clock = clock
         self.rng = random.Random(f"scenario:{seed}")
         self.started_at = clock.now()
@@ -173,7 +182,7 @@ class LiveScenario:
 
     def _send(self, messages: list[DeviceMessage]) -> int:
         if messages:
-            self.ingest.device_messages(messages)
+            self.sink(messages)
         return len(messages)
 
     def _next_interval(self, device: _Device) -> float:

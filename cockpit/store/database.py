@@ -6,7 +6,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy import Connection, Engine, create_engine, event, func, inspect, select, text
 from sqlalchemy.engine import make_url
 
 from cockpit.store.schema import Base
@@ -57,6 +57,11 @@ def table_names() -> list[str]:
 def is_migrated(engine: Engine) -> bool:
     """Tell whether the schema's tables exist in the database."""
     return "streets" in inspect(engine).get_table_names()
+
+
+def max_id(conn: Connection, table) -> int:
+    """Return the largest id in a table, or 0 when it is empty."""
+    return int(conn.execute(select(func.coalesce(func.max(table.c.id), 0))).scalar_one())
 
 
 def reset_sequences(engine: Engine) -> None:

@@ -30,8 +30,9 @@ def test_first_page_shows_live_changing_counts(cockpit, open_page, width, height
     page = open_page(cockpit.url, width, height)
     assert wait_for_text(page, "#kpi-residents", lambda t: t == "70,000")
     assert page.inner_text("#kpi-communities") == "16"
-    first = wait_for_text(page, "#kpi-devices_online", lambda t: t not in ("—", "0"))
-    wait_for_text(page, "#kpi-devices_online", lambda t: t != first, timeout=30)
+    assert wait_for_text(page, "#kpi-devices_online", lambda t: t not in ("—", "0"))
+    first = wait_for_text(page, "#kpi-readings_per_min", lambda t: t not in ("—", "0"))
+    wait_for_text(page, "#kpi-readings_per_min", lambda t: t != first, timeout=30)
     wait_for_text(page, "#data-freshness", lambda t: "秒前" in t)
     assert page.is_hidden("#stale-banner")
     assert page.inner_text(".kpi-label >> nth=0") == "实有人口"

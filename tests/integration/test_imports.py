@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -15,30 +14,15 @@ from cockpit.importers.errors import ImportFileError
 from cockpit.importers.residents import import_residents
 from cockpit.simulator.generator import seed_street
 from cockpit.simulator.people import id_check_digit
-from cockpit.simulator.tiers import TIERS
 from cockpit.store import schema as s
 from cockpit.store.counts import registry_counts
+from tests.streets import tiny_tier
 
 pytestmark = pytest.mark.integration
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "osm_buildings.geojson"
 CENTRE = (129.1025, 35.1376)
-TINY = dataclasses.replace(
-    TIERS["changbai"],
-    name="tiny",
-    area_km2=0.6,
-    communities=2,
-    compounds=3,
-    grids=4,
-    households=300,
-    residents=700,
-    office_buildings=2,
-    enterprises=40,
-    fire_devices=60,
-    grid_workers=6,
-    taxi_kiosks=2,
-    taxi_kiosk_areas=2,
-)
+TINY = tiny_tier(taxi_kiosks=2)
 HEADER = "标准地址,房号,姓名,身份证号,手机号,性别,出生日期,户籍类型,独居"
 
 

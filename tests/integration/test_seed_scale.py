@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 from datetime import date, datetime
@@ -16,6 +15,7 @@ from cockpit.simulator.generator import StoreNotEmptyError, seed_street
 from cockpit.simulator.tiers import TIERS
 from cockpit.store.counts import STAT_NAMES, registry_counts
 from cockpit.store.schema import Base, Complaint, Device, Resident
+from tests.streets import tiny_tier
 
 pytestmark = pytest.mark.integration
 
@@ -31,22 +31,7 @@ S_STREET_COUNTS = {
     "fire_devices": 6_037,
     "grid_workers": 366,
 }
-TINY = dataclasses.replace(
-    TIERS["changbai"],
-    name="tiny",
-    area_km2=0.6,
-    communities=2,
-    compounds=3,
-    grids=4,
-    households=300,
-    residents=700,
-    office_buildings=2,
-    enterprises=40,
-    fire_devices=60,
-    grid_workers=6,
-    taxi_kiosks=3,
-    taxi_kiosk_areas=2,
-)
+TINY = tiny_tier()
 
 
 def normalise(value: Any) -> Any:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import random
 from collections import Counter
@@ -17,25 +16,10 @@ from cockpit.domain.kinds import FIRE_DEVICE_KINDS, BuildingUse, DeviceKind
 from cockpit.geo import geometry_centroid, point_in_geometry
 from cockpit.simulator import layout, people
 from cockpit.simulator.generator import REFERENCE_DAY, StreetGenerator, split_exact
-from cockpit.simulator.tiers import TIERS
+from tests.streets import tiny_tier
 
 CENTER = (121.537, 31.279)
-TINY = dataclasses.replace(
-    TIERS["changbai"],
-    name="tiny",
-    area_km2=0.6,
-    communities=2,
-    compounds=3,
-    grids=4,
-    households=300,
-    residents=700,
-    office_buildings=2,
-    enterprises=40,
-    fire_devices=60,
-    grid_workers=6,
-    taxi_kiosks=3,
-    taxi_kiosk_areas=2,
-)
+TINY = tiny_tier()
 
 
 def age_on(birth: date, day: date) -> int:

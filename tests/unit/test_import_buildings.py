@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import dataclasses
 import json
 import math
 from pathlib import Path
@@ -17,28 +16,13 @@ from cockpit.importers import buildings as importer
 from cockpit.importers.buildings import import_buildings, parse_buildings
 from cockpit.importers.errors import ImportFileError, ImportStoreError, read_text
 from cockpit.simulator.generator import seed_street
-from cockpit.simulator.tiers import TIERS
 from cockpit.store import schema
 from cockpit.store.counts import registry_counts
+from tests.streets import tiny_tier
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "osm_buildings.geojson"
 CENTRE = (129.1025, 35.1376)
-TINY = dataclasses.replace(
-    TIERS["changbai"],
-    name="tiny",
-    area_km2=0.6,
-    communities=2,
-    compounds=3,
-    grids=4,
-    households=300,
-    residents=700,
-    office_buildings=2,
-    enterprises=40,
-    fire_devices=60,
-    grid_workers=6,
-    taxi_kiosks=2,
-    taxi_kiosk_areas=2,
-)
+TINY = tiny_tier(taxi_kiosks=2)
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import dataclasses
 import io
 from datetime import date
 
@@ -16,28 +15,13 @@ from cockpit.importers.errors import ImportFileError, ImportStoreError, read_tex
 from cockpit.importers.residents import id_number_problem, import_residents, parse_register
 from cockpit.simulator.generator import seed_street
 from cockpit.simulator.people import id_check_digit
-from cockpit.simulator.tiers import TIERS
 from cockpit.store import schema
 from cockpit.store.counts import registry_counts
+from tests.streets import tiny_tier
 
 HEADER = "address,room,name,id_number,phone,gender,birth_date,registration,lives_alone"
 CHINESE_HEADER = "标准地址,房号,姓名,身份证号,手机号,性别,出生日期,户籍类型,独居"
-TINY = dataclasses.replace(
-    TIERS["changbai"],
-    name="tiny",
-    area_km2=0.6,
-    communities=2,
-    compounds=3,
-    grids=4,
-    households=300,
-    residents=700,
-    office_buildings=2,
-    enterprises=40,
-    fire_devices=60,
-    grid_workers=6,
-    taxi_kiosks=2,
-    taxi_kiosk_areas=2,
-)
+TINY = tiny_tier(taxi_kiosks=2)
 
 
 def make_id(birth: date, sequence: int, region: str = "340104") -> str:
