@@ -11,6 +11,7 @@ from dash import Dash
 
 from callbacks import overview as overview_callbacks
 from cockpit.i18n import label, pick_language
+from cockpit.open311 import make_blueprint
 from cockpit.runtime import Runtime
 from cockpit.settings import Settings
 from cockpit.viewmodels import OVERVIEW, read_view
@@ -37,6 +38,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     )
     app.server.config["SECRET_KEY"] = settings.secret_key
     app.server.extensions["cockpit_runtime"] = runtime
+    app.server.register_blueprint(
+        make_blueprint(runtime.engine, runtime.ingest, runtime.clock, runtime.street_code)
+    )
 
     def read_overview():
         return read_view(runtime.live, OVERVIEW)

@@ -169,6 +169,7 @@ def worker(database_url: str | None, redis_url: str | None) -> None:
     runtime = Runtime.open(settings, seed_if_empty=False)
     stop = _stop_on_signal()
     click.echo(f"worker publishing view models for street {runtime.street_code}")
+    runtime.start_bridge()
     runtime.make_worker().run(stop, settings.live_poll_seconds)
     runtime.stop()
 

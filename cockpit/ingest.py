@@ -90,17 +90,17 @@ class Ingest:
                 )
             )
         previous = self.live.latest({r.device_id for r in readings})
+        # What each device last holds, followed through the batch, so a redelivery inside the
+        # same batch as its original counts as a duplicate, not as stale.
+        held = {device: (p["ts"], p["seq"]) for device, p in previous.items()}
         applied = self.live.put_readings(readings)
         for message, reading, ok in zip(valid, readings, applied, strict=True):
             if ok:
                 result.accepted += 1
+                held[reading.device_id] = (reading.ts, reading.seq)
                 if message.kind == "event":
                     self.live.append_event("device_events", _event_of(reading))
-            elif (
-                (prior := previous.get(reading.device_id))
-                and prior["seq"] == reading.seq
-                and prior["ts"] == reading.ts
-            ):
+            elif held.get(reading.device_id) == (reading.ts, reading.seq):
                 result.duplicates += 1  # MQTT QoS 1 delivers at least once
             else:
                 result.stale += 1

@@ -12,6 +12,8 @@ from sqlalchemy import Engine, select
 from cockpit.clock import Clock, ScaledClock, SystemClock
 from cockpit.ingest import Ingest
 from cockpit.live import LiveStore, make_live_store
+from cockpit.mqtt_bridge import MqttBridge, MqttPublisher
+from cockpit.mqtt_bridge import from_url as bridge_from_url
 from cockpit.settings import Settings
 from cockpit.simulator.generator import seed_street, store_is_empty
 from cockpit.simulator.scenario import LiveScenario
@@ -34,6 +36,9 @@ class Runtime:
     live: LiveStore
     clock: Clock
     street_code: str
+    ingest: Ingest
+    bridge: MqttBridge | None = None
+    publisher: MqttPublisher | None = None
     threads: list[threading.Thread] = field(default_factory=list)
     stop_event: threading.Event = field(default_factory=threading.Event)
 
@@ -57,7 +62,7 @@ class Runtime:
         clock: Clock = (
             ScaledClock(settings.simulation_speed) if settings.simulate else SystemClock()
         )
-        return cls(settings, engine, live, clock, street_code)
+        return cls(settings, engine, live, clock, street_code, Ingest(engine, live, clock))
 
     def make_worker(self) -> ViewModelWorker:
         """Return a view-model worker polling this runtime's stores."""
@@ -75,14 +80,22 @@ class Runtime:
         )
 
     def make_scenario(self) -> LiveScenario:
-        """Return the live scenario writing through this runtime's ingest."""
-        return LiveScenario(
-            self.engine, Ingest(self.engine, self.live, self.clock), self.clock, self.settings.seed
-        )
+        """Return the live scenario; its devices publish to MQTT when a broker URL is set."""
+        if self.settings.mqtt_url and self.publisher is None:
+            self.publisher = MqttPublisher.from_url(self.settings.mqtt_url, self.street_code)
+        sink = self.publisher.send if self.publisher else None
+        return LiveScenario(self.engine, self.ingest, self.clock, self.settings.seed, sink=sink)
+
+    def start_bridge(self) -> None:
+        """Subscribe to the street's device topics; one bridge per street, never in web workers."""
+        if self.settings.mqtt_url and self.bridge is None:
+            self.bridge = bridge_from_url(self.ingest, self.street_code, self.settings.mqtt_url)
+            self.bridge.start()
 
     def start_background(self, *, worker: bool = True, scenario: bool | None = None) -> None:
         """Start the worker and, when simulating, the live scenario as daemon threads."""
         if worker:
+            self.start_bridge()
             view_worker = self.make_worker()
             view_worker.tick()  # the first page has data as soon as the server answers
             self._spawn("view-model-worker", view_worker.run, self.settings.live_poll_seconds)
@@ -101,4 +114,8 @@ class Runtime:
         self.stop_event.set()
         for thread in self.threads:
             thread.join(timeout)
+        if self.publisher is not None:
+            self.publisher.close()
+        if self.bridge is not None:
+            self.bridge.stop()
         self.engine.dispose()

@@ -40,8 +40,9 @@ class Settings(BaseSettings):
     )
     mqtt_url: str | None = Field(
         None,
-        description="MQTT broker URL (mqtt://host:1883) for device messages; default: none, "
-        "meaning the simulator writes in-process.",
+        description="MQTT broker URL (mqtt://host:1883) for device messages: the worker "
+        "subscribes to cockpit/{street}/{type}/{id}/{kind} and the simulator publishes there; "
+        "default: none, meaning the simulator writes in-process.",
     )
     scale: Scale = Field(
         "s-street",

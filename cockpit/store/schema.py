@@ -296,9 +296,15 @@ class Alert(Base):
     object_type: Mapped[str] = mapped_column(String(24))
     object_id: Mapped[int] = mapped_column(Integer)
     title: Mapped[str] = mapped_column(String(200))
+    title_en: Mapped[str | None] = mapped_column(String(200))
+    routing: Mapped[str | None] = mapped_column(String(24))
     reasons: Mapped[list[Any]]
     raised_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
     acknowledged_at: Mapped[datetime | None]
+    acknowledged_by: Mapped[str | None] = mapped_column(String(64))
+    # Equal to condition_key while the alert is open, NULL once resolved: the unique index keeps
+    # one open alert per condition and object even when several processes raise at once.
+    open_key: Mapped[str | None] = mapped_column(String(120), unique=True, index=True)
     resolved_at: Mapped[datetime | None]
     escalated_at: Mapped[datetime | None]
 

@@ -1,0 +1,209 @@
+"""Keep graded alerts: one open alert per condition and object, new → acknowledged → resolved."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, select, update
+from sqlalchemy.exc import IntegrityError
+
+from cockpit.domain.kinds import AlertLevel, AlertStatus
+from cockpit.live import LiveStore
+from cockpit.rules.results import AlertCandidate, level_rank
+from cockpit.store import schema
+
+ESCALATION = {
+    AlertLevel.BLUE: AlertLevel.YELLOW,
+    AlertLevel.YELLOW: AlertLevel.ORANGE,
+    AlertLevel.ORANGE: AlertLevel.RED,
+    AlertLevel.RED: AlertLevel.RED,
+}
+ALERT_STREAM = "alerts"
+
+
+class AlertError(ValueError):
+    """Refuse an alert action that does not fit the alert's state."""
+
+
+@dataclass(frozen=True)
+class Raised:
+    """Tell what raising a candidate did: the alert's id and whether it is new."""
+
+    alert_id: int
+    created: bool
+    level: AlertLevel
+
+
+class AlertBook:
+    """Write alerts to SQL and announce changes on the live alerts stream for the ticker."""
+
+    def __init__(self, engine: Engine, live: LiveStore) -> None:
+        self.engine = engine
+        self.live = live
+
+    def raise_candidate(self, candidate: AlertCandidate, at: datetime) -> Raised:
+        """Open an alert for the candidate, or fold it into the open one for the same condition."""
+        row = {
+            "kind": candidate.kind,
+            "level": candidate.level.value,
+            "status": AlertStatus.NEW.value,
+            "condition_key": candidate.condition_key,
+            "open_key": candidate.condition_key,
+            "object_type": candidate.object_type,
+            "object_id": candidate.object_id,
+            "title": candidate.title_zh,
+            "title_en": candidate.title_en,
+            "routing": candidate.routing,
+            "reasons": candidate.reasons_json(),
+            "raised_at": at,
+        }
+        try:
+            with self.engine.begin() as conn:
+                alert_id = conn.execute(
+                    schema.Alert.__table__.insert().returning(schema.Alert.id), row
+                ).scalar_one()
+        except IntegrityError:
+            return self._fold(candidate)
+        self._announce("raised", alert_id, candidate.level, candidate, at)
+        return Raised(alert_id, True, candidate.level)
+
+    def _fold(self, candidate: AlertCandidate) -> Raised:
+        """Keep the open alert; raise its level if the new evidence is graver, and keep the reasons."""
+        with self.engine.begin() as conn:
+            alert_id, level = conn.execute(
+                select(schema.Alert.id, schema.Alert.level).where(
+                    schema.Alert.open_key == candidate.condition_key
+                )
+            ).one()
+            current = AlertLevel(level)
+            if level_rank(candidate.level) > level_rank(current):
+                conn.execute(
+                    update(schema.Alert)
+                    .where(schema.Alert.id == alert_id)
+                    .values(level=candidate.level.value, reasons=candidate.reasons_json())
+                )
+                current = candidate.level
+        return Raised(alert_id, False, current)
+
+    def acknowledge(self, alert_id: int, by: str, at: datetime) -> None:
+        """Mark a new alert acknowledged; acknowledging twice changes nothing."""
+        with self.engine.begin() as conn:
+            status = self._status(conn, alert_id)
+            if status == AlertStatus.RESOLVED:
+                raise AlertError(f"alert {alert_id} is resolved and cannot be acknowledged")
+            if status == AlertStatus.ACKNOWLEDGED:
+                return
+            conn.execute(
+                update(schema.Alert)
+                .where(schema.Alert.id == alert_id)
+                .values(
+                    status=AlertStatus.ACKNOWLEDGED.value, acknowledged_at=at, acknowledged_by=by
+                )
+            )
+
+    def resolve(self, condition_key: str, at: datetime) -> int | None:
+        """Resolve the open alert of a condition when it has cleared; return its id, if any."""
+        with self.engine.begin() as conn:
+            alert_id = conn.execute(
+                select(schema.Alert.id).where(schema.Alert.open_key == condition_key)
+            ).scalar()
+            if alert_id is None:
+                return None
+            conn.execute(
+                update(schema.Alert)
+                .where(schema.Alert.id == alert_id)
+                .values(status=AlertStatus.RESOLVED.value, resolved_at=at, open_key=None)
+            )
+        self.live.append_event(
+            ALERT_STREAM, {"event": "resolved", "id": alert_id, "ts": at.timestamp()}
+        )
+        return alert_id
+
+    def escalate_unacknowledged(self, now: datetime, after: timedelta) -> list[int]:
+        """Raise by one level every new alert nobody acknowledged within `after`; return their ids."""
+        escalated = []
+        with self.engine.begin() as conn:
+            rows = conn.execute(
+                select(schema.Alert.id, schema.Alert.level).where(
+                    schema.Alert.status == AlertStatus.NEW.value,
+                    schema.Alert.escalated_at.is_(None),
+                    schema.Alert.raised_at <= now - after,
+                )
+            ).all()
+            for alert_id, level in rows:
+                conn.execute(
+                    update(schema.Alert)
+                    .where(schema.Alert.id == alert_id)
+                    .values(level=ESCALATION[AlertLevel(level)].value, escalated_at=now)
+                )
+                escalated.append(alert_id)
+        for alert_id in escalated:
+            self.live.append_event(
+                ALERT_STREAM, {"event": "escalated", "id": alert_id, "ts": now.timestamp()}
+            )
+        return escalated
+
+    def open_alerts(self, limit: int = 50) -> list[dict[str, Any]]:
+        """Return open alerts, gravest and newest first, as plain dicts."""
+        order = {AlertLevel.RED.value: 0, AlertLevel.ORANGE.value: 1, AlertLevel.YELLOW.value: 2}
+        with self.engine.connect() as conn:
+            rows = (
+                conn.execute(
+                    select(schema.Alert.__table__)
+                    .where(schema.Alert.open_key.is_not(None))
+                    .order_by(schema.Alert.raised_at.desc())
+                    .limit(limit)
+                )
+                .mappings()
+                .all()
+            )
+        alerts = [_as_dict(a) for a in rows]
+        return sorted(alerts, key=lambda a: order.get(a["level"], 3))
+
+    @staticmethod
+    def _status(conn, alert_id: int) -> AlertStatus:
+        status = conn.execute(
+            select(schema.Alert.status).where(schema.Alert.id == alert_id)
+        ).scalar()
+        if status is None:
+            raise AlertError(f"no alert {alert_id}")
+        return AlertStatus(status)
+
+    def _announce(
+        self, event: str, alert_id: int, level: AlertLevel, candidate: AlertCandidate, at: datetime
+    ) -> None:
+        """Put the alert on the live stream, so the ticker shows it without waiting for a SQL poll."""
+        self.live.append_event(
+            ALERT_STREAM,
+            {
+                "event": event,
+                "id": alert_id,
+                "level": level.value,
+                "kind": candidate.kind,
+                "title_zh": candidate.title_zh,
+                "title_en": candidate.title_en,
+                "object_type": candidate.object_type,
+                "object_id": candidate.object_id,
+                "ts": at.timestamp(),
+            },
+        )
+
+
+def _as_dict(alert) -> dict[str, Any]:
+    """Return an alert row as a JSON-ready dict."""
+    return {
+        "id": alert["id"],
+        "kind": alert["kind"],
+        "level": alert["level"],
+        "status": alert["status"],
+        "object_type": alert["object_type"],
+        "object_id": alert["object_id"],
+        "title_zh": alert["title"],
+        "title_en": alert["title_en"],
+        "routing": alert["routing"],
+        "reasons": alert["reasons"],
+        "raised_at": alert["raised_at"].isoformat(),
+        "escalated": alert["escalated_at"] is not None,
+    }

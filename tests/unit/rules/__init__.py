@@ -1,0 +1,1 @@
+"""Test the pure rules of cockpit.rules."""
