@@ -6,7 +6,7 @@ import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import Engine, insert
@@ -15,6 +15,9 @@ from cockpit.clock import Clock
 from cockpit.domain.kinds import CaseSource, CaseState, ComplaintSource, DeviceKind, RequestStatus
 from cockpit.live import LiveReading, LiveStore
 from cockpit.store import schema
+
+if TYPE_CHECKING:
+    from cockpit.streaming import StreamingRules
 
 log = logging.getLogger(__name__)
 
@@ -50,10 +53,13 @@ class IngestResult:
 class Ingest:
     """Be the only writer of live state and the single entry point for feeds into the store."""
 
-    def __init__(self, engine: Engine, live: LiveStore, clock: Clock) -> None:
+    def __init__(
+        self, engine: Engine, live: LiveStore, clock: Clock, rules: StreamingRules | None = None
+    ) -> None:
         self.engine = engine
         self.live = live
         self.clock = clock
+        self.rules = rules
         self._logged_reasons: set[str] = set()
 
     # -- devices -----------------------------------------------------------------------------
@@ -94,9 +100,11 @@ class Ingest:
         # same batch as its original counts as a duplicate, not as stale.
         held = {device: (p["ts"], p["seq"]) for device, p in previous.items()}
         applied = self.live.put_readings(readings)
+        fresh = []
         for message, reading, ok in zip(valid, readings, applied, strict=True):
             if ok:
                 result.accepted += 1
+                fresh.append(reading)
                 held[reading.device_id] = (reading.ts, reading.seq)
                 if message.kind == "event":
                     self.live.append_event("device_events", _event_of(reading))
@@ -105,6 +113,9 @@ class Ingest:
             else:
                 result.stale += 1
         self._count(result)
+        if self.rules is not None and fresh:
+            # Rules see only readings that moved live state: duplicates and late ones cannot re-alert.
+            self.rules.on_readings(fresh)
         return result
 
     def reject(self, reason: str, detail: str) -> None:
@@ -162,6 +173,8 @@ class Ingest:
                 },
             ).scalar_one()
         self.live.incr("complaints_received")
+        if self.rules is not None:
+            self.rules.on_complaint(enterprise_id, address_id, received_at)
         self.live.append_event(
             "complaints",
             {

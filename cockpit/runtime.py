@@ -9,17 +9,20 @@ from datetime import timedelta
 
 from sqlalchemy import Engine, select
 
+from cockpit.alerts import AlertBook
 from cockpit.clock import Clock, ScaledClock, SystemClock
 from cockpit.ingest import Ingest
 from cockpit.live import LiveStore, make_live_store
 from cockpit.mqtt_bridge import MqttBridge, MqttPublisher
 from cockpit.mqtt_bridge import from_url as bridge_from_url
+from cockpit.rules.config import load_rules_config
 from cockpit.settings import Settings
 from cockpit.simulator.generator import seed_street, store_is_empty
 from cockpit.simulator.scenario import LiveScenario
 from cockpit.simulator.tiers import get_tier
 from cockpit.store import schema
 from cockpit.store.database import make_engine, migrate
+from cockpit.streaming import StreamingRules
 from cockpit.worker import ViewModelWorker
 from data_adapters.live_state import LiveStateAdapter
 from data_adapters.registry import DeviceRegistryAdapter, RegistryAdapter
@@ -37,6 +40,7 @@ class Runtime:
     clock: Clock
     street_code: str
     ingest: Ingest
+    alerts: AlertBook
     bridge: MqttBridge | None = None
     publisher: MqttPublisher | None = None
     threads: list[threading.Thread] = field(default_factory=list)
@@ -62,7 +66,10 @@ class Runtime:
         clock: Clock = (
             ScaledClock(settings.simulation_speed) if settings.simulate else SystemClock()
         )
-        return cls(settings, engine, live, clock, street_code, Ingest(engine, live, clock))
+        alerts = AlertBook(engine, live)
+        rules = StreamingRules(engine, alerts, load_rules_config(settings.rules_file))
+        ingest = Ingest(engine, live, clock, rules)
+        return cls(settings, engine, live, clock, street_code, ingest, alerts)
 
     def make_worker(self) -> ViewModelWorker:
         """Return a view-model worker polling this runtime's stores."""

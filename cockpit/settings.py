@@ -96,6 +96,16 @@ class Settings(BaseSettings):
     simulation_speed: float = Field(
         1.0, gt=0, le=3600, description="Simulated seconds per real second for the live scenario."
     )
+    rules_file: Path | None = Field(
+        None,
+        description="TOML file overriding rule thresholds (see cockpit/rules/defaults.toml); "
+        "default: the shipped defaults.",
+    )
+    alert_escalate_after_seconds: float = Field(
+        300.0,
+        gt=0,
+        description="Raise an alert by one level when nobody acknowledges it within this time.",
+    )
     store_poll_seconds: float = Field(
         10.0, gt=0, description="How often the worker re-reads registry counts from SQL."
     )

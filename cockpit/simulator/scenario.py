@@ -43,6 +43,12 @@ GRID_CATEGORIES = (
     ("fire_passage", "消防通道堵塞"),
     ("facility_damage", "公共设施损坏"),
 )
+EVERYDAY_COMPLAINTS = {
+    ComplaintSource.POLICE_110: ("neighbour_dispute", "楼上楼下因漏水发生纠纷"),
+    ComplaintSource.HOTLINE_12345: ("noise", "夜间广场舞音响声音过大"),
+    ComplaintSource.MARKET_96315: ("product_quality", "小区门口摊贩售卖过期食品"),
+    ComplaintSource.LABOUR: ("unpaid_wages", "装修工人反映工钱被拖欠"),
+}
 COMPLAINT_TEXTS = {
     ComplaintSource.POLICE_110: ("dispute", "商家拒绝退还预付卡余额，双方发生纠纷"),
     ComplaintSource.HOTLINE_12345: ("prepaid_refund", "办卡后门店停业，无法退费"),
@@ -129,8 +135,11 @@ class LiveScenario:
                     schema.Address.full_text,
                     schema.Address.lon,
                     schema.Address.lat,
-                )
+                    schema.Building.use,
+                ).join(schema.Building, schema.Building.id == schema.Address.building_id)
             ).all()
+            # Everyday complaints are about homes; the scripted enterprise's are its own.
+            self.homes = [a for a in self.addresses if a.use == "residential"] or self.addresses
             self.workers = conn.execute(
                 select(schema.GridWorker.id, schema.GridWorker.grid_id)
             ).all()
@@ -348,9 +357,9 @@ class LiveScenario:
         )
 
     def _complaint(self, at: float) -> None:
-        address = self.rng.choice(self.addresses)
+        address = self.rng.choice(self.homes)
         source = self.rng.choice(list(ComplaintSource))
-        category, text = COMPLAINT_TEXTS[source]
+        category, text = EVERYDAY_COMPLAINTS[source]
         self.ingest.complaint(
             source,
             f"SIM-{int(at * 1000)}-{self.rng.randrange(10**6)}",
