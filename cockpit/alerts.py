@@ -133,17 +133,24 @@ class AlertBook:
                 )
             ).all()
             for alert_id, level in rows:
+                raised_to = ESCALATION[AlertLevel(level)]
                 conn.execute(
                     update(schema.Alert)
                     .where(schema.Alert.id == alert_id)
-                    .values(level=ESCALATION[AlertLevel(level)].value, escalated_at=now)
+                    .values(level=raised_to.value, escalated_at=now)
                 )
-                escalated.append(alert_id)
-        for alert_id in escalated:
+                escalated.append((alert_id, raised_to))
+        for alert_id, raised_to in escalated:
             self.live.append_event(
-                ALERT_STREAM, {"event": "escalated", "id": alert_id, "ts": now.timestamp()}
+                ALERT_STREAM,
+                {
+                    "event": "escalated",
+                    "id": alert_id,
+                    "level": raised_to.value,
+                    "ts": now.timestamp(),
+                },
             )
-        return escalated
+        return [alert_id for alert_id, _ in escalated]
 
     def open_alerts(self, limit: int = 50) -> list[dict[str, Any]]:
         """Return open alerts, gravest and newest first, as plain dicts."""

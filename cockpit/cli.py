@@ -174,6 +174,35 @@ def worker(database_url: str | None, redis_url: str | None) -> None:
     runtime.stop()
 
 
+@main.group()
+def bench() -> None:
+    """Measure the cockpit on this machine; the last lines are the figures."""
+
+
+@bench.command(name="ingest")
+@click.option(
+    "--redis-url",
+    default="redis://127.0.0.1:6379/0",
+    show_default=True,
+    help="Redis to ingest into; pass an empty string for the in-process live store.",
+)
+@click.option(
+    "--scale",
+    type=click.Choice(["changbai", "s-street", "district"]),
+    default="s-street",
+    show_default=True,
+    help="Street the devices come from.",
+)
+@click.option(
+    "--seconds", type=float, default=10.0, show_default=True, help="How long to push readings."
+)
+def bench_ingest_command(redis_url: str, scale: str, seconds: float) -> None:
+    """Push readings through validation, de-duplication and rules into live state; time incidents."""
+    from cockpit.bench import bench_ingest
+
+    bench_ingest(redis_url or None, scale, seconds, say=click.echo)
+
+
 @main.group(name="import")
 def import_group() -> None:
     """Import real registers into the store."""

@@ -68,6 +68,10 @@ class LiveStore(Protocol):
         """Return up to limit events after the id, oldest first."""
         ...
 
+    def wait_events(self, stream: str, after: str, timeout_s: float) -> bool:
+        """Block until the stream has an event after the id or the timeout passes; tell which."""
+        ...
+
     def incr(self, counter: str, amount: int = 1) -> int:
         """Add to a named counter and return its value."""
         ...
@@ -97,6 +101,7 @@ class InProcessLiveStore:
 
     def __init__(self, stream_maxlen: int = STREAM_MAXLEN) -> None:
         self._lock = threading.Lock()
+        self._appended = threading.Condition(self._lock)
         self._maxlen = stream_maxlen
         self._latest: dict[int, tuple[float, bytes]] = {}  # serialised, like Redis: no shared state
         self._streams: dict[str, deque[tuple[str, dict[str, Any]]]] = {}
@@ -138,6 +143,7 @@ class InProcessLiveStore:
             self._streams.setdefault(stream, deque(maxlen=self._maxlen)).append(
                 (event_id, dict(event))
             )
+            self._appended.notify_all()
             return event_id
 
     def read_events(
@@ -149,6 +155,17 @@ class InProcessLiveStore:
             events = self._streams.get(stream, ())
             newer = [(i, dict(e)) for i, e in events if _id_number(i) > after_n]
         return newer[:limit]
+
+    def wait_events(self, stream: str, after: str, timeout_s: float) -> bool:
+        """Block until the stream has an event after the id or the timeout passes; tell which."""
+        after_n = _id_number(after)
+
+        def newer() -> bool:
+            events = self._streams.get(stream)
+            return bool(events) and _id_number(events[-1][0]) > after_n
+
+        with self._appended:
+            return self._appended.wait_for(newer, timeout=timeout_s)
 
     def incr(self, counter: str, amount: int = 1) -> int:
         """Add to a named counter and return its value."""
@@ -291,6 +308,16 @@ class RedisLiveStore:
             (i.decode() if isinstance(i, bytes) else i, orjson.loads(fields[b"data"]))
             for i, fields in rows
         ]
+
+    def wait_events(self, stream: str, after: str, timeout_s: float) -> bool:
+        """Block on XREAD until the stream has an event after the id or the timeout passes."""
+        block_ms = max(1, int(min(timeout_s, 4.0) * 1000))
+        key = self._key(f"stream:{stream}")
+        # The client's socket timeout must outlast the server-side block.
+        rows = self._call(
+            self._redis.xread, {key: after if after != "0" else "0-0"}, count=1, block=block_ms
+        )
+        return bool(rows)
 
     def incr(self, counter: str, amount: int = 1) -> int:
         """Add to a named counter and return its value."""

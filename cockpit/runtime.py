@@ -84,6 +84,8 @@ class Runtime:
             self.clock,
             timedelta(seconds=s.stale_after_seconds),
             s.street_name,
+            self.alerts,
+            timedelta(seconds=s.alert_escalate_after_seconds),
         )
 
     def make_scenario(self) -> LiveScenario:

@@ -16,6 +16,7 @@ from cockpit.live import LiveStore
 OFFLINE_AFTER_INTERVALS = 3
 FIRE_KINDS = frozenset(k.value for k in FIRE_DEVICE_KINDS)
 OVERVIEW = "overview"
+TICKER = "ticker"
 
 
 def devices_online(

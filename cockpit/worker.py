@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from datetime import timedelta
 
+from cockpit.alerts import ALERT_STREAM, AlertBook
 from cockpit.clock import Clock
 from cockpit.live import LiveStore, LiveStoreError
-from cockpit.viewmodels import OVERVIEW, ViewModelPublisher, build_overview
+from cockpit.viewmodels import OVERVIEW, TICKER, ViewModelPublisher, build_overview
 from data_adapters.base import Adapter
 from data_adapters.live_state import LiveStateAdapter
 from data_adapters.registry import DeviceRegistryAdapter, RegistryAdapter
@@ -28,6 +30,8 @@ class ViewModelWorker:
         clock: Clock,
         stale_after: timedelta,
         street_name: str | None = None,
+        alerts: AlertBook | None = None,
+        escalate_after: timedelta = timedelta(minutes=5),
     ) -> None:
         self.registry = registry
         self.devices = devices
@@ -39,6 +43,10 @@ class ViewModelWorker:
         self.street_name = street_name
         self._rate_base: tuple[float, int] | None = None  # (epoch, readings) a minute window back
         self._publish_failing = False
+        self.live = live
+        self.alerts = alerts
+        self.escalate_after = escalate_after
+        self.ticker = TickerFeed()
 
     def tick(self) -> None:
         """Refresh due adapters, then rebuild and publish the view models."""
@@ -46,6 +54,9 @@ class ViewModelWorker:
             if adapter.due():
                 adapter.refresh()
         now = self.clock.now()
+        if self.alerts is not None:
+            self.alerts.escalate_unacknowledged(now, self.escalate_after)
+        self.publish_ticker()
         live = self.live_state.snapshot.data if self.live_state.snapshot else None
         model = build_overview(
             self.registry.snapshot.data if self.registry.snapshot else None,
@@ -86,11 +97,56 @@ class ViewModelWorker:
             self._rate_base = (now_ts, total)
         return rate
 
+    def publish_ticker(self) -> None:
+        """Fold new alert events into the ticker view model and publish it if it changed."""
+        if self.ticker.absorb(self.live.read_events(ALERT_STREAM, self.ticker.cursor, limit=500)):
+            self.publisher.publish(TICKER, self.ticker.model(), self.clock.now())
+
     def run(self, stop: threading.Event, every_s: float) -> None:
-        """Tick until stopped; nothing that goes wrong in a tick stops the loop."""
+        """Tick on the interval and publish the ticker the moment an alert arrives, until stopped."""
+        next_tick = 0.0
         while not stop.is_set():
             try:
-                self.tick()
+                if time.monotonic() >= next_tick:
+                    self.tick()
+                    next_tick = time.monotonic() + every_s
+                else:
+                    self.publish_ticker()
+                # An alert must not wait for the next tick: block on the alert stream instead.
+                self.live.wait_events(
+                    ALERT_STREAM, self.ticker.cursor, max(0.0, next_tick - time.monotonic())
+                )
             except Exception:
                 log.exception("view-model worker tick failed")
-            stop.wait(every_s)
+                stop.wait(every_s)
+
+
+class TickerFeed:
+    """Keep the newest alerts from the live alert stream for the ticker (滚动播报)."""
+
+    SIZE = 20
+
+    def __init__(self) -> None:
+        self.cursor = "0"
+        self._items: dict[int, dict] = {}
+
+    def absorb(self, events: list[tuple[str, dict]]) -> bool:
+        """Apply raised, escalated and resolved events; tell whether anything changed."""
+        for event_id, event in events:
+            self.cursor = event_id
+            item = self._items.get(event.get("id"))
+            if event.get("event") == "raised":
+                self._items[event["id"]] = {k: v for k, v in event.items() if k != "event"} | {
+                    "status": "new"
+                }
+            elif item is not None and event.get("event") == "escalated":
+                item.update(level=event.get("level", item["level"]), escalated=True)
+            elif item is not None and event.get("event") == "resolved":
+                item["status"] = "resolved"
+        newest = sorted(self._items.values(), key=lambda i: i["ts"], reverse=True)[: self.SIZE]
+        self._items = {i["id"]: i for i in newest}
+        return bool(events)
+
+    def model(self) -> dict:
+        """Return the ticker view model: the newest alerts first."""
+        return {"items": sorted(self._items.values(), key=lambda i: i["ts"], reverse=True)}

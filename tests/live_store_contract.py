@@ -216,6 +216,23 @@ def check_matches_model(store: LiveStore, batches: Sequence[Sequence[tuple[int, 
 
 
 # The checks every live store must pass, each given a fresh, empty store.
+def check_wait_events_wakes_on_append(store: LiveStore) -> None:
+    """Waiting returns False on timeout and True as soon as another thread appends."""
+    import threading
+    import time
+
+    first = store.append_event("alerts", {"n": 1})
+    assert store.wait_events("alerts", "0", 0.01) is True
+    assert store.wait_events("alerts", first, 0.05) is False
+    timer = threading.Timer(0.05, lambda: store.append_event("alerts", {"n": 2}))
+    timer.start()
+    begun = time.monotonic()
+    woke = store.wait_events("alerts", first, 3.0)
+    timer.join()
+    assert woke is True
+    assert time.monotonic() - begun < 2.5, "the wait ended on the append, not on the timeout"
+
+
 CONTRACT: tuple[Callable[[LiveStore], None], ...] = (
     check_ping,
     check_put_readings_applies_newer_and_refuses_older,
@@ -227,4 +244,5 @@ CONTRACT: tuple[Callable[[LiveStore], None], ...] = (
     check_counters,
     check_views_round_trip,
     check_clear,
+    check_wait_events_wakes_on_append,
 )

@@ -1,0 +1,181 @@
+"""Measure the live pipeline on this machine and print the figures; never asserted in tests."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import select
+
+from cockpit.alerts import AlertBook
+from cockpit.clock import SystemClock
+from cockpit.ingest import Ingest
+from cockpit.live import InProcessLiveStore, LiveStore, RedisLiveStore
+from cockpit.rules.config import load_rules_config
+from cockpit.simulator.generator import seed_street
+from cockpit.simulator.tiers import get_tier
+from cockpit.store import schema
+from cockpit.store.database import make_engine, migrate
+from cockpit.streaming import StreamingRules
+from cockpit.viewmodels import TICKER, read_view
+from cockpit.worker import ViewModelWorker
+from data_adapters.live_state import LiveStateAdapter
+from data_adapters.registry import DeviceRegistryAdapter, RegistryAdapter
+
+
+def _normal_readings(devices: list[tuple[int, str]], start: datetime) -> Iterator[dict]:
+    """Yield everyday fire readings, round robin over the devices, as MQTT would deliver them."""
+    values = {
+        "smoke": {"obscuration_pct_m": 0.1, "alarm": False, "battery_pct": 90},
+        "gas": {"lel_pct": 1.0, "alarm": False},
+        "electricity": {"current_a": 20.0, "leakage_ma": 30.0, "cable_temp_c": 35.0},
+        "water_pressure": {"pressure_kpa": 320.0},
+        "patrol_point": {"checked_in": True},
+    }
+    seq = 0
+    while True:
+        seq += 1
+        ts = (start + timedelta(milliseconds=seq)).isoformat()
+        for device_id, kind in devices:
+            yield {
+                "device_id": device_id,
+                "device_type": kind,
+                "kind": "reading",
+                "ts": ts,
+                "seq": seq,
+                "values": values[kind],
+            }
+
+
+def bench_ingest(
+    redis_url: str | None,
+    scale: str = "s-street",
+    seconds: float = 10.0,
+    batch: int = 2_000,
+    incidents: int = 40,
+    say: Callable[[str], None] = print,
+) -> dict[str, float]:
+    """Seed a scratch street, push readings through ingest into the live store and time an incident."""
+    with tempfile.TemporaryDirectory() as folder:
+        engine = make_engine(f"sqlite:///{Path(folder) / 'bench.db'}")
+        migrate(engine)
+        started = time.perf_counter()
+        seed_street(engine, get_tier(scale), 7, (121.537, 31.279))
+        say(f"seeded {scale} in {time.perf_counter() - started:.1f} s")
+        street = f"bench{os.getpid()}"
+        live: LiveStore = (
+            RedisLiveStore.from_url(redis_url, street) if redis_url else InProcessLiveStore()
+        )
+        say(f"live store: {'Redis at ' + redis_url if redis_url else 'in process'}")
+        try:
+            return _run(engine, live, seconds, batch, incidents, say)
+        finally:
+            live.clear()
+            engine.dispose()
+
+
+def _run(
+    engine, live: LiveStore, seconds: float, batch: int, incidents: int, say
+) -> dict[str, float]:
+    clock = SystemClock()
+    alerts = AlertBook(engine, live)
+    ingest = Ingest(engine, live, clock, StreamingRules(engine, alerts, load_rules_config()))
+    with engine.connect() as conn:
+        fire_devices = conn.execute(
+            select(schema.Device.id, schema.Device.kind)
+            .where(
+                schema.Device.kind.in_(
+                    ["smoke", "gas", "electricity", "water_pressure", "patrol_point"]
+                )
+            )
+            .order_by(schema.Device.id)
+        ).all()
+    smoke = [d for d, k in fire_devices if k == "smoke"]
+    stream = _normal_readings([tuple(d) for d in fire_devices], clock.now() - timedelta(hours=1))
+    # Build the messages before timing: the figure is ingest's, not the generator's.
+    prepared = [
+        [next(stream) for _ in range(batch)] for _ in range(max(1, int(seconds * 40_000 / batch)))
+    ]
+    say(f"{len(fire_devices)} fire terminals; {len(prepared) * batch} readings prepared")
+    accepted = 0
+    begun = time.perf_counter()
+    for messages in prepared:
+        accepted += ingest.device_messages(messages).accepted
+        if time.perf_counter() - begun >= seconds:
+            break
+    elapsed = time.perf_counter() - begun
+    rate = accepted / elapsed
+    say(f"ingested {accepted} readings in {elapsed:.2f} s")
+
+    worker = ViewModelWorker(
+        RegistryAdapter(engine, clock, timedelta(seconds=10)),
+        DeviceRegistryAdapter(engine, clock, timedelta(seconds=60)),
+        LiveStateAdapter(live, clock, timedelta(seconds=1)),
+        live,
+        clock,
+        timedelta(seconds=30),
+        None,
+        alerts,
+    )
+    stop = threading.Event()
+    load = threading.Thread(
+        target=_background_load, args=(ingest, stream, batch // 4, stop), daemon=True
+    )
+    runner = threading.Thread(target=worker.run, args=(stop, 1.0), daemon=True)
+    load.start()
+    runner.start()
+    latencies = []
+    try:
+        for n in range(incidents):
+            device = smoke[n % len(smoke)]
+            alarm = {
+                "device_id": device,
+                "device_type": "smoke",
+                "kind": "event",
+                "ts": datetime.now(UTC).isoformat(),
+                "seq": 10**9 + n,
+                "values": {"alarm": True, "obscuration_pct_m": 4.2},
+            }
+            t0 = time.perf_counter()
+            ingest.device_messages([alarm])
+            while not _ticker_has(live, device):
+                if time.perf_counter() - t0 > 10:
+                    break
+                time.sleep(0.002)
+            latencies.append((time.perf_counter() - t0) * 1000)
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        load.join(5)
+        runner.join(5)
+    p95 = statistics.quantiles(latencies, n=20)[-1] if len(latencies) > 1 else latencies[0]
+    say(
+        f"incident to ticker: median {statistics.median(latencies):.0f} ms over {len(latencies)} incidents "
+        "while ingest ran under load"
+    )
+    say(f"ingest_readings_per_s: {rate:.0f}")
+    say(f"incident_to_alert_p95_ms: {p95:.0f}")
+    return {"ingest_readings_per_s": rate, "incident_to_alert_p95_ms": p95}
+
+
+def _background_load(
+    ingest: Ingest, stream: Iterator[dict], batch: int, stop: threading.Event
+) -> None:
+    """Keep ingesting everyday readings while incidents are timed, as a live street would."""
+    while not stop.is_set():
+        ingest.device_messages([next(stream) for _ in range(batch)])
+
+
+def _ticker_has(live: LiveStore, device_id: int) -> bool:
+    """Tell whether the published ticker shows an alert on the device."""
+    model = read_view(live, TICKER)
+    return bool(model) and any(
+        item.get("object_type") == "device" and item.get("object_id") == device_id
+        for item in model["items"]
+    )

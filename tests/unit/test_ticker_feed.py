@@ -1,0 +1,44 @@
+"""Check the ticker feed folds alert events into the newest-first list the wall shows."""
+
+from __future__ import annotations
+
+from cockpit.worker import TickerFeed
+
+
+def raised(alert_id: int, ts: float, level: str = "yellow") -> tuple[str, dict]:
+    """Return a 'raised' event as the alert book announces it."""
+    return f"{alert_id}-0", {
+        "event": "raised",
+        "id": alert_id,
+        "level": level,
+        "kind": "fire.smoke",
+        "title_zh": "烟感报警",
+        "title_en": "Smoke alarm",
+        "object_type": "device",
+        "object_id": alert_id,
+        "ts": ts,
+    }
+
+
+def test_newest_first_escalation_and_resolution():
+    feed = TickerFeed()
+    assert feed.absorb([raised(1, 10.0), raised(2, 20.0)])
+    assert [i["id"] for i in feed.model()["items"]] == [2, 1]
+    feed.absorb(
+        [
+            ("3-0", {"event": "escalated", "id": 1, "level": "orange", "ts": 30.0}),
+            ("4-0", {"event": "resolved", "id": 2, "ts": 31.0}),
+        ]
+    )
+    items = {i["id"]: i for i in feed.model()["items"]}
+    assert items[1]["level"] == "orange" and items[1]["escalated"] is True
+    assert items[2]["status"] == "resolved"
+    assert feed.cursor == "4-0"
+    assert feed.absorb([]) is False
+
+
+def test_keeps_only_the_newest_twenty():
+    feed = TickerFeed()
+    feed.absorb([raised(i, float(i)) for i in range(1, 31)])
+    ids = [i["id"] for i in feed.model()["items"]]
+    assert ids == list(range(30, 10, -1))
