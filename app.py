@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
 from pathlib import Path
 
 import dash
@@ -10,6 +11,7 @@ import flask
 from dash import Dash
 
 from callbacks import overview as overview_callbacks
+from cockpit.health import make_health_blueprint
 from cockpit.i18n import label, pick_language
 from cockpit.open311 import make_blueprint
 from cockpit.runtime import Runtime
@@ -41,6 +43,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.server.register_blueprint(
         make_blueprint(runtime.engine, runtime.ingest, runtime.clock, runtime.street_code)
     )
+    app.server.register_blueprint(make_health_blueprint(partial(read_view, runtime.live)))
 
     def read_overview():
         return read_view(runtime.live, OVERVIEW)

@@ -26,6 +26,7 @@ from cockpit.streaming import StreamingRules
 from cockpit.viewmodels import TICKER, read_view
 from cockpit.worker import ViewModelWorker
 from data_adapters.live_state import LiveStateAdapter
+from data_adapters.panel_facts import BuildingFactsAdapter, PanelFactsAdapter
 from data_adapters.registry import DeviceRegistryAdapter, RegistryAdapter
 
 
@@ -122,6 +123,18 @@ def _run(
         timedelta(seconds=30),
         None,
         alerts,
+        timedelta(minutes=5),
+        PanelFactsAdapter(engine, clock, timedelta(seconds=10)),
+        BuildingFactsAdapter(engine, clock, timedelta(seconds=60)),
+        load_rules_config(),
+    )
+    begun = time.perf_counter()
+    worker.tick()  # every adapter is due on the first tick: the heaviest tick there is
+    periodic_ms = (time.perf_counter() - begun) * 1000
+    say(
+        f"first worker tick (all SQL adapters, building risk, device states, panels): "
+        f"{periodic_ms:.0f} ms, of which rules and panels {worker.periodic_seconds * 1000:.0f} ms; "
+        "the store poll interval is 10,000 ms"
     )
     stop = threading.Event()
     load = threading.Thread(
@@ -159,9 +172,14 @@ def _run(
         f"incident to ticker: median {statistics.median(latencies):.0f} ms over {len(latencies)} incidents "
         "while ingest ran under load"
     )
+    say(f"periodic_rules_ms: {periodic_ms:.0f}")
     say(f"ingest_readings_per_s: {rate:.0f}")
     say(f"incident_to_alert_p95_ms: {p95:.0f}")
-    return {"ingest_readings_per_s": rate, "incident_to_alert_p95_ms": p95}
+    return {
+        "periodic_rules_ms": periodic_ms,
+        "ingest_readings_per_s": rate,
+        "incident_to_alert_p95_ms": p95,
+    }
 
 
 def _background_load(

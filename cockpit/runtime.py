@@ -11,11 +11,12 @@ from sqlalchemy import Engine, select
 
 from cockpit.alerts import AlertBook
 from cockpit.clock import Clock, ScaledClock, SystemClock
+from cockpit.complaint_feeds import FolderFeed
 from cockpit.ingest import Ingest
 from cockpit.live import LiveStore, make_live_store
 from cockpit.mqtt_bridge import MqttBridge, MqttPublisher
 from cockpit.mqtt_bridge import from_url as bridge_from_url
-from cockpit.rules.config import load_rules_config
+from cockpit.rules.config import RulesConfig, load_rules_config
 from cockpit.settings import Settings
 from cockpit.simulator.generator import seed_street, store_is_empty
 from cockpit.simulator.scenario import LiveScenario
@@ -25,6 +26,7 @@ from cockpit.store.database import make_engine, migrate
 from cockpit.streaming import StreamingRules
 from cockpit.worker import ViewModelWorker
 from data_adapters.live_state import LiveStateAdapter
+from data_adapters.panel_facts import BuildingFactsAdapter, PanelFactsAdapter
 from data_adapters.registry import DeviceRegistryAdapter, RegistryAdapter
 
 log = logging.getLogger(__name__)
@@ -41,6 +43,7 @@ class Runtime:
     street_code: str
     ingest: Ingest
     alerts: AlertBook
+    rules_cfg: RulesConfig
     bridge: MqttBridge | None = None
     publisher: MqttPublisher | None = None
     threads: list[threading.Thread] = field(default_factory=list)
@@ -67,9 +70,9 @@ class Runtime:
             ScaledClock(settings.simulation_speed) if settings.simulate else SystemClock()
         )
         alerts = AlertBook(engine, live)
-        rules = StreamingRules(engine, alerts, load_rules_config(settings.rules_file))
-        ingest = Ingest(engine, live, clock, rules)
-        return cls(settings, engine, live, clock, street_code, ingest, alerts)
+        rules_cfg = load_rules_config(settings.rules_file)
+        ingest = Ingest(engine, live, clock, StreamingRules(engine, alerts, rules_cfg))
+        return cls(settings, engine, live, clock, street_code, ingest, alerts, rules_cfg)
 
     def make_worker(self) -> ViewModelWorker:
         """Return a view-model worker polling this runtime's stores."""
@@ -86,6 +89,14 @@ class Runtime:
             s.street_name,
             self.alerts,
             timedelta(seconds=s.alert_escalate_after_seconds),
+            PanelFactsAdapter(self.engine, self.clock, timedelta(seconds=s.store_poll_seconds)),
+            BuildingFactsAdapter(
+                self.engine,
+                self.clock,
+                timedelta(seconds=s.store_poll_seconds * 6),
+                window_days=self.rules_cfg.housing.fire_alarm_window_days,
+            ),
+            self.rules_cfg,
         )
 
     def make_scenario(self) -> LiveScenario:
@@ -105,11 +116,19 @@ class Runtime:
         """Start the worker and, when simulating, the live scenario as daemon threads."""
         if worker:
             self.start_bridge()
+            if self.settings.complaint_folder:
+                self._spawn("complaint-folder", self._poll_complaints)
             view_worker = self.make_worker()
             view_worker.tick()  # the first page has data as soon as the server answers
             self._spawn("view-model-worker", view_worker.run, self.settings.live_poll_seconds)
         if self.settings.simulate if scenario is None else scenario:
             self._spawn("live-scenario", self.make_scenario().run)
+
+    def _poll_complaints(self, stop: threading.Event) -> None:
+        """Ingest new complaint files until stopped; poll() never raises on bad input."""
+        feed = FolderFeed(self.ingest, self.engine, self.settings.complaint_folder)
+        while not stop.wait(self.settings.complaint_poll_seconds):
+            feed.poll()
 
     def _spawn(self, name: str, target, *args) -> None:
         thread = threading.Thread(

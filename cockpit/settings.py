@@ -106,6 +106,14 @@ class Settings(BaseSettings):
         gt=0,
         description="Raise an alert by one level when nobody acknowledges it within this time.",
     )
+    complaint_folder: Path | None = Field(
+        None,
+        description="Folder watched for complaint files (CSV/JSON from 110, 12345, 96315, labour "
+        "inspection); good files move to processed/, bad ones to rejected/ with the reason.",
+    )
+    complaint_poll_seconds: float = Field(
+        5.0, gt=0, description="How often the complaint folder is checked for new files."
+    )
     store_poll_seconds: float = Field(
         10.0, gt=0, description="How often the worker re-reads registry counts from SQL."
     )

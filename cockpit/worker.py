@@ -10,9 +10,25 @@ from datetime import timedelta
 from cockpit.alerts import ALERT_STREAM, AlertBook
 from cockpit.clock import Clock
 from cockpit.live import LiveStore, LiveStoreError
+from cockpit.panels import (
+    ENTERPRISE,
+    GOVERNANCE,
+    LIVELIHOOD,
+    MAP_COLOURS,
+    SOURCE_HEALTH,
+    enterprise_panel,
+    governance_panel,
+    join_device_states,
+    livelihood_panel,
+    map_building_colours,
+    source_health,
+)
+from cockpit.rules.config import RulesConfig, load_rules_config
+from cockpit.rules.housing import building_risk
 from cockpit.viewmodels import OVERVIEW, TICKER, ViewModelPublisher, build_overview
 from data_adapters.base import Adapter
 from data_adapters.live_state import LiveStateAdapter
+from data_adapters.panel_facts import BuildingFactsAdapter, PanelFactsAdapter
 from data_adapters.registry import DeviceRegistryAdapter, RegistryAdapter
 
 log = logging.getLogger(__name__)
@@ -32,11 +48,21 @@ class ViewModelWorker:
         street_name: str | None = None,
         alerts: AlertBook | None = None,
         escalate_after: timedelta = timedelta(minutes=5),
+        panels: PanelFactsAdapter | None = None,
+        buildings: BuildingFactsAdapter | None = None,
+        rules_cfg: RulesConfig | None = None,
     ) -> None:
         self.registry = registry
         self.devices = devices
         self.live_state = live_state
-        self.adapters: list[Adapter] = [registry, devices, live_state]
+        self.panels = panels
+        self.buildings = buildings
+        self.rules_cfg = rules_cfg or load_rules_config()
+        self.adapters: list[Adapter] = [
+            a for a in (registry, devices, live_state, panels, buildings) if a is not None
+        ]
+        self._risks: tuple[object, list] = (None, [])  # (building snapshot, its risk results)
+        self.periodic_seconds: float | None = None
         self.publisher = ViewModelPublisher(live)
         self.clock = clock
         self.stale_after = stale_after
@@ -75,6 +101,7 @@ class ViewModelWorker:
         )
         try:
             self.publisher.publish(OVERVIEW, model, now)
+            self._publish_panels(live, now)
             if self._publish_failing:
                 log.info("view-model cache is reachable again")
             self._publish_failing = False
@@ -96,6 +123,55 @@ class ViewModelWorker:
         if elapsed >= 60:
             self._rate_base = (now_ts, total)
         return rate
+
+    def _publish_panels(self, live: dict | None, now) -> None:
+        """Run the periodic rules on the latest snapshots and publish the three panels and health."""
+        started = time.perf_counter()
+        states = join_device_states(
+            self.devices.snapshot.data if self.devices.snapshot else None,
+            live["last_seen"] if live else None,
+        )
+        facts = self.panels.snapshot.data if self.panels and self.panels.snapshot else None
+        cfg = self.rules_cfg
+        risks = self._building_risks()
+        offline_k = cfg.devices.offline_after_intervals
+        self.publisher.publish(
+            GOVERNANCE,
+            governance_panel(facts, risks, states, now, offline_after_intervals=offline_k),
+            now,
+        )
+        if facts is not None:
+            self.publisher.publish(
+                ENTERPRISE,
+                enterprise_panel(facts, facts["smoke_alerts"], facts["visit_alerts"]),
+                now,
+            )
+            open_objects = facts["alerts"]["open_objects"]
+            self.publisher.publish(
+                LIVELIHOOD,
+                livelihood_panel(
+                    facts, states, open_objects, now, offline_after_intervals=offline_k
+                ),
+                now,
+            )
+        self.publisher.publish(MAP_COLOURS, {"colours": map_building_colours(risks)}, now)
+        health = [a.health(self.stale_after) for a in self.adapters]
+        self.publisher.publish(
+            SOURCE_HEALTH, source_health(health, live["counters"] if live else None), now
+        )
+        self.periodic_seconds = time.perf_counter() - started
+
+    def _building_risks(self) -> list:
+        """Colour every building from its facts, again only when the facts were re-read."""
+        if self.buildings is None or self.buildings.snapshot is None:
+            return []
+        snapshot, risks = self._risks
+        if snapshot is not self.buildings.snapshot:
+            risks = [
+                building_risk(f, self.rules_cfg) for f in self.buildings.snapshot.data.values()
+            ]
+            self._risks = (self.buildings.snapshot, risks)
+        return risks
 
     def publish_ticker(self) -> None:
         """Fold new alert events into the ticker view model and publish it if it changed."""
@@ -136,9 +212,12 @@ class TickerFeed:
             self.cursor = event_id
             item = self._items.get(event.get("id"))
             if event.get("event") == "raised":
-                self._items[event["id"]] = {k: v for k, v in event.items() if k != "event"} | {
-                    "status": "new"
-                }
+                row = {k: v for k, v in event.items() if k != "event"} | {"status": "new"}
+                if row.get("object_type") == "resident":
+                    row["object_id"] = (
+                        None  # the wall never learns who; the case carries the person
+                    )
+                self._items[event["id"]] = row
             elif item is not None and event.get("event") == "escalated":
                 item.update(level=event.get("level", item["level"]), escalated=True)
             elif item is not None and event.get("event") == "resolved":

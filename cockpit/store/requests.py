@@ -118,6 +118,14 @@ def get_address(engine: Engine, address_id: int) -> AddressRecord | None:
     return AddressRecord(*row) if row else None
 
 
+def list_addresses(engine: Engine) -> list[AddressRecord]:
+    """Return every standard address, in id order, for matchers that index them in memory."""
+    with engine.connect() as conn:
+        return [
+            AddressRecord(*row) for row in conn.execute(_addresses().order_by(schema.Address.id))
+        ]
+
+
 def match_address(engine: Engine, text: str) -> AddressRecord | None:
     """Return the standard address whose full text is exactly this text (trimmed), or None."""
     wanted = text.strip()

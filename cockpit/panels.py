@@ -1,0 +1,531 @@
+"""Build the three panels', the ticker's, the map's and source health's view models (pure, no SQL)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from types import MappingProxyType
+from typing import Any
+
+from cockpit.alerts import ESCALATION
+from cockpit.domain.kinds import AlertLevel, CaseState, DeviceKind
+from cockpit.domain.services import find_service
+from cockpit.rules.housing import COLOUR_RANK, RiskResult
+from cockpit.rules.results import RuleKind
+from cockpit.viewmodels import OFFLINE_AFTER_INTERVALS
+
+GOVERNANCE = "governance"
+ENTERPRISE = "enterprise"
+LIVELIHOOD = "livelihood"
+MAP_COLOURS = "map_colours"
+SOURCE_HEALTH = "source_health"
+
+COLOURS = ("red", "yellow", "green")
+# Gravest first; LEVEL_ORDER ranks them for sorting (red 4 ... blue 1).
+LEVELS_ALL = tuple(
+    level.value for level in (AlertLevel.RED, AlertLevel.ORANGE, AlertLevel.YELLOW, AlertLevel.BLUE)
+)
+LEVEL_ORDER = MappingProxyType(
+    {level: rank for rank, level in enumerate(reversed(LEVELS_ALL), start=1)}
+)
+LEVEL_VALUES = frozenset(LEVELS_ALL)
+# The four sensing systems of fire safety (消防安全) and the device kinds that make each.
+FIRE_SYSTEMS: tuple[tuple[str, frozenset[str]], ...] = (
+    ("water_pressure", frozenset({DeviceKind.WATER_PRESSURE.value})),
+    ("electricity", frozenset({DeviceKind.ELECTRICITY.value})),
+    ("smoke_gas", frozenset({DeviceKind.SMOKE.value, DeviceKind.GAS.value})),
+    ("patrol", frozenset({DeviceKind.PATROL_POINT.value})),
+)
+# The case cycle of GB/T 30428 first, then the side states, as the funnel lists them.
+FUNNEL_STATES = tuple(state.value for state in CaseState)
+# "136": 10 % of cases end at district level, 30 % at street, 60 % at community or grid.
+RESOLUTION_TARGET_PCT = MappingProxyType({"district": 10, "street": 30, "community": 60})
+ELDER_KINDS = frozenset(
+    {
+        RuleKind.ELDER_NO_WATER.value,
+        RuleKind.ELDER_WATER_RUNNING.value,
+        RuleKind.ELDER_NO_DOOR.value,
+    }
+)
+SMOKE_SOURCE_PREFIX = "source_"
+VISIT_TITLE_PREFIXES = ("必访：", "Visit due: ")
+TOP_ROWS = 20
+TICKER_ROWS = 20
+ERROR_CHARS = 200
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceState:
+    """Hold what the worker knows of one device: kind, allowed silence, last report, last values."""
+
+    kind: str
+    interval_s: int
+    last_seen: float | None = None  # device time of the latest report, epoch seconds
+    values: Mapping[str, Any] | None = None  # the latest reading's values, when known
+
+    def online(self, now_ts: float, offline_after_intervals: float) -> bool:
+        """Tell whether the device reported within its allowed silence."""
+        return (
+            self.last_seen is not None
+            and now_ts - self.last_seen <= self.interval_s * offline_after_intervals
+        )
+
+
+def join_device_states(
+    devices: Mapping[int, tuple[str, int]] | None,
+    last_seen: Mapping[int, float] | None,
+    latest: Mapping[int, Mapping[str, Any]] | None = None,
+) -> dict[int, DeviceState]:
+    """Join the device registry, last-seen times and latest readings into device states."""
+    last_seen = last_seen or {}
+    latest = latest or {}
+    states = {}
+    for device_id, (kind, interval) in (devices or {}).items():
+        reading = latest.get(device_id)
+        states[device_id] = DeviceState(
+            kind, interval, last_seen.get(device_id), reading.get("values") if reading else None
+        )
+    return states
+
+
+# -- governance (治理直达) --------------------------------------------------------------------
+
+
+def governance_panel(
+    facts: Mapping[str, Any] | None,
+    risk_results: Iterable[RiskResult],
+    device_states: Mapping[int, DeviceState] | None,
+    now: datetime,
+    *,
+    offline_after_intervals: float = OFFLINE_AFTER_INTERVALS,
+) -> dict[str, Any]:
+    """Return housing colours, fire safety by system, the case funnel, the 136 mix and trends."""
+    facts = facts or {}
+    cases = facts.get("cases") or {}
+    return {
+        "housing": _housing(risk_results, facts),
+        "fire": _fire_systems(
+            device_states or {}, _alarmed_devices(facts), now, offline_after_intervals
+        ),
+        "cases": {
+            "funnel": _funnel(cases.get("by_state") or {}),
+            "open": cases.get("open", 0),
+            "overdue": cases.get("overdue", 0),
+        },
+        "resolution": resolution_mix(cases.get("closed_by_level") or {}),
+        "trends": _trends(cases.get("daily") or []),
+    }
+
+
+def _housing(risk_results: Iterable[RiskResult], facts: Mapping[str, Any]) -> dict[str, Any]:
+    """Count buildings per colour overall and per community, and what most often made them red."""
+    building_community = facts.get("building_community") or {}
+    overall = dict.fromkeys(COLOURS, 0)
+    per_community: dict[Any, dict[str, int]] = {}
+    red_reasons: Counter[str] = Counter()
+    for result in risk_results:
+        overall[result.colour] += 1
+        community = building_community.get(result.building_id)
+        if community is not None:
+            per_community.setdefault(community, dict.fromkeys(COLOURS, 0))[result.colour] += 1
+        if result.colour == "red" and result.reasons:
+            red_reasons[result.reasons[0].code] += 1
+    names = {c["id"]: c["name"] for c in facts.get("communities") or ()}
+    order = list(names) + sorted(set(per_community) - set(names))
+    return {
+        "overall": overall,
+        "communities": [
+            {"id": c, "community": names.get(c), **per_community[c]}
+            for c in order
+            if c in per_community
+        ],
+        "red_reasons": dict(red_reasons.most_common(6)),
+    }
+
+
+def _alarmed_devices(facts: Mapping[str, Any]) -> frozenset[int]:
+    """Return the devices with an open alert, leaving out 'offline' (silence is no alarm)."""
+    return frozenset(
+        alert["object_id"]
+        for alert in (facts.get("alerts") or {}).get("open_objects") or ()
+        if alert.get("object_type") == "device" and alert.get("kind") != RuleKind.DEVICE_OFFLINE
+    )
+
+
+def _fire_systems(
+    device_states: Mapping[int, DeviceState],
+    alarmed: frozenset[int],
+    now: datetime,
+    offline_after_intervals: float,
+) -> list[dict[str, Any]]:
+    """Split each fire system's terminals into alarm, online and offline (they add up to total)."""
+    now_ts = now.timestamp()
+    system_of = {kind: system for system, kinds in FIRE_SYSTEMS for kind in kinds}
+    counts = {system: {"alarm": 0, "online": 0, "offline": 0} for system, _ in FIRE_SYSTEMS}
+    for device_id, state in device_states.items():
+        system = system_of.get(state.kind)
+        if system is None:
+            continue
+        values = state.values or {}
+        if device_id in alarmed or values.get("alarm") is True:
+            counts[system]["alarm"] += 1
+        elif state.online(now_ts, offline_after_intervals):
+            counts[system]["online"] += 1
+        else:
+            counts[system]["offline"] += 1
+    return [
+        {"system": system, **counts[system], "total": sum(counts[system].values())}
+        for system, _ in FIRE_SYSTEMS
+    ]
+
+
+def _funnel(by_state: Mapping[str, int]) -> list[dict[str, Any]]:
+    """List case counts in the cycle's order; unknown states go last, so none is lost."""
+    known = [{"state": state, "count": by_state.get(state, 0)} for state in FUNNEL_STATES]
+    extra = [
+        {"state": state, "count": n}
+        for state, n in sorted(by_state.items())
+        if state not in FUNNEL_STATES
+    ]
+    return known + extra
+
+
+def resolution_mix(closed_by_level: Mapping[str, int]) -> dict[str, Any]:
+    """Return where closed cases ended as counts and whole percentages that add up to 100."""
+    counts = {
+        "district": closed_by_level.get("district", 0),
+        "street": closed_by_level.get("street", 0),
+        "community": closed_by_level.get("community", 0) + closed_by_level.get("grid", 0),
+    }
+    return {
+        "counts": counts,
+        "pct": shares_pct(counts),
+        "target_pct": dict(RESOLUTION_TARGET_PCT),
+        "unrecorded": closed_by_level.get("unrecorded", 0),
+    }
+
+
+def shares_pct(counts: Mapping[str, int]) -> dict[str, int]:
+    """Return whole percentages adding up to exactly 100 (largest remainder), or all 0 if empty."""
+    total = sum(counts.values())
+    if total <= 0:
+        return dict.fromkeys(counts, 0)
+    exact = {key: n * 100 / total for key, n in counts.items()}
+    pct = {key: int(value) for key, value in exact.items()}
+    by_remainder = sorted(exact, key=lambda key: (pct[key] - exact[key], key))
+    for key in by_remainder[: 100 - sum(pct.values())]:
+        pct[key] += 1
+    return pct
+
+
+def _trends(daily: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Return the daily series (oldest first) and 7- and 30-day totals."""
+    days = [row["day"] for row in daily]
+    reported = [row.get("reported", 0) for row in daily]
+    closed = [row.get("closed", 0) for row in daily]
+    return {
+        "days": days,
+        "reported": reported,
+        "closed": closed,
+        "d7": {"reported": sum(reported[-7:]), "closed": sum(closed[-7:])},
+        "d30": {"reported": sum(reported[-30:]), "closed": sum(closed[-30:])},
+    }
+
+
+# -- enterprise (惠企直达) --------------------------------------------------------------------
+
+
+def enterprise_panel(
+    facts: Mapping[str, Any] | None,
+    smoke_alerts: Iterable[Mapping[str, Any]] | None,
+    visit_alerts: Iterable[Mapping[str, Any]] | None,
+) -> dict[str, Any]:
+    """Return the smoke watch list by grade, the visits due and the building economy top 20."""
+    facts = facts or {}
+    return {
+        "smoke": _smoke_watch(smoke_alerts or ()),
+        "visits": _visits_due(visit_alerts or ()),
+        "buildings": _building_economy(facts.get("office_buildings") or ()),
+    }
+
+
+def _smoke_watch(alerts: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """Rank smoke alerts by grade, then weighted signals; name sources, never complainants."""
+    rows = []
+    for alert in alerts:
+        reasons = alert.get("reasons") or ()
+        # Source → signals, in the rule's order (most signals first).
+        sources = {
+            r["code"][len(SMOKE_SOURCE_PREFIX) :]: r.get("value")
+            for r in reasons
+            if str(r.get("code", "")).startswith(SMOKE_SOURCE_PREFIX)
+        }
+        signals = next((r.get("value") for r in reasons if r.get("code") == "weighted_signals"), 0)
+        rows.append(
+            {
+                "enterprise_id": alert.get("object_id"),
+                "level": alert.get("level"),
+                "sources": sources,
+                "signals": signals or 0,
+                "since": alert.get("raised_at"),
+            }
+        )
+    rows.sort(
+        key=lambda r: (-LEVEL_ORDER.get(r["level"], 0), -r["signals"], -len(r["sources"])),
+    )
+    by_grade = Counter(r["level"] for r in rows)
+    return {
+        "total": len(rows),
+        "by_grade": {level: by_grade.get(level, 0) for level in LEVELS_ALL},
+        "watch": rows[:TOP_ROWS],
+    }
+
+
+def _visits_due(alerts: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """Count the open mandatory visits (八必访) by trigger and the enterprises they concern."""
+    by_trigger: Counter[tuple[str, str]] = Counter()
+    enterprises = set()
+    total = 0
+    for alert in alerts:
+        total += 1
+        enterprises.add(alert.get("object_id"))
+        by_trigger[
+            (
+                _strip(alert.get("title_zh") or alert.get("title") or ""),
+                _strip(alert.get("title_en") or ""),
+            )
+        ] += 1
+    return {
+        "total": total,
+        "enterprises": len(enterprises),
+        "by_trigger": [
+            {"zh": zh, "en": en, "count": n}
+            for (zh, en), n in sorted(by_trigger.items(), key=lambda kv: (-kv[1], kv[0]))
+        ],
+    }
+
+
+def _strip(title: str) -> str:
+    """Drop the 'visit due' prefix the visit alerts' titles carry."""
+    for prefix in VISIT_TITLE_PREFIXES:
+        if title.startswith(prefix):
+            return title[len(prefix) :]
+    return title
+
+
+def _building_economy(buildings: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """Return street totals and the top office buildings by number of enterprises."""
+    rows = sorted(buildings, key=lambda b: (-b.get("enterprises", 0), -b.get("tax_wan", 0.0)))
+    return {
+        "buildings": len(rows),
+        "enterprises": sum(b.get("enterprises", 0) for b in rows),
+        "tax_wan": round(sum(b.get("tax_wan", 0.0) for b in rows), 1),
+        "top": [
+            {
+                "building_id": b.get("building_id"),
+                "label": b.get("label") or b.get("code"),
+                "enterprises": b.get("enterprises", 0),
+                "tax_wan": round(b.get("tax_wan", 0.0), 1),
+                "prepaid": b.get("prepaid", 0),
+            }
+            for b in rows[:TOP_ROWS]
+        ],
+    }
+
+
+# -- livelihood (民生直达) --------------------------------------------------------------------
+
+
+def livelihood_panel(
+    facts: Mapping[str, Any] | None,
+    device_states: Mapping[int, DeviceState] | None,
+    open_alerts: Iterable[Mapping[str, Any]] | None,
+    now: datetime | None = None,
+    *,
+    offline_after_intervals: float = OFFLINE_AFTER_INTERVALS,
+) -> dict[str, Any]:
+    """Return elders due a visit (a count), elevators, taxi kiosks and requests by category."""
+    # open_alerts must hold every open alert (kind, object_type, object_id), such as the facts'
+    # alerts.open_objects: a capped list would undercount. `now` defaults to the facts' time.
+    facts = facts or {}
+    device_states = device_states or {}
+    if now is None:
+        now = datetime.fromisoformat(facts["now"]) if facts.get("now") else None
+    now_ts = now.timestamp() if now is not None else None
+    elders_due: set[Any] = set()
+    trapped: set[Any] = set()
+    for alert in open_alerts or ():
+        kind = alert.get("kind")
+        if kind in ELDER_KINDS:
+            elders_due.add(alert.get("object_id"))
+        elif kind == RuleKind.ELEVATOR_TRAPPED and alert.get("object_type") == "device":
+            trapped.add(alert.get("object_id"))
+
+    def online(state: DeviceState) -> bool:
+        """Tell whether a device reported lately; without a time, none is known to be online."""
+        return now_ts is not None and state.online(now_ts, offline_after_intervals)
+
+    elevators = {"running": 0, "trapped": 0, "offline": 0, "unknown": 0}
+    kiosks = {"online": 0, "fault": 0, "offline": 0, "unknown": 0}
+    recent_calls = 0
+    for device_id, state in device_states.items():
+        values = state.values or {}
+        if state.kind == DeviceKind.ELEVATOR:
+            if device_id in trapped:
+                elevators["trapped"] += 1
+            elif online(state):
+                elevators["running"] += 1
+            else:
+                elevators["offline"] += 1
+        elif state.kind == DeviceKind.TAXI_KIOSK:
+            if not online(state):
+                kiosks["offline"] += 1
+            elif values.get("status", "ok") != "ok":
+                kiosks["fault"] += 1
+            else:
+                kiosks["online"] += 1
+            # Each kiosk report counts the calls since its previous one.
+            calls = values.get("calls")
+            if isinstance(calls, int) and not isinstance(calls, bool) and calls > 0:
+                recent_calls += calls
+    # Registered but not yet in the device states (say, before the device list first loads).
+    devices = facts.get("devices") or {}
+    elevators["unknown"] = max(0, devices.get("elevators", 0) - sum(elevators.values()))
+    kiosks["unknown"] = max(0, devices.get("taxi_kiosks", 0) - sum(kiosks.values()))
+    elevators["total"] = sum(elevators.values())
+    kiosks["total"] = sum(kiosks.values())
+    kiosks["recent_calls"] = recent_calls
+    return {
+        "elders": {
+            "living_alone": (facts.get("elders") or {}).get("living_alone", 0),
+            "due_visit": len(elders_due),
+        },
+        "elevators": elevators,
+        "taxi": kiosks,
+        "requests": _requests(facts.get("requests_today") or {}),
+    }
+
+
+def _requests(by_code: Mapping[str, Mapping[str, int]]) -> dict[str, Any]:
+    """Return today's requests per service with the closed share, busiest first."""
+    rows = []
+    for code, counts in by_code.items():
+        total = sum(counts.values())
+        closed = counts.get("closed", 0)
+        service = find_service(code)
+        rows.append(
+            {
+                "code": code,
+                "zh": service.name.zh if service else code,
+                "en": service.name.en if service else code,
+                "total": total,
+                "closed": closed,
+                "closed_pct": round(closed * 100 / total) if total else 0,
+            }
+        )
+    rows.sort(key=lambda r: (-r["total"], r["code"]))
+    total = sum(r["total"] for r in rows)
+    closed = sum(r["closed"] for r in rows)
+    return {
+        "total": total,
+        "closed": closed,
+        "closed_pct": round(closed * 100 / total) if total else 0,
+        "by_category": rows,
+    }
+
+
+# -- ticker, map, source health --------------------------------------------------------------
+
+
+def ticker(events: Iterable[Any], lang: str = "zh") -> dict[str, Any]:
+    """Return the newest alerts from the live 'alerts' stream, newest first, at most 20."""
+    # Events are the stream's (id, payload) pairs or bare payloads as AlertBook announces them;
+    # 'escalated' and 'resolved' events update the alert they name when it was raised in view.
+    raised: dict[Any, dict[str, Any]] = {}
+    updates: list[Mapping[str, Any]] = []
+    for event in events:
+        payload = event[1] if isinstance(event, tuple | list) else event
+        if not isinstance(payload, Mapping):
+            continue
+        if payload.get("event") == "raised" and payload.get("id") is not None:
+            raised[payload["id"]] = dict(payload)
+        elif payload.get("event") in ("escalated", "resolved"):
+            updates.append(payload)
+    for update in updates:
+        alert = raised.get(update.get("id"))
+        if alert is None:
+            continue
+        if update["event"] == "resolved":
+            alert["resolved"] = True
+            continue
+        alert["escalated"] = True
+        if update.get("level") in LEVEL_VALUES:
+            alert["level"] = update["level"]
+        elif alert.get("level") in LEVEL_VALUES:
+            # Older events did not carry the new level: the book raises it one step.
+            alert["level"] = ESCALATION[AlertLevel(alert["level"])].value
+    newest = sorted(raised.values(), key=lambda a: (a.get("ts") or 0, str(a["id"])), reverse=True)
+    return {
+        "lang": lang,
+        "items": [_ticker_row(alert, lang) for alert in newest[:TICKER_ROWS]],
+    }
+
+
+def _ticker_row(alert: Mapping[str, Any], lang: str) -> dict[str, Any]:
+    """Shape one alert for the ticker; a person is never named or numbered on the wall."""
+    object_type = alert.get("object_type") or ""
+    # Residents are referred to by type only: the alert id is enough to drill down by role.
+    ref = object_type if object_type == "resident" else f"{object_type}:{alert.get('object_id')}"
+    title_zh, title_en = alert.get("title_zh") or "", alert.get("title_en") or ""
+    return {
+        "id": alert["id"],
+        "level": alert.get("level"),
+        "kind": alert.get("kind"),
+        "title": title_en if lang == "en" else title_zh,
+        "title_zh": title_zh,
+        "title_en": title_en,
+        "ref": ref,
+        "ts": alert.get("ts"),
+        "escalated": bool(alert.get("escalated")),
+        "resolved": bool(alert.get("resolved")),
+    }
+
+
+def map_building_colours(risk_results: Iterable[RiskResult]) -> dict[str, str]:
+    """Return building id (as a JSON key) → colour for the map's clientside setStyle."""
+    return {str(r.building_id): r.colour for r in risk_results if r.colour in COLOUR_RANK}
+
+
+def source_health(
+    adapters_health: Iterable[Mapping[str, Any]], counters: Mapping[str, int] | None
+) -> dict[str, Any]:
+    """Return every source's state and age, and rejected messages counted by reason."""
+    sources = [
+        {
+            "name": h.get("name"),
+            "state": h.get("state", "down"),
+            "age_s": h.get("age_s"),
+            # The first words of the error are enough to act on; the rest may be a driver's essay.
+            "error": str(h["error"])[:ERROR_CHARS] if h.get("error") else None,
+        }
+        for h in adapters_health
+    ]
+    rejected = {
+        key.removeprefix("rejected:"): n
+        for key, n in sorted((counters or {}).items())
+        if key.startswith("rejected:")
+    }
+    states = {s["state"] for s in sources}
+    if not sources or states == {"down"}:
+        status = "down"
+    elif states == {"ok"}:
+        status = "ok"
+    else:
+        status = "degraded"
+    return {
+        "status": status,
+        "sources": sources,
+        "rejected": {"total": sum(rejected.values()), "by_reason": rejected},
+    }

@@ -1,0 +1,427 @@
+"""Poll the SQL store for the three panels' aggregates and the housing-risk inputs per building."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, Engine, String, and_, case, func, or_, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
+
+from cockpit.clock import DISPLAY_ZONE, Clock
+from cockpit.domain.kinds import AlertStatus, CaseState, DeviceKind, Registration, RequestStatus
+from cockpit.rules.housing import BuildingFacts
+from cockpit.rules.results import RuleKind
+from cockpit.store import schema as s
+from data_adapters.base import Adapter, AdapterError
+from data_adapters.registry import CLOSED_STATES
+
+T = TypeVar("T")
+
+WINDOW_DAYS = 30
+ELDER_AGE = 60
+ADULT_AGE = 18
+# Where a closed case ended; anything else (or nothing) is reported as "unrecorded".
+RESOLUTION_LEVELS = ("grid", "community", "street", "district")
+# Closed for good: the loop completed (voided cases never reached a resolution level).
+RESOLVED_STATES = (CaseState.CLOSED.value, CaseState.EVALUATED.value)
+# Listed rather than "not closed", so the state index finds them without scanning every case.
+OPEN_STATES = tuple(state.value for state in CaseState if state.value not in CLOSED_STATES)
+FIRE_ALARM_KINDS = (RuleKind.SMOKE.value, RuleKind.GAS.value)
+ENTERPRISE_ALERT_KINDS = (RuleKind.ENTERPRISE_SMOKE.value, RuleKind.ENTERPRISE_VISIT.value)
+OBJECT_DEVICE = "device"
+
+
+class DisplayDay(FunctionElement):
+    """Render the Asia/Shanghai calendar day (YYYY-MM-DD) of a UTC timestamp column."""
+
+    type = String()
+    name = "display_day"
+    inherit_cache = True
+
+
+@compiles(DisplayDay)
+def _display_day_sqlite(element: DisplayDay, compiler, **kw) -> str:
+    """Shift by the zone's offset: SQLite has no zones; Shanghai has kept +08:00 since 1991."""
+    (column,) = element.clauses
+    offset = datetime.now(DISPLAY_ZONE).utcoffset() or timedelta(0)
+    # A literal, not a bound parameter, so GROUP BY repeats the very same expression.
+    minutes = int(offset.total_seconds() // 60)
+    return f"date({compiler.process(column, **kw)}, '{minutes:+d} minutes')"
+
+
+@compiles(DisplayDay, "postgresql")
+def _display_day_postgresql(element: DisplayDay, compiler, **kw) -> str:
+    """Convert with the zone's rules; the zone name is our constant, never input."""
+    (column,) = element.clauses
+    return (
+        f"to_char(timezone('{DISPLAY_ZONE.key}', {compiler.process(column, **kw)}), 'YYYY-MM-DD')"
+    )
+
+
+def years_before(day: date, years: int) -> date:
+    """Return the same calendar day `years` earlier (28 February for a 29 February)."""
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:
+        return day.replace(year=day.year - years, day=28)
+
+
+def display_day_start(day: date) -> datetime:
+    """Return the UTC instant a display-zone day begins."""
+    return datetime.combine(day, time(), DISPLAY_ZONE).astimezone(UTC)
+
+
+def _read(engine: Engine, work: Callable[[Connection], T]) -> T:
+    """Run the queries on one connection, turning SQL failures into AdapterError."""
+    try:
+        with engine.connect() as conn:
+            return work(conn)
+    except SQLAlchemyError as exc:
+        raise AdapterError(
+            f"SQL store: {exc.__class__.__name__}: {str(exc).splitlines()[0]}"
+        ) from exc
+
+
+class PanelFactsAdapter(Adapter[dict[str, Any]]):
+    """Read the governance, enterprise and livelihood aggregates in a dozen grouped queries."""
+
+    name = "panel_facts"
+
+    def __init__(self, engine: Engine, clock: Clock, interval: timedelta) -> None:
+        super().__init__(clock, interval)
+        self.engine = engine
+
+    def _fetch(self) -> dict[str, Any]:
+        """Return one dict of aggregates; `_aggregate` lists its keys."""
+        now = self.clock.now()
+        return _read(self.engine, lambda conn: self._aggregate(conn, now))
+
+    def _aggregate(self, conn: Connection, now: datetime) -> dict[str, Any]:
+        """Compute the panels' facts at `now`."""
+        # Keys: now, today, since, cases {by_state, open, overdue, closed_by_level, daily},
+        # alerts {open_by_kind, open_objects}, smoke_alerts, visit_alerts, requests_today,
+        # office_buildings, communities, building_community, elders {living_alone},
+        # devices {elevators, taxi_kiosks}.
+        today = now.astimezone(DISPLAY_ZONE).date()
+        first_day = today - timedelta(days=WINDOW_DAYS - 1)
+        since = display_day_start(first_day)
+        start_of_today = display_day_start(today)
+        start_of_tomorrow = display_day_start(today + timedelta(days=1))
+        elder_born_by = years_before(today, ELDER_AGE)
+
+        by_state = dict(
+            conn.execute(select(s.Case.state, func.count()).group_by(s.Case.state)).all()
+        )
+
+        def count(model, *where):
+            return select(func.count()).select_from(model).where(*where).scalar_subquery()
+
+        overdue, living_alone, elevators, kiosks = conn.execute(
+            select(
+                count(
+                    s.Case,
+                    s.Case.state.in_(OPEN_STATES),
+                    s.Case.deadline_at.is_not(None),
+                    s.Case.deadline_at < now,
+                ),
+                count(
+                    s.Resident,
+                    s.Resident.lives_alone.is_(True),
+                    s.Resident.birth_date <= elder_born_by,
+                ),
+                count(s.Device, s.Device.kind == DeviceKind.ELEVATOR.value),
+                count(s.Device, s.Device.kind == DeviceKind.TAXI_KIOSK.value),
+            )
+        ).one()
+
+        closed_by_level = dict.fromkeys((*RESOLUTION_LEVELS, "unrecorded"), 0)
+        for level, n in conn.execute(
+            select(s.Case.resolution_level, func.count())
+            .where(s.Case.state.in_(RESOLVED_STATES), s.Case.closed_at >= since)
+            .group_by(s.Case.resolution_level)
+        ):
+            key = level if level in RESOLUTION_LEVELS else "unrecorded"
+            closed_by_level[key] += n
+
+        reported_day = DisplayDay(s.Case.reported_at)
+        reported = dict(
+            conn.execute(
+                select(reported_day, func.count())
+                .where(s.Case.reported_at >= since)
+                .group_by(reported_day)
+            ).all()
+        )
+        closed_day = DisplayDay(s.Case.closed_at)
+        closed = dict(
+            conn.execute(
+                select(closed_day, func.count())
+                .where(s.Case.state.in_(RESOLVED_STATES), s.Case.closed_at >= since)
+                .group_by(closed_day)
+            ).all()
+        )
+        days = [(first_day + timedelta(days=i)).isoformat() for i in range(WINDOW_DAYS)]
+        daily = [
+            {"day": day, "reported": reported.get(day, 0), "closed": closed.get(day, 0)}
+            for day in days
+        ]
+
+        is_open = s.Alert.open_key.is_not(None)
+        open_by_kind: dict[str, dict[str, int]] = {}
+        for kind, level, n in conn.execute(
+            select(s.Alert.kind, s.Alert.level, func.count())
+            .where(is_open)
+            .group_by(s.Alert.kind, s.Alert.level)
+        ):
+            open_by_kind.setdefault(kind, {})[level] = n
+        # One compact row per open alert (no reasons), bounded by what is open right now.
+        open_objects = [
+            dict(row._mapping)
+            for row in conn.execute(
+                select(s.Alert.kind, s.Alert.level, s.Alert.object_type, s.Alert.object_id).where(
+                    is_open
+                )
+            )
+        ]
+        smoke_alerts: list[dict[str, Any]] = []
+        visit_alerts: list[dict[str, Any]] = []
+        for row in conn.execute(
+            select(
+                s.Alert.id,
+                s.Alert.kind,
+                s.Alert.level,
+                s.Alert.object_id,
+                s.Alert.title,
+                s.Alert.title_en,
+                s.Alert.routing,
+                s.Alert.reasons,
+                s.Alert.raised_at,
+            ).where(is_open, s.Alert.kind.in_(ENTERPRISE_ALERT_KINDS))
+        ):
+            alert = {
+                "id": row.id,
+                "kind": row.kind,
+                "level": row.level,
+                "object_type": "enterprise",
+                "object_id": row.object_id,
+                "title_zh": row.title,
+                "title_en": row.title_en,
+                "routing": row.routing,
+                "raised_at": row.raised_at.isoformat(),
+            }
+            if row.kind == RuleKind.ENTERPRISE_SMOKE.value:
+                smoke_alerts.append(dict(alert, reasons=row.reasons))
+            else:
+                visit_alerts.append(alert)
+
+        requests_today: dict[str, dict[str, int]] = {}
+        for code, status, n in conn.execute(
+            select(s.ResidentRequest.service_code, s.ResidentRequest.status, func.count())
+            # Both bounds: a one-sided range leads SQLite's planner to scan by service code instead.
+            .where(
+                s.ResidentRequest.requested_at >= start_of_today,
+                s.ResidentRequest.requested_at < start_of_tomorrow,
+            )
+            .group_by(s.ResidentRequest.service_code, s.ResidentRequest.status)
+        ):
+            counts = requests_today.setdefault(
+                code, {RequestStatus.OPEN.value: 0, RequestStatus.CLOSED.value: 0}
+            )
+            counts[status] = counts.get(status, 0) + n
+
+        office_buildings = [
+            {
+                "building_id": row.id,
+                "code": row.code,
+                "label": row.name,
+                "enterprises": row.enterprises,
+                "tax_wan": round(float(row.tax_wan), 1),
+                "prepaid": int(row.prepaid),
+            }
+            for row in conn.execute(
+                select(
+                    s.Building.id,
+                    s.Building.code,
+                    s.Building.name,
+                    func.count(s.Enterprise.id).label("enterprises"),
+                    func.coalesce(func.sum(s.Enterprise.annual_tax_wan), 0.0).label("tax_wan"),
+                    func.coalesce(func.sum(case((s.Enterprise.prepaid, 1), else_=0)), 0).label(
+                        "prepaid"
+                    ),
+                )
+                .select_from(s.Building)
+                .outerjoin(s.Enterprise, s.Enterprise.building_id == s.Building.id)
+                .where(s.Building.use == "office")
+                .group_by(s.Building.id, s.Building.code, s.Building.name)
+                .order_by(s.Building.id)
+            )
+        ]
+
+        communities = [
+            {"id": row.id, "name": row.name}
+            for row in conn.execute(
+                select(s.Community.id, s.Community.name).order_by(s.Community.id)
+            )
+        ]
+        building_community = dict(
+            conn.execute(
+                select(s.Building.id, s.Grid.community_id).join(
+                    s.Grid, s.Grid.id == s.Building.grid_id
+                )
+            ).all()
+        )
+
+        return {
+            "now": now.isoformat(),
+            "today": today.isoformat(),
+            "since": since.isoformat(),
+            "cases": {
+                "by_state": by_state,
+                "open": sum(n for state, n in by_state.items() if state not in CLOSED_STATES),
+                "overdue": overdue,
+                "closed_by_level": closed_by_level,
+                "daily": daily,
+            },
+            "alerts": {"open_by_kind": open_by_kind, "open_objects": open_objects},
+            "smoke_alerts": smoke_alerts,
+            "visit_alerts": visit_alerts,
+            "requests_today": requests_today,
+            "office_buildings": office_buildings,
+            "communities": communities,
+            "building_community": building_community,
+            "elders": {"living_alone": living_alone},
+            "devices": {"elevators": elevators, "taxi_kiosks": kiosks},
+        }
+
+
+class BuildingFactsAdapter(Adapter[dict[int, BuildingFacts]]):
+    """Read every building's housing-risk inputs (cockpit.rules.housing) in four queries."""
+
+    name = "building_facts"
+
+    def __init__(
+        self,
+        engine: Engine,
+        clock: Clock,
+        interval: timedelta,
+        window_days: int = WINDOW_DAYS,
+    ) -> None:
+        super().__init__(clock, interval)
+        self.engine = engine
+        # Pass cfg.housing.fire_alarm_window_days, so the counts match what the rule's reasons say.
+        self.window_days = window_days
+
+    def _fetch(self) -> dict[int, BuildingFacts]:
+        """Return building id → BuildingFacts for every building of the street."""
+        now = self.clock.now()
+        return _read(self.engine, lambda conn: self._facts(conn, now))
+
+    def _facts(self, conn: Connection, now: datetime) -> dict[int, BuildingFacts]:
+        """Compute the facts at `now`; ages count from today's display-zone date."""
+        today = now.astimezone(DISPLAY_ZONE).date()
+        adult_born_by = years_before(today, ADULT_AGE)
+        elder_born_by = years_before(today, ELDER_AGE)
+        since = now - timedelta(days=self.window_days)
+
+        building_ids = conn.execute(select(s.Building.id)).scalars().all()
+
+        # One pass over the residents: a row per household, then one per (building, adults) pair,
+        # so a few rows per building, not one per household, cross the wire.
+        per_household = (
+            select(
+                s.Household.building_id.label("building_id"),
+                func.count(s.Resident.id).label("residents"),
+                func.sum(
+                    case((s.Resident.registration == Registration.FLOATING.value, 1), else_=0)
+                ).label("floating"),
+                func.sum(
+                    case(
+                        (
+                            and_(
+                                s.Resident.lives_alone.is_(True),
+                                s.Resident.birth_date <= elder_born_by,
+                            ),
+                            1,
+                        ),
+                        else_=0,
+                    )
+                ).label("elders_alone"),
+                func.sum(case((s.Resident.birth_date <= adult_born_by, 1), else_=0)).label(
+                    "adults"
+                ),
+            )
+            .join(s.Resident, s.Resident.household_id == s.Household.id)
+            .group_by(s.Household.id, s.Household.building_id)
+            .subquery()
+        )
+        people: dict[int, list[int]] = {}  # building → [residents, floating, elders alone]
+        households: dict[int, list[tuple[int, int]]] = {}  # building → [(adults, households)]
+        for building_id, adults, n, residents, floating, elders in conn.execute(
+            select(
+                per_household.c.building_id,
+                per_household.c.adults,
+                func.count(),
+                func.sum(per_household.c.residents),
+                func.sum(per_household.c.floating),
+                func.sum(per_household.c.elders_alone),
+            ).group_by(per_household.c.building_id, per_household.c.adults)
+        ):
+            totals = people.setdefault(building_id, [0, 0, 0])
+            totals[0] += int(residents)
+            totals[1] += int(floating)
+            totals[2] += int(elders)
+            if adults:
+                households.setdefault(building_id, []).append((int(adults), n))
+
+        open_cases = dict(
+            conn.execute(
+                select(s.Case.building_id, func.count())
+                .where(s.Case.building_id.is_not(None), s.Case.state.in_(OPEN_STATES))
+                .group_by(s.Case.building_id)
+            ).all()
+        )
+
+        fire = {
+            row.building_id: row
+            for row in conn.execute(
+                select(
+                    s.Device.building_id,
+                    func.sum(
+                        case(
+                            (or_(s.Alert.open_key.is_not(None), s.Alert.raised_at >= since), 1),
+                            else_=0,
+                        )
+                    ).label("alarms"),
+                    func.sum(
+                        case((s.Alert.status == AlertStatus.RESOLVED.value, 1), else_=0)
+                    ).label("incidents"),
+                )
+                .select_from(s.Alert)
+                .join(
+                    s.Device,
+                    and_(s.Alert.object_type == OBJECT_DEVICE, s.Alert.object_id == s.Device.id),
+                )
+                .where(s.Alert.kind.in_(FIRE_ALARM_KINDS), s.Device.building_id.is_not(None))
+                .group_by(s.Device.building_id)
+            )
+        }
+
+        facts = {}
+        for building_id in building_ids:
+            residents, floating, elders = people.get(building_id, (0, 0, 0))
+            alarm = fire.get(building_id)
+            adults = sorted(households.get(building_id, ()), reverse=True)
+            facts[building_id] = BuildingFacts(
+                building_id=building_id,
+                residents=residents,
+                floating_residents=floating,
+                adults_per_household=tuple(a for a, n in adults for _ in range(n)),
+                elders_living_alone=elders,
+                open_cases=open_cases.get(building_id, 0),
+                fire_alarms=int(alarm.alarms or 0) if alarm else 0,
+                past_incidents=int(alarm.incidents or 0) if alarm else 0,
+            )
+        return facts
