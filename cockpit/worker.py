@@ -80,9 +80,6 @@ class ViewModelWorker:
             if adapter.due():
                 adapter.refresh()
         now = self.clock.now()
-        if self.alerts is not None:
-            self.alerts.escalate_unacknowledged(now, self.escalate_after)
-        self.publish_ticker()
         live = self.live_state.snapshot.data if self.live_state.snapshot else None
         model = build_overview(
             self.registry.snapshot.data if self.registry.snapshot else None,
@@ -100,6 +97,9 @@ class ViewModelWorker:
             self.street_name,
         )
         try:
+            if self.alerts is not None:
+                self.alerts.escalate_unacknowledged(now, self.escalate_after)
+            self.publish_ticker()
             self.publisher.publish(OVERVIEW, model, now)
             self._publish_panels(live, now)
             if self._publish_failing:
