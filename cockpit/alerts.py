@@ -152,6 +152,17 @@ class AlertBook:
             )
         return [alert_id for alert_id, _ in escalated]
 
+    def open_keys(self, kinds: tuple[str, ...]) -> set[str]:
+        """Return the condition keys of the open alerts of these kinds."""
+        with self.engine.connect() as conn:
+            return set(
+                conn.execute(
+                    select(schema.Alert.open_key).where(
+                        schema.Alert.open_key.is_not(None), schema.Alert.kind.in_(kinds)
+                    )
+                ).scalars()
+            )
+
     def open_alerts(self, limit: int = 50) -> list[dict[str, Any]]:
         """Return open alerts, gravest and newest first, as plain dicts."""
         order = {AlertLevel.RED.value: 0, AlertLevel.ORANGE.value: 1, AlertLevel.YELLOW.value: 2}

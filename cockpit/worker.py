@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from cockpit.alerts import ALERT_STREAM, AlertBook
 from cockpit.clock import Clock
+from cockpit.domain.kinds import DeviceKind
 from cockpit.live import LiveStore, LiveStoreError
 from cockpit.panels import (
     ENTERPRISE,
@@ -23,8 +24,10 @@ from cockpit.panels import (
     map_building_colours,
     source_health,
 )
+from cockpit.rules import fire
 from cockpit.rules.config import RulesConfig, load_rules_config
 from cockpit.rules.housing import building_risk
+from cockpit.rules.results import RuleKind
 from cockpit.viewmodels import OVERVIEW, TICKER, ViewModelPublisher, build_overview
 from data_adapters.base import Adapter
 from data_adapters.live_state import LiveStateAdapter
@@ -32,6 +35,7 @@ from data_adapters.panel_facts import BuildingFactsAdapter, PanelFactsAdapter
 from data_adapters.registry import DeviceRegistryAdapter, RegistryAdapter
 
 log = logging.getLogger(__name__)
+SILENCE_KINDS = (RuleKind.DEVICE_OFFLINE.value, RuleKind.PATROL_OVERDUE.value)
 
 
 class ViewModelWorker:
@@ -154,12 +158,40 @@ class ViewModelWorker:
                 ),
                 now,
             )
+        if self.alerts is not None:
+            self._silence_alerts(states, now)
         self.publisher.publish(MAP_COLOURS, {"colours": map_building_colours(risks)}, now)
         health = [a.health(self.stale_after) for a in self.adapters]
         self.publisher.publish(
             SOURCE_HEALTH, source_health(health, live["counters"] if live else None), now
         )
         self.periodic_seconds = time.perf_counter() - started
+
+    def _silence_alerts(self, states: dict, now: datetime) -> None:
+        """Raise offline and patrol-overdue alerts for silent devices; resolve them once heard again."""
+        cfg = self.rules_cfg
+        raised: set[str] = set()
+        for device_id, state in states.items():
+            if state.last_seen is None:
+                continue  # never heard since this worker started: a registry matter, not an alarm
+            seen = datetime.fromtimestamp(state.last_seen, UTC)
+            if state.kind == DeviceKind.PATROL_POINT:
+                candidate = fire.patrol_overdue(
+                    device_id,
+                    seen,
+                    now,
+                    timedelta(seconds=state.interval_s),
+                    escalate_after_windows=cfg.fire.patrol.escalate_after_windows,
+                )
+            else:
+                candidate = fire.device_offline(
+                    device_id, seen, state.interval_s, now, cfg.devices.offline_after_intervals
+                )
+            if candidate is not None:
+                self.alerts.raise_candidate(candidate, now)
+                raised.add(candidate.condition_key)
+        for key in self.alerts.open_keys(SILENCE_KINDS) - raised:
+            self.alerts.resolve(key, now)
 
     def _building_risks(self) -> list:
         """Colour every building from its facts, again only when the facts were re-read."""

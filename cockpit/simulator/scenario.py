@@ -198,6 +198,9 @@ class LiveScenario:
         if device.kind is DeviceKind.ELEVATOR:
             # A car reports on each trip and at least once per heartbeat interval when idle.
             return min(self.rng.expovariate(1 / ELEVATOR_TRIP_MEAN_S) + 5, device.interval)
+        if device.kind is DeviceKind.PATROL_POINT:
+            # Guards walk their round a little early rather than late: the window is the interval.
+            return device.interval * self.rng.uniform(0.8, 1.0)
         return device.interval * self.rng.uniform(0.9, 1.1)
 
     # -- device values -----------------------------------------------------------------------

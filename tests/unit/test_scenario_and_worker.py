@@ -111,3 +111,37 @@ def test_worker_publishes_live_counts(street):
     assert after["kpis"]["devices_online"] == after["kpis"]["devices_total"] > 0
     assert after["kpis"]["readings_total"] > before["kpis"]["readings_total"]
     assert after["stale"] is False
+
+
+def test_silent_devices_raise_offline_alerts_and_resolve_when_heard(street):
+    from cockpit.alerts import AlertBook
+    from cockpit.rules.results import RuleKind
+
+    engine, live, clock, scenario = street
+    book = AlertBook(engine, live)
+    worker = ViewModelWorker(
+        RegistryAdapter(engine, clock, timedelta(seconds=10)),
+        DeviceRegistryAdapter(engine, clock, timedelta(seconds=60)),
+        LiveStateAdapter(live, clock, timedelta(seconds=1)),
+        live,
+        clock,
+        timedelta(seconds=30),
+        alerts=book,
+    )
+    offline = (RuleKind.DEVICE_OFFLINE.value,)
+    play(clock, scenario, 3600)
+    worker.tick()
+    assert book.open_keys(offline) == set()
+    clock.advance(600)  # the street goes quiet: nothing reports for ten minutes
+    worker.tick()
+    with engine.connect() as conn:
+        fast = set(
+            conn.execute(
+                select(schema.Device.id).where(schema.Device.report_interval_s * 3 < 600)
+            ).scalars()
+        )
+    assert {int(key.rsplit(":", 1)[1]) for key in book.open_keys(offline)} == fast
+    clock.advance(1)  # the live adapter polls once a second
+    scenario.step()  # everything overdue reports at once
+    worker.tick()
+    assert book.open_keys(offline) == set()
