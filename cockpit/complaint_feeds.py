@@ -10,7 +10,7 @@ import os
 import re
 import time
 import unicodedata
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -41,6 +41,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.types import NullType
 
 from cockpit.domain.kinds import ComplaintSource
+from cockpit.importers.csv_records import csv_records
 from cockpit.importers.errors import ImportFileError, read_text
 from cockpit.ingest import Ingest
 from cockpit.live import LiveStore, LiveStoreError
@@ -291,7 +292,7 @@ def parse_feed_file(path: str | Path) -> list[ComplaintRecord]:
 def parse_csv(text: str) -> list[ComplaintRecord]:
     """Validate a complaint CSV's text line by line (header is line 1) and return its records."""
     reader = csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=""), strict=True)
-    rows = _csv_rows(reader)
+    rows = csv_records(reader)
     try:
         header_line, header = next(rows)
     except StopIteration:
@@ -306,21 +307,6 @@ def parse_csv(text: str) -> list[ComplaintRecord]:
         raw = {name: cells[i] for name, i in columns.items()}
         records.append(validate_record(raw, f"line {line}", written))
     return records
-
-
-def _csv_rows(reader: Any) -> Iterator[tuple[int, list[str]]]:
-    """Yield (first physical line, cells) of each non-blank CSV record."""
-    line = 1
-    while True:
-        try:
-            cells = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as err:
-            raise ImportFileError(f"line {reader.line_num}", f"is not valid CSV: {err}") from None
-        if any(cell.strip() for cell in cells):
-            yield line, cells
-        line = reader.line_num + 1
 
 
 def _canonical(label: str) -> str:

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, bindparam, func, select
 
 from cockpit.domain.kinds import Registration
+from cockpit.importers.csv_records import csv_records
 from cockpit.importers.errors import ImportFileError, ImportReport, ImportStoreError, read_text
 from cockpit.simulator.people import id_check_digit, is_valid_id_number
 from cockpit.store import schema
@@ -94,7 +95,7 @@ class ParsedRegister:
 def parse_register(text: str) -> ParsedRegister:
     """Validate a register CSV's text line by line and return its rows (header is line 1)."""
     reader = csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=""), strict=True)
-    records = _records(reader)
+    records = csv_records(reader)
     try:
         header_line, header = next(records)
     except StopIteration:
@@ -117,21 +118,6 @@ def parse_register(text: str) -> ParsedRegister:
     if not rows:
         raise ImportFileError("line 2", "the register has a header but no residents")
     return ParsedRegister(rows, ignored)
-
-
-def _records(reader: Any) -> Iterable[tuple[int, list[str]]]:
-    """Yield (first physical line, fields) of each non-blank CSV record."""
-    line = 1
-    while True:
-        try:
-            fields = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as err:
-            raise ImportFileError(f"line {reader.line_num}", f"is not valid CSV: {err}") from None
-        if any(field.strip() for field in fields):
-            yield line, fields
-        line = reader.line_num + 1
 
 
 def _columns(line: int, header: list[str]) -> tuple[dict[str, int], tuple[str, ...]]:
