@@ -5,16 +5,19 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any
 
 from cockpit.alerts import ESCALATION
 from cockpit.domain.kinds import AlertLevel, CaseState, DeviceKind
 from cockpit.domain.services import find_service
+from cockpit.rules.fire import device_state
 from cockpit.rules.housing import COLOUR_RANK, RiskResult
 from cockpit.rules.results import RuleKind
-from cockpit.viewmodels import OFFLINE_AFTER_INTERVALS
+
+# The shipped default of [devices] offline_after_intervals; the worker passes the configured one.
+OFFLINE_AFTER_INTERVALS = 3.0
 
 GOVERNANCE = "governance"
 ENTERPRISE = "enterprise"
@@ -66,11 +69,10 @@ class DeviceState:
     values: Mapping[str, Any] | None = None  # the latest reading's values, when known
 
     def online(self, now_ts: float, offline_after_intervals: float) -> bool:
-        """Tell whether the device reported within its allowed silence."""
-        return (
-            self.last_seen is not None
-            and now_ts - self.last_seen <= self.interval_s * offline_after_intervals
-        )
+        """Tell whether the device reported within its allowed silence, by the fire rule's test."""
+        seen = None if self.last_seen is None else datetime.fromtimestamp(self.last_seen, UTC)
+        now = datetime.fromtimestamp(now_ts, UTC)
+        return device_state(seen, self.interval_s, now, offline_after_intervals) == "online"
 
 
 def join_device_states(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -11,43 +12,42 @@ import orjson
 
 from cockpit.domain.kinds import FIRE_DEVICE_KINDS
 from cockpit.live import LiveStore
+from cockpit.panels import OFFLINE_AFTER_INTERVALS, DeviceState
 
-# A device silent for more than this many reporting intervals is offline, never "normal".
-OFFLINE_AFTER_INTERVALS = 3
 FIRE_KINDS = frozenset(k.value for k in FIRE_DEVICE_KINDS)
 OVERVIEW = "overview"
 TICKER = "ticker"
 
 
 def devices_online(
-    devices: dict[int, tuple[str, int]], last_seen: dict[int, float], now: datetime
+    states: Mapping[int, DeviceState], now: datetime, offline_after_intervals: float
 ) -> dict[str, int]:
-    """Count devices whose last report is within their allowed silence, overall and for fire."""
+    """Count devices within their allowed silence, overall and for fire, by the configured rule."""
     now_ts = now.timestamp()
     online = fire_online = fire_total = 0
-    for device_id, (kind, interval) in devices.items():
-        is_fire = kind in FIRE_KINDS
+    for state in states.values():
+        is_fire = state.kind in FIRE_KINDS
         fire_total += is_fire
-        seen = last_seen.get(device_id)
-        if seen is not None and now_ts - seen <= interval * OFFLINE_AFTER_INTERVALS:
+        if state.online(now_ts, offline_after_intervals):
             online += 1
             fire_online += is_fire
     return {
         "devices_online": online,
         "fire_online": fire_online,
         "fire_total": fire_total,
-        "devices_total": len(devices),
+        "devices_total": len(states),
     }
 
 
 def build_overview(
     registry: dict[str, Any] | None,
-    devices: dict[int, tuple[str, int]] | None,
+    device_states: Mapping[int, DeviceState] | None,
     live: dict[str, Any] | None,
     readings_per_min: float | None,
     sources: list[dict[str, Any]],
     now: datetime,
     street_name: str | None,
+    offline_after_intervals: float = OFFLINE_AFTER_INTERVALS,
 ) -> dict[str, Any]:
     """Return the first page's view model: registry counts, live counts and source health."""
     kpis: dict[str, Any] = {}
@@ -55,8 +55,8 @@ def build_overview(
         kpis.update(registry["counts"])
         for key in ("complaints_today", "requests_today", "cases_today", "open_cases"):
             kpis[key] = registry[key]
-    if devices is not None and live is not None:
-        kpis.update(devices_online(devices, live["last_seen"], now))
+    if device_states and live is not None:
+        kpis.update(devices_online(device_states, now, offline_after_intervals))
     if live is not None:
         kpis["readings_total"] = live["counters"].get("readings_accepted", 0)
         kpis["rejected_total"] = sum(

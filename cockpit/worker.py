@@ -85,9 +85,14 @@ class ViewModelWorker:
                 adapter.refresh()
         now = self.clock.now()
         live = self.live_state.snapshot.data if self.live_state.snapshot else None
+        states = join_device_states(
+            self.devices.snapshot.data if self.devices.snapshot else None,
+            live["last_seen"] if live else None,
+        )
+        offline_k = self.rules_cfg.devices.offline_after_intervals
         model = build_overview(
             self.registry.snapshot.data if self.registry.snapshot else None,
-            self.devices.snapshot.data if self.devices.snapshot else None,
+            states,
             live,
             self._readings_per_min(live, now.timestamp()),
             [
@@ -99,13 +104,14 @@ class ViewModelWorker:
             ],
             now,
             self.street_name,
+            offline_k,
         )
         try:
             if self.alerts is not None:
                 self.alerts.escalate_unacknowledged(now, self.escalate_after)
             self.publish_ticker()
             self.publisher.publish(OVERVIEW, model, now)
-            self._publish_panels(live, now)
+            self._publish_panels(live, states, now)
             if self._publish_failing:
                 log.info("view-model cache is reachable again")
             self._publish_failing = False
@@ -128,13 +134,9 @@ class ViewModelWorker:
             self._rate_base = (now_ts, total)
         return rate
 
-    def _publish_panels(self, live: dict | None, now) -> None:
+    def _publish_panels(self, live: dict | None, states: dict, now: datetime) -> None:
         """Run the periodic rules on the latest snapshots and publish the three panels and health."""
         started = time.perf_counter()
-        states = join_device_states(
-            self.devices.snapshot.data if self.devices.snapshot else None,
-            live["last_seen"] if live else None,
-        )
         facts = self.panels.snapshot.data if self.panels and self.panels.snapshot else None
         cfg = self.rules_cfg
         risks = self._building_risks()

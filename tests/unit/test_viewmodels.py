@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from cockpit.live import InProcessLiveStore
+from cockpit.panels import join_device_states
 from cockpit.viewmodels import ViewModelPublisher, build_overview, devices_online, read_view
 
 NOW = datetime(2026, 11, 21, 8, 0, tzinfo=UTC)
@@ -14,7 +15,7 @@ def test_device_silent_past_three_intervals_is_offline():
     devices = {1: ("smoke", 60), 2: ("smoke", 60), 3: ("water_meter", 3600), 4: ("camera", 60)}
     now = NOW.timestamp()
     seen = {1: now - 179, 2: now - 181, 3: now - 3000}
-    assert devices_online(devices, seen, NOW) == {
+    assert devices_online(join_device_states(devices, seen), NOW, 3) == {
         "devices_online": 2,
         "fire_online": 1,
         "fire_total": 2,
@@ -63,3 +64,10 @@ def test_published_model_reads_back():
     model = read_view(live, "overview")
     assert model["version"] == version and model["kpis"]["residents"] == 5
     assert read_view(live, "missing") is None
+
+
+def test_configured_silence_limit_decides_online():
+    devices = {1: ("smoke", 60)}
+    seen = {1: NOW.timestamp() - 150}
+    assert devices_online(join_device_states(devices, seen), NOW, 3)["devices_online"] == 1
+    assert devices_online(join_device_states(devices, seen), NOW, 2)["devices_online"] == 0
