@@ -39,7 +39,6 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         suppress_callback_exceptions=True,
     )
     app.server.config["SECRET_KEY"] = settings.secret_key
-    app.server.extensions["cockpit_runtime"] = runtime
     app.server.register_blueprint(
         make_blueprint(runtime.engine, runtime.ingest, runtime.clock, runtime.street_code)
     )

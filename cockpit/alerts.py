@@ -45,7 +45,21 @@ class AlertBook:
 
     def raise_candidate(self, candidate: AlertCandidate, at: datetime) -> Raised:
         """Open an alert for the candidate, or fold it into the open one for the same condition."""
-        row = {
+        try:
+            with self.engine.begin() as conn:
+                alert_id = conn.execute(
+                    schema.Alert.__table__.insert().returning(schema.Alert.id),
+                    self._row(candidate, at),
+                ).scalar_one()
+        except IntegrityError:
+            return self._fold(candidate)
+        self._announce("raised", alert_id, candidate.level, candidate, at)
+        return Raised(alert_id, True, candidate.level)
+
+    @staticmethod
+    def _row(candidate: AlertCandidate, at: datetime) -> dict[str, Any]:
+        """Return the alerts-table row that opens a candidate."""
+        return {
             "kind": candidate.kind,
             "level": candidate.level.value,
             "status": AlertStatus.NEW.value,
@@ -59,15 +73,6 @@ class AlertBook:
             "reasons": candidate.reasons_json(),
             "raised_at": at,
         }
-        try:
-            with self.engine.begin() as conn:
-                alert_id = conn.execute(
-                    schema.Alert.__table__.insert().returning(schema.Alert.id), row
-                ).scalar_one()
-        except IntegrityError:
-            return self._fold(candidate)
-        self._announce("raised", alert_id, candidate.level, candidate, at)
-        return Raised(alert_id, True, candidate.level)
 
     def _fold(self, candidate: AlertCandidate) -> Raised:
         """Keep the open alert; raise its level if the new evidence is graver, and keep the reasons."""
@@ -152,16 +157,40 @@ class AlertBook:
             )
         return [alert_id for alert_id, _ in escalated]
 
-    def open_keys(self, kinds: tuple[str, ...]) -> set[str]:
-        """Return the condition keys of the open alerts of these kinds."""
+    def open_levels(self, kinds: tuple[str, ...]) -> dict[str, AlertLevel]:
+        """Return the condition key and level of every open alert of these kinds."""
         with self.engine.connect() as conn:
-            return set(
-                conn.execute(
-                    select(schema.Alert.open_key).where(
-                        schema.Alert.open_key.is_not(None), schema.Alert.kind.in_(kinds)
+            rows = conn.execute(
+                select(schema.Alert.open_key, schema.Alert.level).where(
+                    schema.Alert.open_key.is_not(None), schema.Alert.kind.in_(kinds)
+                )
+            ).all()
+        return {key: AlertLevel(level) for key, level in rows}
+
+    def raise_many(self, candidates: list[AlertCandidate], at: datetime) -> None:
+        """Open alerts for conditions not yet open, in one transaction; fold the rest one by one."""
+        if not candidates:
+            return
+        rows = [self._row(candidate, at) for candidate in candidates]
+        try:
+            with self.engine.begin() as conn:
+                ids = (
+                    conn.execute(
+                        schema.Alert.__table__.insert().returning(
+                            schema.Alert.id, sort_by_parameter_order=True
+                        ),
+                        rows,
                     )
-                ).scalars()
-            )
+                    .scalars()
+                    .all()
+                )
+        except IntegrityError:
+            # Some condition was opened meanwhile (another process): take the careful path.
+            for candidate in candidates:
+                self.raise_candidate(candidate, at)
+            return
+        for alert_id, candidate in zip(ids, candidates, strict=True):
+            self._announce("raised", alert_id, candidate.level, candidate, at)
 
     def open_alerts(self, limit: int = 50) -> list[dict[str, Any]]:
         """Return open alerts, gravest and newest first, as plain dicts."""

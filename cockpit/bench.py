@@ -18,16 +18,14 @@ from cockpit.clock import SystemClock
 from cockpit.ingest import Ingest
 from cockpit.live import InProcessLiveStore, LiveStore, RedisLiveStore
 from cockpit.rules.config import load_rules_config
+from cockpit.settings import Settings
 from cockpit.simulator.generator import seed_street
 from cockpit.simulator.tiers import get_tier
 from cockpit.store import schema
 from cockpit.store.database import make_engine, migrate
 from cockpit.streaming import StreamingRules
 from cockpit.viewmodels import TICKER, read_view
-from cockpit.worker import ViewModelWorker
-from data_adapters.live_state import LiveStateAdapter
-from data_adapters.panel_facts import BuildingFactsAdapter, PanelFactsAdapter
-from data_adapters.registry import DeviceRegistryAdapter, RegistryAdapter
+from cockpit.worker import build_worker
 
 
 def _normal_readings(devices: list[tuple[int, str]], start: datetime) -> Iterator[dict]:
@@ -98,7 +96,9 @@ def _run(
             .order_by(schema.Device.id)
         ).all()
     smoke = [d for d, k in fire_devices if k == "smoke"]
-    stream = _normal_readings([tuple(d) for d in fire_devices], clock.now() - timedelta(hours=1))
+    # Stamped just before now and a millisecond apart per round, as a live street reports: the
+    # worker then sees every terminal online, and the incidents (stamped now) are the newest.
+    stream = _normal_readings([tuple(d) for d in fire_devices], clock.now() - timedelta(seconds=10))
     # Build the messages before timing: the figure is ingest's, not the generator's.
     prepared = [
         [next(stream) for _ in range(batch)] for _ in range(max(1, int(seconds * 40_000 / batch)))
@@ -114,27 +114,16 @@ def _run(
     rate = accepted / elapsed
     say(f"ingested {accepted} readings in {elapsed:.2f} s")
 
-    worker = ViewModelWorker(
-        RegistryAdapter(engine, clock, timedelta(seconds=10)),
-        DeviceRegistryAdapter(engine, clock, timedelta(seconds=60)),
-        LiveStateAdapter(live, clock, timedelta(seconds=1)),
-        live,
-        clock,
-        timedelta(seconds=30),
-        None,
-        alerts,
-        timedelta(minutes=5),
-        PanelFactsAdapter(engine, clock, timedelta(seconds=10)),
-        BuildingFactsAdapter(engine, clock, timedelta(seconds=60)),
-        load_rules_config(),
-    )
+    # The worker the cockpit runs, at the configured intervals (COCKPIT_* settings).
+    settings = Settings()
+    worker = build_worker(engine, live, clock, alerts, load_rules_config(), settings)
     begun = time.perf_counter()
     worker.tick()  # every adapter is due on the first tick: the heaviest tick there is
     periodic_ms = (time.perf_counter() - begun) * 1000
     say(
         f"first worker tick (all SQL adapters, building risk, device states, panels): "
         f"{periodic_ms:.0f} ms, of which rules and panels {worker.periodic_seconds * 1000:.0f} ms; "
-        "the store poll interval is 10,000 ms"
+        f"the store poll interval is {settings.store_poll_seconds * 1000:,.0f} ms"
     )
     stop = threading.Event()
     load = threading.Thread(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 from sqlalchemy import Engine, select
 
@@ -24,10 +23,7 @@ from cockpit.simulator.tiers import get_tier
 from cockpit.store import schema
 from cockpit.store.database import make_engine, migrate
 from cockpit.streaming import StreamingRules
-from cockpit.worker import ViewModelWorker
-from data_adapters.live_state import LiveStateAdapter
-from data_adapters.panel_facts import BuildingFactsAdapter, PanelFactsAdapter
-from data_adapters.registry import DeviceRegistryAdapter, RegistryAdapter
+from cockpit.worker import ViewModelWorker, build_worker
 
 log = logging.getLogger(__name__)
 
@@ -76,27 +72,8 @@ class Runtime:
 
     def make_worker(self) -> ViewModelWorker:
         """Return a view-model worker polling this runtime's stores."""
-        s = self.settings
-        return ViewModelWorker(
-            RegistryAdapter(self.engine, self.clock, timedelta(seconds=s.store_poll_seconds)),
-            DeviceRegistryAdapter(
-                self.engine, self.clock, timedelta(seconds=s.store_poll_seconds * 6)
-            ),
-            LiveStateAdapter(self.live, self.clock, timedelta(seconds=s.live_poll_seconds)),
-            self.live,
-            self.clock,
-            timedelta(seconds=s.stale_after_seconds),
-            s.street_name,
-            self.alerts,
-            timedelta(seconds=s.alert_escalate_after_seconds),
-            PanelFactsAdapter(self.engine, self.clock, timedelta(seconds=s.store_poll_seconds)),
-            BuildingFactsAdapter(
-                self.engine,
-                self.clock,
-                timedelta(seconds=s.store_poll_seconds * 6),
-                window_days=self.rules_cfg.housing.fire_alarm_window_days,
-            ),
-            self.rules_cfg,
+        return build_worker(
+            self.engine, self.live, self.clock, self.alerts, self.rules_cfg, self.settings
         )
 
     def make_scenario(self) -> LiveScenario:

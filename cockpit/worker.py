@@ -7,6 +7,8 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 
+from sqlalchemy import Engine
+
 from cockpit.alerts import ALERT_STREAM, AlertBook
 from cockpit.clock import Clock
 from cockpit.domain.kinds import DeviceKind
@@ -27,7 +29,8 @@ from cockpit.panels import (
 from cockpit.rules import fire
 from cockpit.rules.config import RulesConfig, load_rules_config
 from cockpit.rules.housing import building_risk
-from cockpit.rules.results import RuleKind
+from cockpit.rules.results import RuleKind, level_rank
+from cockpit.settings import Settings
 from cockpit.viewmodels import OVERVIEW, TICKER, ViewModelPublisher, build_overview
 from data_adapters.base import Adapter
 from data_adapters.live_state import LiveStateAdapter
@@ -172,7 +175,9 @@ class ViewModelWorker:
     def _silence_alerts(self, states: dict, now: datetime) -> None:
         """Raise offline and patrol-overdue alerts for silent devices; resolve them once heard again."""
         cfg = self.rules_cfg
-        raised: set[str] = set()
+        open_now = self.alerts.open_levels(SILENCE_KINDS)
+        silent: set[str] = set()
+        new: list = []
         for device_id, state in states.items():
             if state.last_seen is None:
                 continue  # never heard since this worker started: a registry matter, not an alarm
@@ -189,10 +194,18 @@ class ViewModelWorker:
                 candidate = fire.device_offline(
                     device_id, seen, state.interval_s, now, cfg.devices.offline_after_intervals
                 )
-            if candidate is not None:
-                self.alerts.raise_candidate(candidate, now)
-                raised.add(candidate.condition_key)
-        for key in self.alerts.open_keys(SILENCE_KINDS) - raised:
+            if candidate is None:
+                continue
+            key = candidate.condition_key
+            silent.add(key)
+            # A device still silent at the same level is already on the books: touch nothing.
+            if key not in open_now or level_rank(candidate.level) > level_rank(open_now[key]):
+                new.append(candidate)
+        self.alerts.raise_many([c for c in new if c.condition_key not in open_now], now)
+        for candidate in new:
+            if candidate.condition_key in open_now:
+                self.alerts.raise_candidate(candidate, now)  # graver now: fold lifts the level
+        for key in open_now.keys() - silent:
             self.alerts.resolve(key, now)
 
     def _building_risks(self) -> list:
@@ -263,3 +276,33 @@ class TickerFeed:
     def model(self) -> dict:
         """Return the ticker view model: the newest alerts first."""
         return {"items": sorted(self._items.values(), key=lambda i: i["ts"], reverse=True)}
+
+
+def build_worker(
+    engine: Engine,
+    live: LiveStore,
+    clock: Clock,
+    alerts: AlertBook,
+    rules_cfg: RulesConfig,
+    settings: Settings,
+) -> ViewModelWorker:
+    """Return the full worker: every adapter at the settings' intervals, alerts and rules."""
+    store_poll = timedelta(seconds=settings.store_poll_seconds)
+    # Device lists and building facts change slowly and cost the most: poll them six times rarer.
+    slow_poll = store_poll * 6
+    return ViewModelWorker(
+        RegistryAdapter(engine, clock, store_poll),
+        DeviceRegistryAdapter(engine, clock, slow_poll),
+        LiveStateAdapter(live, clock, timedelta(seconds=settings.live_poll_seconds)),
+        live,
+        clock,
+        timedelta(seconds=settings.stale_after_seconds),
+        settings.street_name,
+        alerts,
+        timedelta(seconds=settings.alert_escalate_after_seconds),
+        PanelFactsAdapter(engine, clock, store_poll),
+        BuildingFactsAdapter(
+            engine, clock, slow_poll, window_days=rules_cfg.housing.fire_alarm_window_days
+        ),
+        rules_cfg,
+    )

@@ -99,3 +99,16 @@ def check_concurrent_raises_make_one_alert(engine) -> None:
     assert sum(r.created for r in results) == 1
     assert len({r.alert_id for r in results}) == 1
     assert open_count(engine) == 1
+
+
+def check_raise_many_opens_new_and_folds_when_one_is_open(engine) -> None:
+    """Many new conditions open in one go; one already open sends the batch down the careful path."""
+    book = AlertBook(engine, InProcessLiveStore())
+    book.raise_many([candidate(object_id=i) for i in range(1, 51)], AT)
+    assert open_count(engine) == 50
+    assert len(book.live.read_events("alerts", limit=1000)) == 50
+    assert set(book.open_levels(("fire.smoke",)).values()) == {AlertLevel.YELLOW}
+    book.raise_many([candidate(AlertLevel.RED, object_id=1), candidate(object_id=51)], AT)
+    levels = book.open_levels(("fire.smoke",))
+    assert open_count(engine) == 51
+    assert levels["fire.smoke:device:1"] is AlertLevel.RED

@@ -23,3 +23,7 @@ def test_escalation_of_unacknowledged(postgres_engine):
 
 def test_concurrent_raises_make_one_alert(postgres_engine):
     contract.check_concurrent_raises_make_one_alert(postgres_engine)
+
+
+def test_raise_many_opens_new_and_folds_when_one_is_open(postgres_engine):
+    contract.check_raise_many_opens_new_and_folds_when_one_is_open(postgres_engine)

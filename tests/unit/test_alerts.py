@@ -29,3 +29,7 @@ def test_acknowledging_unknown_or_resolved_alert_is_refused(sqlite_engine):
     book.resolve(contract.candidate().condition_key, contract.AT)
     with pytest.raises(AlertError, match="resolved"):
         book.acknowledge(raised.alert_id, "x", contract.AT)
+
+
+def test_raise_many_opens_new_and_folds_when_one_is_open(sqlite_engine):
+    contract.check_raise_many_opens_new_and_folds_when_one_is_open(sqlite_engine)

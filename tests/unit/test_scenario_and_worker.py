@@ -131,7 +131,7 @@ def test_silent_devices_raise_offline_alerts_and_resolve_when_heard(street):
     offline = (RuleKind.DEVICE_OFFLINE.value,)
     play(clock, scenario, 3600)
     worker.tick()
-    assert book.open_keys(offline) == set()
+    assert book.open_levels(offline) == {}
     clock.advance(600)  # the street goes quiet: nothing reports for ten minutes
     worker.tick()
     with engine.connect() as conn:
@@ -140,8 +140,8 @@ def test_silent_devices_raise_offline_alerts_and_resolve_when_heard(street):
                 select(schema.Device.id).where(schema.Device.report_interval_s * 3 < 600)
             ).scalars()
         )
-    assert {int(key.rsplit(":", 1)[1]) for key in book.open_keys(offline)} == fast
+    assert {int(key.rsplit(":", 1)[1]) for key in book.open_levels(offline)} == fast
     clock.advance(1)  # the live adapter polls once a second
     scenario.step()  # everything overdue reports at once
     worker.tick()
-    assert book.open_keys(offline) == set()
+    assert book.open_levels(offline) == {}
