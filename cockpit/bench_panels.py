@@ -151,9 +151,3 @@ def bench_panel_facts(
             return figures
         finally:
             engine.dispose()
-
-
-if __name__ == "__main__":
-    import sys
-
-    bench_panel_facts(sys.argv[1] if len(sys.argv) > 1 else None)

@@ -203,39 +203,61 @@ def bench_ingest_command(redis_url: str, scale: str, seconds: float) -> None:
     bench_ingest(redis_url or None, scale, seconds, say=click.echo)
 
 
+@bench.command(name="panels")
+@click.option(
+    "--database-url", help="URL of an EMPTY store to fill; default: a scratch SQLite file."
+)
+@click.option(
+    "--scale",
+    type=click.Choice(["changbai", "s-street", "district"]),
+    default="s-street",
+    show_default=True,
+    help="Street to seed, with a year of cases, requests and alarms.",
+)
+def bench_panels_command(database_url: str | None, scale: str) -> None:
+    """Time the panel and building-facts queries and the housing-risk rule on a busy street."""
+    from cockpit.bench_panels import bench_panel_facts
+
+    bench_panel_facts(database_url, scale, say=click.echo)
+
+
 @main.group(name="import")
 def import_group() -> None:
     """Import real registers into the store."""
 
 
+file_argument = click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+
+
 @import_group.command(name="buildings")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@file_argument
 @database_option
 def import_buildings_command(file: Path, database_url: str | None) -> None:
     """Replace the street's buildings with a GeoJSON FeatureCollection (e.g. an OSM export)."""
     from cockpit.importers.buildings import import_buildings
-    from cockpit.importers.errors import ImportFileError, ImportStoreError
 
-    try:
-        report = import_buildings(_engine(database_url), file)
-    except (ImportFileError, ImportStoreError) as exc:
-        raise click.ClickException(f"{file}: {exc} (nothing was imported)") from exc
-    click.echo(f"imported {report.imported} buildings from {file} {report.details}")
+    _import(import_buildings, "buildings", file, database_url)
 
 
 @import_group.command(name="residents")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@file_argument
 @database_option
 def import_residents_command(file: Path, database_url: str | None) -> None:
     """Import a three-actuals (三实) residents register from CSV."""
-    from cockpit.importers.errors import ImportFileError, ImportStoreError
     from cockpit.importers.residents import import_residents
 
+    _import(import_residents, "residents", file, database_url)
+
+
+def _import(importer, what: str, file: Path, database_url: str | None) -> None:
+    """Run an importer; a bad file or store becomes one clear error saying nothing was imported."""
+    from cockpit.importers.errors import ImportFileError, ImportStoreError
+
     try:
-        report = import_residents(_engine(database_url), file)
+        report = importer(_engine(database_url), file)
     except (ImportFileError, ImportStoreError) as exc:
         raise click.ClickException(f"{file}: {exc} (nothing was imported)") from exc
-    click.echo(f"imported {report.imported} residents from {file} {report.details}")
+    click.echo(f"imported {report.imported} {what} from {file} {report.details}")
 
 
 def _stop_on_signal() -> threading.Event:

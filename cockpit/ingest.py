@@ -107,7 +107,7 @@ class Ingest:
                 fresh.append(reading)
                 held[reading.device_id] = (reading.ts, reading.seq)
                 if message.kind == "event":
-                    self.live.append_event("device_events", _event_of(reading))
+                    self.live.append_event("device_events", reading.as_dict())
             elif held.get(reading.device_id) == (reading.ts, reading.seq):
                 result.duplicates += 1  # MQTT QoS 1 delivers at least once
             else:
@@ -263,14 +263,3 @@ def _reason(exc: ValidationError) -> str:
     first = exc.errors()[0]
     where = ".".join(str(p) for p in first.get("loc", ())) or "message"
     return f"{where}:{first.get('type', 'invalid')}"
-
-
-def _event_of(reading: LiveReading) -> dict[str, Any]:
-    """Return a reading as a plain dict for an event stream."""
-    return {
-        "device_id": reading.device_id,
-        "kind": reading.kind,
-        "ts": reading.ts,
-        "seq": reading.seq,
-        "values": reading.values,
-    }

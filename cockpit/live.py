@@ -22,17 +22,19 @@ class LiveReading:
     seq: int
     values: dict[str, Any]
 
+    def as_dict(self) -> dict[str, Any]:
+        """Return the reading as a plain dict."""
+        return {
+            "device_id": self.device_id,
+            "kind": self.kind,
+            "ts": self.ts,
+            "seq": self.seq,
+            "values": self.values,
+        }
+
     def as_json(self) -> bytes:
         """Return the reading as compact JSON."""
-        return orjson.dumps(
-            {
-                "device_id": self.device_id,
-                "kind": self.kind,
-                "ts": self.ts,
-                "seq": self.seq,
-                "values": self.values,
-            }
-        )
+        return orjson.dumps(self.as_dict())
 
 
 class LiveStoreError(RuntimeError):
