@@ -697,8 +697,30 @@ class ComplaintWriter:
 # -- the folder feed -------------------------------------------------------------------------
 
 
-class FolderFeed:
+class _FeedLog:
+    """Note a feed's failures in its report and log each kind of failure once."""
+
+    label = "complaint feed"
+
+    def __init__(self) -> None:
+        self._logged: set[str] = set()
+
+    def _error(self, report: FeedReport, kind: str, message: str) -> None:
+        """Note a failure in the report and log its kind the first time."""
+        report.errors.append(message)
+        self._log_once(kind, message)
+
+    def _log_once(self, kind: str, message: str) -> None:
+        """Log a kind of failure the first time it happens."""
+        if kind not in self._logged:
+            self._logged.add(kind)
+            log.warning("%s: %s", self.label, message)
+
+
+class FolderFeed(_FeedLog):
     """Ingest complaint files dropped into a folder, moving each to processed/ or rejected/."""
+
+    label = "complaint folder feed"
 
     def __init__(
         self,
@@ -722,7 +744,7 @@ class FolderFeed:
         self._wall = wall
         self._sightings: dict[str, tuple[int, int]] = {}
         self._stuck: dict[str, tuple[int, int]] = {}
-        self._logged: set[str] = set()
+        _FeedLog.__init__(self)
 
     def poll(self) -> FeedReport:
         """Ingest every complete new *.csv and *.json file in the folder; never raise on bad input."""
@@ -830,17 +852,6 @@ class FolderFeed:
             return None
         return target
 
-    def _error(self, report: FeedReport, kind: str, message: str) -> None:
-        """Note a failure in the report and log its kind the first time."""
-        report.errors.append(message)
-        self._log_once(kind, message)
-
-    def _log_once(self, kind: str, message: str) -> None:
-        """Log a kind of failure the first time it happens."""
-        if kind not in self._logged:
-            self._logged.add(kind)
-            log.warning("complaint folder feed: %s", message)
-
 
 # -- the SQL table feed ----------------------------------------------------------------------
 
@@ -860,7 +871,7 @@ def check_identifier(name: str, what: str) -> str:
     return name
 
 
-class SqlTableFeed:
+class SqlTableFeed(_FeedLog):
     """Ingest new rows of an external SQL table past a watermark kept in the live store."""
 
     def __init__(
@@ -903,6 +914,7 @@ class SqlTableFeed:
         self.defaults = MappingProxyType(dict(defaults or {}))
         self.name = name or f"sql:{table}"
         self.prefix = f"feed:{self.name}"
+        self.label = f"complaint table feed {self.name}"
         self.watermark_key = f"feed_watermark:{self.name}"
         self.batch_size = batch_size
         self.max_rows_per_poll = max_rows_per_poll
@@ -915,7 +927,7 @@ class SqlTableFeed:
             else source_url
         )
         self._table: Table | None = None
-        self._logged: set[str] = set()
+        _FeedLog.__init__(self)
 
     def close(self) -> None:
         """Release the connections to the external database if this feed opened them."""
@@ -1081,14 +1093,3 @@ class SqlTableFeed:
             report.publish(self.ingest.live, self.prefix)
         except LiveStoreError as err:
             self._log_once("live", f"cannot count feed {self.prefix}: {err}")
-
-    def _error(self, report: FeedReport, kind: str, message: str) -> None:
-        """Note a failure in the report and log its kind the first time."""
-        report.errors.append(message)
-        self._log_once(kind, message)
-
-    def _log_once(self, kind: str, message: str) -> None:
-        """Log a kind of problem the first time it happens."""
-        if kind not in self._logged:
-            self._logged.add(kind)
-            log.warning("complaint table feed %s: %s", self.name, message)
