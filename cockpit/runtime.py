@@ -91,6 +91,12 @@ class Runtime:
 
     def start_background(self, *, worker: bool = True, scenario: bool | None = None) -> None:
         """Start the worker and, when simulating, the live scenario as daemon threads."""
+        live_scenario = None
+        if self.settings.simulate if scenario is None else scenario:
+            live_scenario = self.make_scenario()
+            # Fill live state as a street already running would have it, before the worker's first
+            # sample, so the warm start is not counted as a minute's traffic.
+            live_scenario.step()
         if worker:
             self.start_bridge()
             if self.settings.complaint_folder:
@@ -98,8 +104,8 @@ class Runtime:
             view_worker = self.make_worker()
             view_worker.tick()  # the first page has data as soon as the server answers
             self._spawn("view-model-worker", view_worker.run, self.settings.live_poll_seconds)
-        if self.settings.simulate if scenario is None else scenario:
-            self._spawn("live-scenario", self.make_scenario().run)
+        if live_scenario is not None:
+            self._spawn("live-scenario", live_scenario.run)
 
     def _poll_complaints(self, stop: threading.Event) -> None:
         """Ingest new complaint files until stopped; poll() never raises on bad input."""
