@@ -14,12 +14,13 @@ from pathlib import Path
 from sqlalchemy import select
 
 from cockpit.alerts import AlertBook
-from cockpit.clock import SystemClock
+from cockpit.clock import ManualClock, SystemClock
 from cockpit.ingest import Ingest
 from cockpit.live import InProcessLiveStore, LiveStore, RedisLiveStore
 from cockpit.rules.config import load_rules_config
 from cockpit.settings import Settings
 from cockpit.simulator.generator import seed_street
+from cockpit.simulator.scenario import LiveScenario
 from cockpit.simulator.tiers import get_tier
 from cockpit.store import schema
 from cockpit.store.database import make_engine, migrate
@@ -186,3 +187,34 @@ def _ticker_has(live: LiveStore, device_id: int) -> bool:
         item.get("object_type") == "device" and item.get("object_id") == device_id
         for item in model["items"]
     )
+
+
+def bench_outage(scale: str = "s-street", say: Callable[[str], None] = print) -> dict[str, float]:
+    """Time the worker tick that finds the whole street silent, and the ticks after it."""
+    with tempfile.TemporaryDirectory() as folder:
+        engine = make_engine(f"sqlite:///{Path(folder) / 'outage.db'}")
+        migrate(engine)
+        seed_street(engine, get_tier(scale), 7, (121.537, 31.279))
+        clock = ManualClock(datetime(2026, 11, 21, tzinfo=UTC))
+        live = InProcessLiveStore()
+        alerts = AlertBook(engine, live)
+        LiveScenario(engine, Ingest(engine, live, clock), clock, 1).step()  # everyone reported
+        worker = build_worker(engine, live, clock, alerts, load_rules_config(), Settings())
+        figures = {"normal_tick_ms": _timed(worker.tick)}
+        clock.advance(3600)  # the street goes quiet for an hour
+        figures["outage_tick_ms"] = _timed(worker.tick)
+        silent = len(alerts.open_levels(("device.offline", "fire.patrol_overdue")))
+        clock.advance(5)
+        figures["next_tick_ms"] = _timed(worker.tick)
+        engine.dispose()
+    say(f"silent devices alerted: {silent}")
+    for name, value in figures.items():
+        say(f"{name}: {value:.0f}")
+    return figures
+
+
+def _timed(fn: Callable[[], object]) -> float:
+    """Return how long one call took, in milliseconds."""
+    begun = time.perf_counter()
+    fn()
+    return (time.perf_counter() - begun) * 1000

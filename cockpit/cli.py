@@ -203,6 +203,21 @@ def bench_ingest_command(redis_url: str, scale: str, seconds: float) -> None:
     bench_ingest(redis_url or None, scale, seconds, say=click.echo)
 
 
+@bench.command(name="outage")
+@click.option(
+    "--scale",
+    type=click.Choice(["changbai", "s-street", "district"]),
+    default="s-street",
+    show_default=True,
+    help="Street that goes silent.",
+)
+def bench_outage_command(scale: str) -> None:
+    """Time the worker when every device of the street falls silent at once, and after."""
+    from cockpit.bench import bench_outage
+
+    bench_outage(scale, say=click.echo)
+
+
 @bench.command(name="panels")
 @click.option(
     "--database-url", help="URL of an EMPTY store to fill; default: a scratch SQLite file."
