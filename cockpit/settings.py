@@ -128,6 +128,36 @@ class Settings(BaseSettings):
     stale_after_seconds: float = Field(
         30.0, gt=0, description="Age after which a source's data is shown as stale."
     )
+    complaint_sql_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL of a database holding a complaint table (for example the "
+        "12345 hotline's export); default: none, meaning no SQL complaint feed.",
+    )
+    complaint_sql_table: str = Field(
+        "complaints_export",
+        description="Name of the complaint table read from COCKPIT_COMPLAINT_SQL_URL; rows are "
+        "read in id order and each row once.",
+    )
+    panel_cycle_seconds: float = Field(
+        20.0,
+        ge=3,
+        description="On the wall, how long each panel shows one detail view before the next.",
+    )
+    ticker_seconds_per_item: float = Field(
+        6.0, gt=0, description="How long the alert ticker takes to scroll past one alert."
+    )
+    demo_speed: float = Field(
+        60.0,
+        gt=0,
+        le=3600,
+        description="Default speed of the demo mode's scripted day, in simulated seconds per "
+        "real second (the demo screen has its own speed control).",
+    )
+    cases_file: Path | None = Field(
+        None,
+        description="TOML file overriding case deadlines per category, the fast response chain "
+        "and the holiday list (see cockpit/cases/defaults.toml); default: the shipped defaults.",
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -148,7 +178,7 @@ class Settings(BaseSettings):
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
         return tuple(sources)
 
-    @field_validator("redis_url", "mqtt_url", "database_url", "tile_url", mode="before")
+    @field_validator("redis_url", "mqtt_url", "database_url", "tile_url", "complaint_sql_url", mode="before")
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         """Treat an empty string as unset, so COCKPIT_REDIS_URL= turns Redis off."""
