@@ -10,14 +10,15 @@ import dash
 import flask
 from dash import Dash
 
-from callbacks import overview as overview_callbacks
+from callbacks import map as map_callbacks
+from callbacks import shell as shell_callbacks
 from cockpit.health import make_health_blueprint
 from cockpit.i18n import label, pick_language
 from cockpit.open311 import make_blueprint
 from cockpit.runtime import Runtime
 from cockpit.settings import Settings
-from cockpit.viewmodels import OVERVIEW, read_view
-from layouts.overview import page
+from cockpit.viewmodels import read_view
+from layouts.shell import ScreenConfig, page, pick_mode
 
 ASSETS = Path(__file__).with_name("assets")
 
@@ -44,19 +45,27 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     )
     app.server.register_blueprint(make_health_blueprint(partial(read_view, runtime.live)))
 
-    def read_overview():
-        return read_view(runtime.live, OVERVIEW)
+    screen = ScreenConfig(
+        refresh_ms=settings.refresh_ms,
+        stale_after_s=settings.stale_after_seconds,
+        panel_cycle_s=settings.panel_cycle_seconds,
+        ticker_s_per_item=settings.ticker_seconds_per_item,
+        health_url=app.get_relative_path("/healthz"),
+    )
 
-    def serve_overview(lang: str | None = None, **_query):
-        """Build the page for the URL's ?lang= (Dash pages hand the query string over)."""
+    def serve_cockpit(lang: str | None = None, mode: str | None = None, **_query):
+        """Build the page for the URL's ?lang= and ?mode= (Dash pages hand the query over)."""
+        views = {name: read_view(runtime.live, name) for name in shell_callbacks.REFRESHED_VIEWS}
+        geometry = read_view(runtime.live, "map_geometry")
         chosen = pick_language(lang, settings.language)
-        return page(read_overview(), chosen, settings.refresh_ms, settings.stale_after_seconds)
+        return page(views, geometry, chosen, pick_mode(mode), screen)
 
     dash.register_page(
-        "overview", path="/", layout=serve_overview, title=label("title", settings.language)
+        "cockpit", path="/", layout=serve_cockpit, title=label("title", settings.language)
     )
     app.layout = dash.page_container
-    overview_callbacks.register(app, read_overview)
+    shell_callbacks.register(app, runtime.live.get_view)
+    map_callbacks.register(app, partial(read_view, runtime.live))
     return app
 
 

@@ -1,48 +1,515 @@
-// Clientside fan-out: one view model from the server fills every tile; the clock ticks locally.
-window.dash_clientside = Object.assign({}, window.dash_clientside, {
-  cockpit: {
-    fillKpis: function (view) {
-      const outputs = window.dash_clientside.callback_context.outputs_list;
-      const kpis = (view && view.kpis) || {};
-      const fmt = (v) => (v === null || v === undefined ? "—" : Number(v).toLocaleString("en-US"));
-      const totals = { fire_online: "fire_total", devices_online: "devices_total" };
-      return outputs.map(function (o) {
-        const name = o.id.slice(4).replace(/-detail$/, "");
-        if (!o.id.endsWith("-detail")) return fmt(kpis[name]);
-        const part = kpis[name], whole = kpis[totals[name]];
-        if (part === undefined || !whole) return "";
-        return "/ " + fmt(whole) + " · " + ((100 * part) / whole).toFixed(1) + "%";
-      });
+// Clientside fan-out: the server sends view models; these functions draw KPIs, panels, ticker, cards.
+(function () {
+  "use strict";
+  const LEVELS = ["red", "orange", "yellow", "blue"];
+  // A shape next to every colour: the level is never told by colour alone.
+  const LEVEL_ICON = { red: "▲", orange: "◆", yellow: "●", blue: "■" };
+  const HOUSING = ["red", "yellow", "green"];
+  const MAIN_STATES = ["reported", "registered", "dispatched", "handling", "handled", "verified",
+    "closed", "evaluated"];
+  const RESOLUTION = ["community", "street", "district"];
+  const ZONE = "Asia/Shanghai";
+
+  function h(type, props, children) {
+    const p = Object.assign({}, props || {});
+    if (children !== undefined) p.children = children;
+    return { type: type, namespace: "dash_html_components", props: p };
+  }
+  const div = (cls, children, extra) => h("Div", Object.assign({ className: cls }, extra), children);
+  const span = (cls, children, extra) => h("Span", Object.assign({ className: cls }, extra), children);
+  const noUpdate = () => window.dash_clientside.no_update;
+
+  function fmt(v) {
+    return v === null || v === undefined || Number.isNaN(v) ? "—" : Number(v).toLocaleString("en-US");
+  }
+  function share(part, whole) {
+    return whole ? (100 * part) / whole : 0;
+  }
+  function tr(cfg, key) {
+    return (cfg && cfg.t && cfg.t[key]) || key;
+  }
+  function bi(cfg, obj) {
+    // A bilingual pair from a view model ({zh, en}); never falls back to the other language.
+    return (obj && (cfg.lang === "en" ? obj.en : obj.zh)) || "—";
+  }
+  function when(cfg, value) {
+    if (value === null || value === undefined || value === "") return "—";
+    const d = typeof value === "number" ? new Date(value * 1000) : new Date(value);
+    if (Number.isNaN(d.getTime())) return "—";
+    return d.toLocaleString(cfg.lang === "zh" ? "zh-CN" : "en-GB", {
+      timeZone: ZONE, hour12: false, month: "2-digit", day: "2-digit", hour: "2-digit",
+      minute: "2-digit",
+    });
+  }
+  function rate(value) {
+    // Rates arrive as fractions (0..1) from the cases view model.
+    if (value === null || value === undefined) return "—";
+    return (value * 100).toFixed(1) + "%";
+  }
+  function badge(cfg, level) {
+    const known = LEVELS.indexOf(level) >= 0;
+    return span("badge level-" + (known ? level : "none"),
+      (known ? LEVEL_ICON[level] + " " : "") + (known ? tr(cfg, "level_" + level) : "—"));
+  }
+
+  // -- small drawing kit: stacked bars, value bars, sparkline columns ---------------------------
+  function stack(parts) {
+    const total = parts.reduce((s, p) => s + (p.value || 0), 0);
+    return div("stack", parts.filter((p) => p.value > 0).map((p) =>
+      span("seg " + p.cls, "", { style: { width: share(p.value, total) + "%" } })));
+  }
+  function legend(cfg, parts) {
+    return div("legend", parts.map((p) =>
+      span("legend-item " + p.cls, [span("swatch " + p.cls, ""), p.label + " " + fmt(p.value)])));
+  }
+  function barRow(name, value, max, cls, text) {
+    return div("bar-row", [
+      span("bar-name", name),
+      div("bar-track", span("bar-fill " + (cls || ""), "",
+        { style: { width: Math.max(value > 0 ? 2 : 0, share(value, max)) + "%" } })),
+      span("bar-value", text === undefined ? fmt(value) : text),
+    ]);
+  }
+  function spark(values, cls) {
+    const max = Math.max(1, ...values);
+    return div("spark " + (cls || ""), values.map((v) =>
+      span("spark-col", "", { style: { height: Math.max(2, share(v, max)) + "%" } })));
+  }
+  function bigNumber(label, value, cls) {
+    return div("big " + (cls || ""), [div("big-value", fmt(value)), div("big-label", label)]);
+  }
+  function note(text) {
+    return div("note", text);
+  }
+
+  // -- panels: each returns its detail pages; the wall shows one at a time, the tablet all -----
+  function pager(cfg, n, pages) {
+    if (cfg.mode === "tablet") {
+      // Dash turns only a flat list of children into components: never nest the arrays.
+      return pages.map((p) => div("panel-page", [h("H3", { className: "page-title" }, p.title)].concat(p.body)));
+    }
+    const i = (n || 0) % pages.length;
+    const dots = pages.map((_, j) => (j === i ? "●" : "○")).join(" ");
+    return [
+      div("page-head", [
+        h("H3", { className: "page-title" }, pages[i].title),
+        span("page-dots", dots, { "aria-label": i + 1 + " / " + pages.length }),
+      ]),
+      div("panel-page", pages[i].body),
+    ];
+  }
+  function waiting(cfg) {
+    return note(tr(cfg, "waiting"));
+  }
+
+  function housingPage(cfg, housing) {
+    const overall = housing.overall || {};
+    const parts = HOUSING.map((c) => ({ cls: "c-" + c, value: overall[c] || 0, label: tr(cfg, "colour_" + c) }));
+    const rows = (housing.communities || []).slice()
+      .sort((a, b) => (b.red || 0) - (a.red || 0) || (a.id || 0) - (b.id || 0));
+    const shown = cfg.mode === "tablet" ? rows : rows.slice(0, 12);
+    const reasons = Object.entries(housing.red_reasons || {}).slice(0, 3);
+    return [
+      stack(parts), legend(cfg, parts),
+      h("H4", {}, tr(cfg, "by_community")),
+      div("community-list", shown.map((c) => div("community-row", [
+        // Under the "by community" heading the word "Community" only takes room.
+        span("community-name", cfg.lang === "en" ? (c.community_en || "—").replace(/ Community$/, "")
+          : c.community || "—"),
+        stack(HOUSING.map((k) => ({ cls: "c-" + k, value: c[k] || 0 }))),
+        span("community-red", "▲ " + fmt(c.red)),
+      ]))),
+      reasons.length ? h("H4", {}, tr(cfg, "top_red_reasons")) : null,
+      reasons.length ? div("chips", reasons.map(([code, n]) =>
+        span("chip", (cfg.t["reason_" + code] || code) + " " + fmt(n)))) : null,
+    ];
+  }
+  function firePage(cfg, fire) {
+    return (fire || []).map((s) => {
+      const parts = [
+        { cls: "d-alarm", value: s.alarm, label: tr(cfg, "dev_alarm") },
+        { cls: "d-online", value: s.online, label: tr(cfg, "dev_online") },
+        { cls: "d-offline", value: s.offline, label: tr(cfg, "dev_offline") },
+      ];
+      return div("system" + (s.alarm > 0 ? " has-alarm" : ""), [
+        div("system-head", [span("system-name", tr(cfg, "system_" + s.system)), span("system-total", fmt(s.total))]),
+        stack(parts), legend(cfg, parts),
+      ]);
+    });
+  }
+  function caseLoopPage(cfg, cases, casesView) {
+    const funnel = (cases && cases.funnel) || [];
+    const main = funnel.filter((r) => MAIN_STATES.indexOf(r.state) >= 0);
+    const side = funnel.filter((r) => MAIN_STATES.indexOf(r.state) < 0 && r.count > 0);
+    const max = Math.max(1, ...main.map((r) => r.count));
+    const overdueList = casesView && Array.isArray(casesView.overdue) ? casesView.overdue.slice(0, 4) : [];
+    return [
+      div("big-pair", [
+        bigNumber(tr(cfg, "open"), cases ? cases.open : null),
+        bigNumber(tr(cfg, "overdue"), cases ? cases.overdue : null, cases && cases.overdue > 0 ? "is-bad" : ""),
+      ]),
+      div("bars", main.map((r) => barRow(tr(cfg, "state_" + r.state), r.count, max, "b-case"))),
+      side.length ? div("chips", side.map((r) => span("chip", tr(cfg, "state_" + r.state) + " " + fmt(r.count)))) : null,
+      overdueList.length ? div("overdue-list", overdueList.map((c) =>
+        div("overdue-row", "⚠ " + (c.code || c.id || "") + " " + (cfg.lang === "en" ? c.title_en : c.title_zh) || ""))) : null,
+    ];
+  }
+  function resolutionPage(cfg, res) {
+    res = res || {};
+    const pct = res.pct || {}, target = res.target_pct || {}, counts = res.counts || {};
+    return [
+      div("resolution", RESOLUTION.map((k) => div("res-row", [
+        span("bar-name", tr(cfg, "level_" + k)),
+        div("bar-track", [
+          span("bar-fill b-res", "", { style: { width: (pct[k] || 0) + "%" } }),
+          span("target-mark", "", { style: { left: (target[k] || 0) + "%" }, title: tr(cfg, "target") }),
+        ]),
+        span("bar-value", (pct[k] || 0) + "% (" + fmt(counts[k]) + ")"),
+        span("res-target", tr(cfg, "target") + " " + (target[k] || 0) + "%"),
+      ]))),
+      res.unrecorded ? note(tr(cfg, "unrecorded") + ": " + fmt(res.unrecorded)) : null,
+    ];
+  }
+  function trendsPage(cfg, trends) {
+    trends = trends || {};
+    const d7 = trends.d7 || {}, d30 = trends.d30 || {};
+    return [
+      div("trend-totals", [
+        div("trend-box", [div("trend-title", tr(cfg, "last_7")),
+          div("trend-line", tr(cfg, "reported") + " " + fmt(d7.reported)),
+          div("trend-line", tr(cfg, "closed") + " " + fmt(d7.closed))]),
+        div("trend-box", [div("trend-title", tr(cfg, "last_30")),
+          div("trend-line", tr(cfg, "reported") + " " + fmt(d30.reported)),
+          div("trend-line", tr(cfg, "closed") + " " + fmt(d30.closed))]),
+      ]),
+      div("spark-label", tr(cfg, "reported") + " · " + tr(cfg, "last_30")),
+      spark(trends.reported || [], "s-reported"),
+      div("spark-label", tr(cfg, "closed") + " · " + tr(cfg, "last_30")),
+      spark(trends.closed || [], "s-closed"),
+    ];
+  }
+  function governancePages(cfg, v, casesView) {
+    return [
+      { title: tr(cfg, "housing"), body: housingPage(cfg, v.housing || {}) },
+      { title: tr(cfg, "fire"), body: firePage(cfg, v.fire) },
+      { title: tr(cfg, "case_loop"), body: caseLoopPage(cfg, v.cases, casesView) },
+      {
+        title: tr(cfg, "resolution") + " · " + tr(cfg, "trends"),
+        body: resolutionPage(cfg, v.resolution).concat(trendsPage(cfg, v.trends)),
+      },
+    ];
+  }
+
+  function enterpriseName(cfg, id) {
+    return tr(cfg, "enterprise_no").replace("{id}", id === null || id === undefined ? "—" : id);
+  }
+  function sourceChips(cfg, sources) {
+    return div("chips", Object.entries(sources || {}).map(([code, n]) =>
+      span("chip", (cfg.t["complaint_" + code] || code) + " ×" + fmt(n))));
+  }
+  function smokePage(cfg, smoke) {
+    smoke = smoke || {};
+    const byGrade = smoke.by_grade || {};
+    const rows = (smoke.watch || []).slice(0, cfg.mode === "tablet" ? 20 : 4);
+    return [
+      div("grade-row", LEVELS.map((l) => div("grade", [badge(cfg, l), span("grade-count", fmt(byGrade[l]))]))),
+      rows.length ? div("watch-list", rows.map((r, i) => h("Button", {
+        id: { type: "enterprise-row", index: "smoke-" + r.enterprise_id + "-" + i },
+        className: "watch-row", n_clicks: 0,
+      }, [badge(cfg, r.level), span("watch-name", enterpriseName(cfg, r.enterprise_id)),
+        span("watch-signals", tr(cfg, "signals") + " " + fmt(r.signals)), sourceChips(cfg, r.sources)])))
+        : note(tr(cfg, "nothing_on_watch")),
+    ];
+  }
+  function visitsPage(cfg, visits) {
+    visits = visits || {};
+    const triggers = visits.by_trigger || [];
+    const max = Math.max(1, ...triggers.map((r) => r.count));
+    const due = cfg.mode === "tablet" ? visits.due || [] : [];
+    return [
+      div("big-pair", [
+        bigNumber(tr(cfg, "visits"), visits.total, visits.total > 0 ? "is-warn" : ""),
+        bigNumber(tr(cfg, "enterprises"), visits.enterprises),
+      ]),
+      triggers.length ? div("bars", triggers.slice(0, cfg.mode === "tablet" ? 8 : 4).map((r) => barRow(bi(cfg, r), r.count, max, "b-visit")))
+        : note(tr(cfg, "no_visits")),
+      due.length ? div("watch-list", due.map((r, i) => h("Button", {
+        id: { type: "enterprise-row", index: "visit-" + r.enterprise_id + "-" + i },
+        className: "watch-row", n_clicks: 0,
+      }, [span("watch-name", enterpriseName(cfg, r.enterprise_id)), span("watch-trigger", bi(cfg, triggers[r.trigger])),
+        span("watch-since", when(cfg, r.since))]))) : null,
+    ];
+  }
+  function economyPage(cfg, b) {
+    b = b || {};
+    const top = (b.top || []).slice(0, cfg.mode === "tablet" ? 20 : 6);
+    // Vacancy shows once a source provides it; until then the column would only hold dashes.
+    const columns = ["building", "enterprises", "tax_wan", "prepaid"];
+    if (top.some((r) => r.vacancy_pct !== undefined)) columns.push("vacancy");
+    const cell = {
+      building: (r) => r.label || "—", enterprises: (r) => fmt(r.enterprises),
+      tax_wan: (r) => fmt(Math.round(r.tax_wan)), prepaid: (r) => fmt(r.prepaid),
+      vacancy: (r) => (r.vacancy_pct === undefined ? "—" : r.vacancy_pct + "%"),
+    };
+    return [
+      div("big-trio", [
+        bigNumber(tr(cfg, "office_buildings"), b.buildings),
+        bigNumber(tr(cfg, "enterprises"), b.enterprises),
+        bigNumber(tr(cfg, "tax_wan"), Math.round(b.tax_wan || 0)),
+      ]),
+      h("Table", { className: "table" }, [
+        h("Thead", {}, h("Tr", {}, columns.map((k) => h("Th", {}, tr(cfg, k))))),
+        h("Tbody", {}, top.map((r) => h("Tr", {}, columns.map((k) => h("Td", {}, cell[k](r)))))),
+      ]),
+    ];
+  }
+  function enterprisePages(cfg, v) {
+    return [
+      { title: tr(cfg, "smoke_watch"), body: smokePage(cfg, v.smoke) },
+      { title: tr(cfg, "visits_due"), body: visitsPage(cfg, v.visits) },
+      { title: tr(cfg, "building_economy"), body: economyPage(cfg, v.buildings) },
+    ];
+  }
+
+  function eldersPage(cfg, elders) {
+    elders = elders || {};
+    const signals = Object.entries(elders.by_signal || {});
+    const max = Math.max(1, ...signals.map(([, n]) => n));
+    return [
+      div("big-pair", [
+        bigNumber(tr(cfg, "due_visit"), elders.due_visit, elders.due_visit > 0 ? "is-bad" : ""),
+        bigNumber(tr(cfg, "living_alone"), elders.living_alone),
+      ]),
+      div("bars", signals.map(([code, n]) => barRow(tr(cfg, "signal_" + code), n, max, "b-visit"))),
+      note(tr(cfg, "elders_privacy")),
+    ];
+  }
+  function devicesPage(cfg, elevators, taxi) {
+    elevators = elevators || {};
+    taxi = taxi || {};
+    const lift = [
+      { cls: "d-alarm", value: elevators.trapped, label: tr(cfg, "elev_trapped") },
+      { cls: "d-online", value: elevators.running, label: tr(cfg, "elev_running") },
+      { cls: "d-offline", value: elevators.offline, label: tr(cfg, "dev_offline") },
+      { cls: "d-unknown", value: elevators.unknown, label: tr(cfg, "dev_unknown") },
+    ];
+    const kiosk = [
+      { cls: "d-alarm", value: taxi.fault, label: tr(cfg, "kiosk_fault") },
+      { cls: "d-online", value: taxi.online, label: tr(cfg, "dev_online") },
+      { cls: "d-offline", value: taxi.offline, label: tr(cfg, "dev_offline") },
+      { cls: "d-unknown", value: taxi.unknown, label: tr(cfg, "dev_unknown") },
+    ];
+    return [
+      div("system" + (elevators.trapped > 0 ? " has-alarm" : ""), [
+        div("system-head", [span("system-name", tr(cfg, "elevators")), span("system-total", fmt(elevators.total))]),
+        stack(lift), legend(cfg, lift.filter((p) => p.value > 0 || p.cls !== "d-unknown")),
+      ]),
+      div("system", [
+        div("system-head", [span("system-name", tr(cfg, "taxi")), span("system-total", fmt(taxi.total))]),
+        stack(kiosk), legend(cfg, kiosk.filter((p) => p.value > 0 || p.cls !== "d-unknown")),
+        div("trend-line", tr(cfg, "recent_calls") + " " + fmt(taxi.recent_calls)),
+      ]),
+    ];
+  }
+  function requestsPage(cfg, req) {
+    req = req || {};
+    const rows = (req.by_category || []).slice(0, cfg.mode === "tablet" ? 12 : 5);
+    const max = Math.max(1, ...rows.map((r) => r.total));
+    return [
+      div("big-pair", [
+        bigNumber(tr(cfg, "requests_today"), req.total),
+        div("big", [div("big-value", req.total ? req.closed_pct + "%" : "—"), div("big-label", tr(cfg, "closed_pct"))]),
+      ]),
+      rows.length ? div("bars", rows.map((r) => barRow(bi(cfg, r), r.total, max, "b-request",
+        fmt(r.total) + " · " + r.closed_pct + "%"))) : note(tr(cfg, "no_requests")),
+    ];
+  }
+  function livelihoodPages(cfg, v) {
+    return [
+      { title: tr(cfg, "elders"), body: eldersPage(cfg, v.elders) },
+      { title: tr(cfg, "elevators") + " · " + tr(cfg, "taxi"), body: devicesPage(cfg, v.elevators, v.taxi) },
+      { title: tr(cfg, "requests"), body: requestsPage(cfg, v.requests) },
+    ];
+  }
+
+  // -- cards in the shared overlay -------------------------------------------------------------
+  function clicked() {
+    const ctx = window.dash_clientside.callback_context;
+    const hit = (ctx.triggered || []).find((t) => t.value);
+    if (!hit) return null;
+    return JSON.parse(hit.prop_id.slice(0, hit.prop_id.lastIndexOf(".")));
+  }
+  function field(name, value) {
+    return div("card-field", [span("card-key", name), span("card-val", value)]);
+  }
+
+  function freshness(_n, heartbeat, view, cfg) {
+    const now = Date.now();
+    const memo = (window.__cockpitHeartbeat = window.__cockpitHeartbeat || {});
+    if (heartbeat !== memo.heartbeat) {
+      memo.heartbeat = heartbeat;
+      memo.receivedAt = now;
+    }
+    if (memo.receivedAt === undefined) memo.receivedAt = now;
+    const clock = new Date(now).toLocaleString(cfg.lang === "zh" ? "zh-CN" : "en-GB", {
+      timeZone: ZONE, hour12: false, year: "numeric", month: "2-digit", day: "2-digit",
+      hour: "2-digit", minute: "2-digit", second: "2-digit",
+    });
+    const sources = (view && view.sources) || [];
+    const classes = cfg.sources.map(function (name) {
+      const s = sources.find((x) => x.name === name);
+      return "source source-" + (s ? s.state : "down");
+    });
+    const lost = now - memo.receivedAt > cfg.lost_after_ms;
+    recoverWhenBack(cfg, lost, now, memo);
+    if (!heartbeat || heartbeat.age_s === null || heartbeat.age_s === undefined) {
+      const waitingText = tr(cfg, "waiting");
+      return [waitingText, lost ? tr(cfg, "stale").replace("{names}", tr(cfg, "source_live")) : waitingText,
+        !lost, clock].concat(classes);
+    }
+    const age = Math.round(heartbeat.age_s + (now - memo.receivedAt) / 1000);
+    const fresh = tr(cfg, "fresh").replace("{age}", age);
+    const bad = sources.filter((s) => s.state !== "ok").map((s) => cfg.t["source_" + s.name] || s.name);
+    if (lost) bad.unshift(tr(cfg, "source_live"));
+    const stale = age > cfg.stale_after_s || lost || bad.length > 0;
+    const banner = tr(cfg, "stale").replace("{names}", bad.join(cfg.lang === "zh" ? "、" : ", ") || fresh);
+    return [fresh, stale ? banner : "", !stale, clock].concat(classes);
+  }
+
+  function recoverWhenBack(cfg, lost, now, memo) {
+    // Refreshes resume by themselves when the server answers again; if they have not after a
+    // long outage (say the server came back with a new build), reload once it answers.
+    if (!lost || now - memo.receivedAt < cfg.lost_after_ms * 4 || memo.probing) return;
+    if (memo.lastProbe && now - memo.lastProbe < 10000) return;
+    memo.probing = true;
+    memo.lastProbe = now;
+    fetch(cfg.health_url, { cache: "no-store" })
+      .then((r) => { if (r.ok) window.location.reload(); })
+      .catch(() => {})
+      .finally(() => { memo.probing = false; });
+  }
+
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape") {
+      const close = document.getElementById("card-close");
+      if (close && document.querySelector("#card-overlay > *")) close.click();
+    }
+  });
+
+  window.dash_clientside = Object.assign({}, window.dash_clientside, {
+    cockpit: {
+      fillKpis: function (overview, gov, ent, liv, cases) {
+        const ok = (overview && overview.kpis) || {};
+        const ck = (cases && cases.kpis) || {};
+        const red = gov && gov.alerts ? gov.alerts.open_by_level.red : null;
+        const elders = liv && liv.elders ? liv.elders : {};
+        const values = {
+          cases_today: fmt(ck.cases_today !== undefined ? ck.cases_today : ok.cases_today),
+          closure_rate: rate(ck.closure_rate),
+          on_time_rate: rate(ck.on_time_rate),
+          devices_online: fmt(ok.devices_online),
+          open_red_alerts: fmt(red),
+          enterprises_watch: fmt(ent && ent.smoke ? ent.smoke.total : null),
+          elders_due: fmt(elders.due_visit),
+        };
+        const details = {
+          devices_online: ok.devices_total
+            ? "/ " + fmt(ok.devices_total) + " · " + share(ok.devices_online, ok.devices_total).toFixed(1) + "%"
+            : "",
+        };
+        const alerting = {
+          open_red_alerts: red > 0,
+          elders_due: elders.due_visit > 0,
+          enterprises_watch: ent && ent.smoke && ent.smoke.by_grade && ent.smoke.by_grade.red > 0,
+        };
+        const names = Object.keys(values);
+        return names.map((n) => values[n])
+          .concat(names.map((n) => details[n] || ""))
+          .concat(names.map((n) => "kpi" + (alerting[n] ? " kpi-alert" : "")));
+      },
+      fill_governance: function (view, n, cfg, cases) {
+        return view ? pager(cfg, n, governancePages(cfg, view, cases)) : waiting(cfg);
+      },
+      fill_enterprise: function (view, n, cfg) {
+        return view ? pager(cfg, n, enterprisePages(cfg, view)) : waiting(cfg);
+      },
+      fill_livelihood: function (view, n, cfg) {
+        return view ? pager(cfg, n, livelihoodPages(cfg, view)) : waiting(cfg);
+      },
+      fillTicker: function (ticker, cfg) {
+        const items = (ticker && ticker.items) || [];
+        if (!items.length) return div("ticker-empty", tr(cfg, "no_alerts"));
+        const newest = String(items[0].id);
+        const memo = (window.__cockpitTicker = window.__cockpitTicker || {});
+        if (memo.newest !== undefined && memo.newest !== newest) {
+          // A new alert leads the track: start the scroll again so it enters the screen at once.
+          window.requestAnimationFrame(function () {
+            document.querySelectorAll(".ticker-track").forEach(function (el) {
+              el.getAnimations().forEach(function (a) { a.cancel(); a.play(); });
+            });
+          });
+        }
+        memo.newest = newest;
+        const seconds = Math.max(20, items.length * cfg.ticker_s_per_item);
+        return div("ticker-track", items.map((item) => h("Button", {
+          id: { type: "ticker-item", index: String(item.id) },
+          className: "ticker-item level-" + item.level + (item.status === "resolved" ? " is-resolved" : ""),
+          n_clicks: 0,
+          title: tr(cfg, "tap_for_detail"),
+        }, [
+          badge(cfg, item.level),
+          span("ticker-title", (cfg.lang === "en" ? item.title_en : item.title_zh) || item.kind || "—"),
+          span("ticker-time", when(cfg, item.ts)),
+          item.status === "resolved" ? span("ticker-status", "✓ " + tr(cfg, "status_resolved")) : null,
+        ])), { style: { "--ticker-duration": seconds + "s" } });
+      },
+      freshness: freshness,
+      alertCard: function (_clicks, ticker, cfg) {
+        const id = clicked();
+        const item = id && ((ticker && ticker.items) || []).find((a) => String(a.id) === id.index);
+        if (!item) return noUpdate();
+        const reasons = item.reasons || [];
+        const object = tr(cfg, "object_" + item.object_type) +
+          (item.object_id !== null && item.object_id !== undefined ? " #" + item.object_id : "");
+        const status = item.status === "resolved" ? "status_resolved"
+          : item.acknowledged_at ? "status_acknowledged" : "status_new";
+        return div("card card-alert level-" + item.level, [
+          h("H2", { className: "card-title" }, [badge(cfg, item.level), " ",
+            (cfg.lang === "en" ? item.title_en : item.title_zh) || "—"]),
+          field(tr(cfg, "level"), tr(cfg, "level_" + item.level) + (item.escalated ? " · " + tr(cfg, "escalated") : "")),
+          field(tr(cfg, "object"), object),
+          field(tr(cfg, "raised_at"), when(cfg, item.ts)),
+          field(tr(cfg, "acknowledged_at"), item.acknowledged_at ? when(cfg, item.acknowledged_at) : tr(cfg, "not_acknowledged")),
+          field(tr(cfg, "status"), tr(cfg, status)),
+          h("H3", {}, tr(cfg, "reasons")),
+          reasons.length ? h("Ul", { className: "card-reasons" }, reasons.map((r) =>
+            h("Li", {}, cfg.lang === "en" ? r.text_en || r.en : r.text_zh || r.zh))) : note(tr(cfg, "no_reasons")),
+        ]);
+      },
+      enterpriseCard: function (_clicks, view, cfg) {
+        const id = clicked();
+        if (!id || !view) return noUpdate();
+        const enterprise = id.index.split("-")[1];
+        const smoke = ((view.smoke || {}).watch || []).find((r) => String(r.enterprise_id) === enterprise);
+        const visits = view.visits || {};
+        const due = (visits.due || []).filter((r) => String(r.enterprise_id) === enterprise);
+        return div("card card-enterprise", [
+          h("H2", { className: "card-title" }, [smoke ? badge(cfg, smoke.level) : null, " ", enterpriseName(cfg, enterprise)]),
+          h("H3", {}, tr(cfg, "smoke_watch")),
+          smoke ? div("", [
+            field(tr(cfg, "signals"), fmt(smoke.signals)),
+            field(tr(cfg, "since"), when(cfg, smoke.since)),
+            sourceChips(cfg, smoke.sources),
+          ]) : note(tr(cfg, "nothing_on_watch")),
+          h("H3", {}, tr(cfg, "visits_due")),
+          due.length ? h("Ul", { className: "card-reasons" }, due.map((r) =>
+            h("Li", {}, bi(cfg, (visits.by_trigger || [])[r.trigger]) + " · " + when(cfg, r.since))))
+            : note(tr(cfg, "no_visits")),
+        ]);
+      },
+      closeCard: function () {
+        return [];
+      },
     },
-    freshness: function (_n, heartbeat, view, labels) {
-      const now = Date.now();
-      const memo = (window.__cockpitHeartbeat = window.__cockpitHeartbeat || {});
-      if (heartbeat !== memo.heartbeat) {
-        memo.heartbeat = heartbeat;
-        memo.receivedAt = now;
-      }
-      const clock = new Date(now).toLocaleString(labels.lang === "zh" ? "zh-CN" : "en-GB", {
-        timeZone: "Asia/Shanghai", hour12: false, year: "numeric", month: "2-digit", day: "2-digit",
-        hour: "2-digit", minute: "2-digit", second: "2-digit",
-      });
-      const sources = (view && view.sources) || [];
-      const names = ["registry", "devices", "live"];
-      const classes = names.map(function (name) {
-        const s = sources.find((x) => x.name === name);
-        return "source source-" + (s ? s.state : "down");
-      });
-      if (!heartbeat || heartbeat.age_s === null || heartbeat.age_s === undefined) {
-        return [labels.waiting, labels.waiting, false, clock].concat(classes);
-      }
-      const age = Math.round(heartbeat.age_s + (now - memo.receivedAt) / 1000);
-      const fresh = labels.fresh.replace("{age}", age);
-      // No heartbeat for 3 refreshes means the server or the network is gone: say so, keep the data.
-      const lost = now - memo.receivedAt > labels.lost_after_ms;
-      const badSources = sources.filter((s) => s.state !== "ok").map((s) => labels.sources[s.name] || s.name);
-      if (lost) badSources.unshift(labels.sources.live);
-      const stale = age > labels.stale_after_s || lost || badSources.length > 0;
-      const banner = labels.stale.replace("{names}", badSources.join("、") || fresh);
-      return [fresh, stale ? banner : "", !stale, clock].concat(classes);
-    },
-  },
-});
+  });
+})();

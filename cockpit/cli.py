@@ -66,6 +66,7 @@ def migrate(database_url: str | None) -> None:
 @database_option
 def seed(scale, seed_value, center_lon, center_lat, reset, database_url) -> None:
     """Generate a simulated street at a tier's exact scale into the store."""
+    from cockpit.clock import SystemClock, local_day
     from cockpit.simulator.generator import StoreNotEmptyError, seed_street
     from cockpit.simulator.tiers import get_tier
     from cockpit.store.counts import registry_counts
@@ -88,6 +89,7 @@ def seed(scale, seed_value, center_lon, center_lat, reset, database_url) -> None
             tier,
             settings.seed,
             (settings.map_center_lon, settings.map_center_lat),
+            as_of=local_day(SystemClock().now()),
             show_progress=True,
         )
     except StoreNotEmptyError as exc:

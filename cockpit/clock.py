@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -73,3 +73,8 @@ class ManualClock:
 def to_display(moment: datetime) -> datetime:
     """Convert a UTC time to the street's display zone (Asia/Shanghai)."""
     return moment.astimezone(DISPLAY_ZONE)
+
+
+def local_day(moment: datetime) -> date:
+    """Return the street's calendar day at a UTC moment."""
+    return to_display(moment).date()

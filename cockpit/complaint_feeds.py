@@ -50,6 +50,7 @@ from cockpit.store.requests import NEAREST_ADDRESS_M, list_addresses, nearest_ad
 
 log = logging.getLogger(__name__)
 
+ERROR_CHARS = 200
 FIELDS = (
     "source",
     "external_id",
@@ -698,12 +699,34 @@ class ComplaintWriter:
 
 
 class _FeedLog:
-    """Note a feed's failures in its report and log each kind of failure once."""
+    """Note a feed's failures, log each kind once, and keep its health and live counters."""
 
     label = "complaint feed"
 
     def __init__(self) -> None:
         self._logged: set[str] = set()
+        self._read_at: float | None = None  # wall time of the last poll that could read the source
+        self._source_error: str | None = None
+
+    def close(self) -> None:
+        """Release what the feed holds open; a folder holds nothing."""
+
+    def health(self) -> dict[str, Any]:
+        """Describe the feed for the source-health view: down until read once, stale on failure."""
+        age = None if self._read_at is None else round(time.time() - self._read_at, 1)
+        state = "down" if self._read_at is None else "stale" if self._source_error else "ok"
+        return {"name": self.prefix, "state": state, "age_s": age, "error": self._source_error}
+
+    def _publish(self, report: FeedReport) -> None:
+        """Note how the poll went and add it to the live counters, tolerating a live store down."""
+        # Rejected records are counted, not failures: only errors make the feed stale.
+        self._source_error = report.errors[0][:ERROR_CHARS] if report.errors else None
+        if not report.errors:
+            self._read_at = time.time()
+        try:
+            report.publish(self.ingest.live, self.prefix)
+        except LiveStoreError as err:
+            self._log_once("live", f"cannot count feed {self.prefix}: {err}")
 
     def _error(self, report: FeedReport, kind: str, message: str) -> None:
         """Note a failure in the report and log its kind the first time."""
@@ -757,10 +780,7 @@ class FolderFeed(_FeedLog):
         for path in ready:
             if not self._process(path, report):
                 break  # the store is down: the remaining files wait for the next poll
-        try:
-            report.publish(self.ingest.live, self.prefix)
-        except LiveStoreError as err:
-            self._log_once("live", f"cannot count feed {self.prefix}: {err}")
+        self._publish(report)
         return report
 
     def _ready_files(self, report: FeedReport) -> list[Path]:
@@ -880,7 +900,7 @@ class SqlTableFeed(_FeedLog):
         engine: Engine,
         source_url: str | Engine,
         table: str,
-        columns: Mapping[str, str],
+        columns: Mapping[str, str] | None = None,
         *,
         id_column: str = "id",
         defaults: Mapping[str, Any] | None = None,
@@ -896,6 +916,10 @@ class SqlTableFeed(_FeedLog):
             check_identifier(part, "table")
         self.schema_name, self.table_name = (None, parts[0]) if len(parts) == 1 else parts
         self.id_column = check_identifier(id_column, "id column")
+        # No mapping: the table names its columns as the fields; optional ones may be absent.
+        self._match_names = columns is None
+        if columns is None:
+            columns = {name: name for name in REQUIRED if name != "external_id"}
         unknown = sorted(set(columns) - set(FIELDS)) + sorted(set(defaults or {}) - set(FIELDS))
         if unknown:
             raise FeedConfigError(f"unknown complaint field {', '.join(unknown)}")
@@ -1078,6 +1102,11 @@ class SqlTableFeed(_FeedLog):
             )
             needed = {self.id_column, *self.columns.values()}
             missing = sorted(needed - set(table.c.keys()))
+            if self._match_names and not missing:
+                present = set(table.c.keys())
+                self.columns = MappingProxyType(
+                    {name: name for name in FIELDS if name in present or name in self.columns}
+                )
             if missing:
                 raise FeedConfigError(f"table {self.table} has no column {', '.join(missing)}")
             if not isinstance(table.c[self.id_column].type, Integer):
@@ -1086,10 +1115,3 @@ class SqlTableFeed(_FeedLog):
                 )
             self._table = table
         return self._table
-
-    def _publish(self, report: FeedReport) -> None:
-        """Add the poll's outcome to the live counters, tolerating a live store that is down."""
-        try:
-            report.publish(self.ingest.live, self.prefix)
-        except LiveStoreError as err:
-            self._log_once("live", f"cannot count feed {self.prefix}: {err}")

@@ -119,3 +119,54 @@ def distance_m(a: Point, b: Point) -> float:
     frame = LocalFrame(a[0], a[1])
     x, y = frame.to_metres(*b)
     return math.hypot(x, y)
+
+
+# GCJ-02 (the "Mars" datum of AMap and Tencent tiles): Krasovsky ellipsoid constants of the
+# published algorithm; the offset is a fixed function of position, hundreds of metres in China.
+GCJ_AXIS = 6_378_245.0
+GCJ_EE = 0.006_693_421_622_965_943_23
+
+
+def outside_china(lon: float, lat: float) -> bool:
+    """Tell whether a WGS84 point lies outside China's box, where GCJ-02 equals WGS84."""
+    return not (72.004 <= lon <= 137.8347 and 0.8293 <= lat <= 55.8271)
+
+
+def _gcj_offset(lon: float, lat: float) -> Point:
+    """Return the GCJ-02 offset (dlon, dlat) in degrees at a WGS84 point."""
+    x, y = lon - 105.0, lat - 35.0
+    ripple = (20.0 * math.sin(6.0 * x * math.pi) + 20.0 * math.sin(2.0 * x * math.pi)) * 2 / 3
+    dlat = -100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * math.sqrt(abs(x))
+    dlat += ripple
+    dlat += (20.0 * math.sin(y * math.pi) + 40.0 * math.sin(y / 3.0 * math.pi)) * 2 / 3
+    dlat += (160.0 * math.sin(y / 12.0 * math.pi) + 320.0 * math.sin(y * math.pi / 30.0)) * 2 / 3
+    dlon = 300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * math.sqrt(abs(x))
+    dlon += ripple
+    dlon += (20.0 * math.sin(x * math.pi) + 40.0 * math.sin(x / 3.0 * math.pi)) * 2 / 3
+    dlon += (150.0 * math.sin(x / 12.0 * math.pi) + 300.0 * math.sin(x / 30.0 * math.pi)) * 2 / 3
+    rad_lat = math.radians(lat)
+    magic = 1 - GCJ_EE * math.sin(rad_lat) ** 2
+    sqrt_magic = math.sqrt(magic)
+    dlat = dlat * 180.0 / ((GCJ_AXIS * (1 - GCJ_EE)) / (magic * sqrt_magic) * math.pi)
+    dlon = dlon * 180.0 / (GCJ_AXIS / sqrt_magic * math.cos(rad_lat) * math.pi)
+    return dlon, dlat
+
+
+def wgs84_to_gcj02(lon: float, lat: float) -> Point:
+    """Return the GCJ-02 lon/lat of a WGS84 point (unchanged outside China)."""
+    if outside_china(lon, lat):
+        return lon, lat
+    dlon, dlat = _gcj_offset(lon, lat)
+    return lon + dlon, lat + dlat
+
+
+def gcj02_to_wgs84(lon: float, lat: float, tolerance_deg: float = 1e-9) -> Point:
+    """Return the WGS84 lon/lat of a GCJ-02 point by fixed-point iteration (to ~0.1 mm)."""
+    wlon, wlat = lon, lat
+    for _ in range(30):
+        glon, glat = wgs84_to_gcj02(wlon, wlat)
+        err_lon, err_lat = glon - lon, glat - lat
+        if abs(err_lon) < tolerance_deg and abs(err_lat) < tolerance_deg:
+            break
+        wlon, wlat = wlon - err_lon, wlat - err_lat
+    return wlon, wlat

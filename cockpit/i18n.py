@@ -33,7 +33,248 @@ LABELS: dict[str, dict[str, str]] = {
     "source_registry": {"zh": "基础库", "en": "Registry"},
     "source_devices": {"zh": "设备台账", "en": "Device list"},
     "source_live": {"zh": "实时数据", "en": "Live data"},
+    "source_panel_facts": {"zh": "面板统计", "en": "Panel figures"},
+    "source_building_facts": {"zh": "房屋数据", "en": "Building records"},
+    "source_enterprise_facts": {"zh": "企业数据", "en": "Enterprise records"},
+    "source_case_facts": {"zh": "案件数据", "en": "Case records"},
+    "source_map_geometry": {"zh": "地图图层", "en": "Map layers"},
+    "source_map_alerts": {"zh": "地图预警", "en": "Map alerts"},
+    "source_map_cases": {"zh": "地图案件", "en": "Map cases"},
     "language_switch": {"zh": "English", "en": "中文"},
+    # -- shell, ticker and cards (wall, tablet) ----------------------------------------------
+    "street_fallback": {"zh": "街道", "en": "Subdistrict"},
+    "ticker": {"zh": "滚动播报", "en": "Alerts"},
+    "no_alerts": {"zh": "暂无预警", "en": "No alerts"},
+    "level_red": {"zh": "红色", "en": "Red"},
+    "level_orange": {"zh": "橙色", "en": "Orange"},
+    "level_yellow": {"zh": "黄色", "en": "Yellow"},
+    "level_blue": {"zh": "蓝色", "en": "Blue"},
+    "level": {"zh": "预警级别", "en": "Level"},
+    "reasons": {"zh": "原因", "en": "Reasons"},
+    "object": {"zh": "对象", "en": "Object"},
+    "raised_at": {"zh": "发生时间", "en": "Raised"},
+    "acknowledged_at": {"zh": "确认时间", "en": "Acknowledged"},
+    "not_acknowledged": {"zh": "尚未确认", "en": "Not yet acknowledged"},
+    "status_new": {"zh": "新预警", "en": "New"},
+    "status_acknowledged": {"zh": "已确认", "en": "Acknowledged"},
+    "status_resolved": {"zh": "已解除", "en": "Resolved"},
+    "escalated": {"zh": "已升级", "en": "Escalated"},
+    "status": {"zh": "状态", "en": "Status"},
+    "no_reasons": {"zh": "详见处置平台", "en": "See the case platform for details"},
+    "object_device": {"zh": "设备", "en": "Device"},
+    "object_building": {"zh": "建筑", "en": "Building"},
+    "object_enterprise": {"zh": "企业", "en": "Enterprise"},
+    "object_resident": {"zh": "居民（不显示身份）", "en": "Resident (identity withheld)"},
+    "close": {"zh": "关闭", "en": "Close"},
+    "tap_for_detail": {"zh": "点击查看详情", "en": "Tap for details"},
+    "map": {"zh": "地图", "en": "Map"},
+    "menu": {"zh": "导航", "en": "Go to"},
+    # -- wall KPIs -----------------------------------------------------------------------------
+    "closure_rate": {"zh": "处置完结率", "en": "Closure rate"},
+    "on_time_rate": {"zh": "按期办结率", "en": "On-time rate"},
+    "open_red_alerts": {"zh": "未处置红色预警", "en": "Open red alerts"},
+    "enterprises_watch": {"zh": "冒烟预警企业", "en": "Enterprises on watch"},
+    "elders_due": {"zh": "待走访独居老人", "en": "Elders due a visit"},
+    # -- governance direct (治理直达) -------------------------------------------------------------
+    "panel_governance": {"zh": "治理直达", "en": "Governance direct"},
+    "housing": {"zh": "房屋赋色", "en": "Housing risk colours"},
+    "colour_red": {"zh": "红", "en": "Red"},
+    "colour_yellow": {"zh": "黄", "en": "Yellow"},
+    "colour_green": {"zh": "绿", "en": "Green"},
+    "by_community": {"zh": "按社区", "en": "By community"},
+    "top_red_reasons": {"zh": "红色主要原因", "en": "Main reasons for red"},
+    "reason_group_renting": {"zh": "疑似群租", "en": "Possible group renting"},
+    "reason_floating_share": {"zh": "流动人口占比高", "en": "High floating population"},
+    "reason_elders_alone": {"zh": "独居老人", "en": "Elders living alone"},
+    "reason_open_cases": {"zh": "未结案件", "en": "Open cases"},
+    "reason_fire_alarms": {"zh": "消防设备报警", "en": "Fire-device alarms"},
+    "reason_past_incidents": {"zh": "历史安全事件", "en": "Past safety incidents"},
+    "fire": {"zh": "消防安全", "en": "Fire safety"},
+    "system_water_pressure": {"zh": "高层水压", "en": "Water pressure"},
+    "system_electricity": {"zh": "智慧用电", "en": "Smart electricity"},
+    "system_smoke_gas": {"zh": "烟感/气感", "en": "Smoke / gas"},
+    "system_patrol": {"zh": "巡更", "en": "Patrol"},
+    "dev_online": {"zh": "在线", "en": "Online"},
+    "dev_alarm": {"zh": "报警", "en": "Alarm"},
+    "dev_offline": {"zh": "离线", "en": "Offline"},
+    "dev_unknown": {"zh": "未知", "en": "Unknown"},
+    "case_loop": {"zh": "事件闭环", "en": "Case loop"},
+    "overdue": {"zh": "超期", "en": "Overdue"},
+    "open": {"zh": "在办", "en": "Open"},
+    "state_reported": {"zh": "上报", "en": "Reported"},
+    "state_registered": {"zh": "立案", "en": "Registered"},
+    "state_dispatched": {"zh": "派遣", "en": "Dispatched"},
+    "state_handling": {"zh": "处置中", "en": "Handling"},
+    "state_handled": {"zh": "已处置", "en": "Handled"},
+    "state_verified": {"zh": "已核查", "en": "Verified"},
+    "state_closed": {"zh": "结案", "en": "Closed"},
+    "state_evaluated": {"zh": "已评价", "en": "Evaluated"},
+    "state_parked": {"zh": "挂账", "en": "Parked"},
+    "state_voided": {"zh": "作废", "en": "Voided"},
+    "state_rework": {"zh": "返工", "en": "Rework"},
+    "state_supervised": {"zh": "督办", "en": "Supervised"},
+    "state_escalated": {"zh": "上报区级", "en": "Escalated"},
+    "resolution": {"zh": "“136”分级处置", "en": "Where cases end (“136”)"},
+    "level_district": {"zh": "区级", "en": "District"},
+    "level_street": {"zh": "街道", "en": "Street"},
+    "level_community": {"zh": "社区/网格", "en": "Community / grid"},
+    "target": {"zh": "目标", "en": "target"},
+    "unrecorded": {"zh": "未记录层级", "en": "level not recorded"},
+    "trends": {"zh": "事件趋势", "en": "Case trends"},
+    "last_7": {"zh": "近7日", "en": "Last 7 days"},
+    "last_30": {"zh": "近30日", "en": "Last 30 days"},
+    "reported": {"zh": "上报", "en": "Reported"},
+    "closed": {"zh": "办结", "en": "Closed"},
+    # -- enterprise direct (惠企直达) -------------------------------------------------------------
+    "panel_enterprise": {"zh": "惠企直达", "en": "Enterprise direct"},
+    "smoke_watch": {"zh": "企业冒烟预警", "en": "Enterprise “smoke” watch"},
+    "on_watch": {"zh": "预警企业", "en": "On watch"},
+    "signals": {"zh": "信号", "en": "Signals"},
+    "complaint_110": {"zh": "110报警", "en": "110 police"},
+    "complaint_12345": {"zh": "12345热线", "en": "12345 hotline"},
+    "complaint_96315": {"zh": "96315市场监管", "en": "96315 market"},
+    "complaint_labour": {"zh": "劳动监察", "en": "Labour inspection"},
+    "enterprise_no": {"zh": "企业 #{id}", "en": "Enterprise #{id}"},
+    "nothing_on_watch": {"zh": "暂无冒烟企业", "en": "No enterprise on watch"},
+    "visits_due": {"zh": "八必访", "en": "Visits due (eight triggers)"},
+    "visits": {"zh": "待走访", "en": "Visits due"},
+    "no_visits": {"zh": "暂无待走访企业", "en": "No visit due"},
+    "triggers": {"zh": "触发情形", "en": "Triggers"},
+    "since": {"zh": "预警时间", "en": "Since"},
+    "building_economy": {"zh": "楼宇经济", "en": "Building economy"},
+    "tax_wan": {"zh": "税收（万元）", "en": "Tax (10k CNY)"},
+    "prepaid": {"zh": "预付费企业", "en": "Prepaid firms"},
+    "vacancy": {"zh": "空置率", "en": "Vacancy"},
+    "building": {"zh": "楼宇", "en": "Building"},
+    # -- livelihood direct (民生直达) ------------------------------------------------------------
+    "panel_livelihood": {"zh": "民生直达", "en": "Livelihood direct"},
+    "elders": {"zh": "独居老人看护", "en": "Elders living alone"},
+    "living_alone": {"zh": "独居老人", "en": "Living alone"},
+    "due_visit": {"zh": "待走访", "en": "Due a visit"},
+    "signal_no_water": {"zh": "长时间未用水", "en": "No water used for long"},
+    "signal_water_running": {"zh": "用水不停", "en": "Water running non-stop"},
+    "signal_no_door_opening": {"zh": "长时间未开门", "en": "Door not opened for long"},
+    "elders_privacy": {
+        "zh": "大屏只显示人数；姓名与地址由社工在处置平台查看",
+        "en": "The wall shows counts only; social workers see names on the case platform",
+    },
+    "elevators": {"zh": "智慧电梯", "en": "Smart elevators"},
+    "elev_running": {"zh": "运行", "en": "Running"},
+    "elev_trapped": {"zh": "困人", "en": "Person trapped"},
+    "taxi": {"zh": "一键叫车", "en": "One-click taxi"},
+    "kiosk_fault": {"zh": "故障", "en": "Fault"},
+    "recent_calls": {"zh": "近期叫车", "en": "Recent calls"},
+    "requests": {"zh": "居民诉求", "en": "Resident requests"},
+    "closed_pct": {"zh": "办结率", "en": "Closed"},
+    "no_requests": {"zh": "今日暂无诉求", "en": "No request today"},
+    "total": {"zh": "合计", "en": "Total"},
+    "hot_topics": {"zh": "热点诉求", "en": "Hot topics"},
+    # -- live map (layers/map.py, assets/map.js) --------------------------------------------------
+    "map_layers": {"zh": "图层", "en": "Layers"},
+    "map_layer_buildings": {"zh": "房屋风险", "en": "Buildings by risk"},
+    "map_layer_devices": {"zh": "物联设备", "en": "Devices by state"},
+    "map_layer_alerts": {"zh": "实时预警", "en": "Live alerts"},
+    "map_layer_cases": {"zh": "在办案件", "en": "Open cases"},
+    "map_layer_enterprises": {"zh": "企业分布", "en": "Enterprises"},
+    "map_risk_red": {"zh": "红 高风险", "en": "Red: high risk"},
+    "map_risk_yellow": {"zh": "黄 关注", "en": "Yellow: watch"},
+    "map_risk_green": {"zh": "绿 低风险", "en": "Green: low risk"},
+    "map_risk_none": {"zh": "未评定", "en": "Not rated"},
+    "map_letter_red": {"zh": "红", "en": "R"},
+    "map_letter_orange": {"zh": "橙", "en": "O"},
+    "map_letter_yellow": {"zh": "黄", "en": "Y"},
+    "map_letter_blue": {"zh": "蓝", "en": "B"},
+    "map_case_open": {"zh": "在办", "en": "Open"},
+    "map_case_overdue": {"zh": "超期", "en": "Overdue"},
+    "map_waiting": {"zh": "地图数据准备中…", "en": "Preparing the map…"},
+    "map_building_card": {"zh": "建筑档案", "en": "Building"},
+    "map_device_card": {"zh": "设备档案", "en": "Device"},
+    "map_risk": {"zh": "房屋风险", "en": "Risk"},
+    "map_no_risk_factor": {"zh": "无加分风险因素", "en": "No risk factor scored"},
+    "map_households": {"zh": "实有房屋（户）", "en": "Households"},
+    "map_residents": {"zh": "实有人口", "en": "Residents"},
+    "map_floating": {"zh": "流动人口", "en": "Floating residents"},
+    "map_elders_alone": {"zh": "独居老人", "en": "Elders living alone"},
+    "map_enterprises": {"zh": "入驻企业", "en": "Enterprises"},
+    "map_floors": {"zh": "层数", "en": "Floors"},
+    "map_devices": {"zh": "物联设备", "en": "Devices"},
+    "map_no_devices": {"zh": "无联网设备", "en": "No connected device"},
+    "map_open_cases": {"zh": "在办案件", "en": "Open cases"},
+    "map_no_cases": {"zh": "无在办案件", "en": "No open case"},
+    "map_alerts_here": {"zh": "当前预警", "en": "Open alerts"},
+    "map_no_alerts": {"zh": "无预警", "en": "No open alert"},
+    "map_state": {"zh": "状态", "en": "State"},
+    "map_floor": {"zh": "楼层", "en": "Floor"},
+    "map_code": {"zh": "编号", "en": "Code"},
+    "map_grid": {"zh": "网格", "en": "Grid"},
+    "map_located_in": {"zh": "所在建筑", "en": "Building"},
+    "map_unknown_building": {"zh": "该建筑暂无档案", "en": "No record for this building yet"},
+    "map_use_residential": {"zh": "住宅", "en": "Residential"},
+    "map_use_office": {"zh": "商务楼宇", "en": "Office"},
+    "map_use_commercial": {"zh": "商业", "en": "Commercial"},
+    "map_use_public": {"zh": "公共建筑", "en": "Public"},
+    "map_use_industrial": {"zh": "工业", "en": "Industrial"},
+    "map_kind_water_pressure": {"zh": "高层水压", "en": "Water pressure"},
+    "map_kind_electricity": {"zh": "智慧用电", "en": "Smart electricity"},
+    "map_kind_smoke": {"zh": "烟感", "en": "Smoke detector"},
+    "map_kind_gas": {"zh": "燃气报警", "en": "Gas detector"},
+    "map_kind_patrol_point": {"zh": "巡更点", "en": "Patrol point"},
+    "map_kind_water_meter": {"zh": "智能水表", "en": "Water meter"},
+    "map_kind_door_sensor": {"zh": "门磁", "en": "Door sensor"},
+    "map_kind_elevator": {"zh": "智慧电梯", "en": "Elevator"},
+    "map_kind_taxi_kiosk": {"zh": "一键叫车", "en": "Taxi kiosk"},
+    "map_kind_camera": {"zh": "摄像头", "en": "Camera"},
+    # -- cases: actions, routing, departments, indicators (cockpit/cases) --
+    "case_action_acknowledge": {"zh": "确认", "en": "Acknowledge"},
+    "case_action_register": {"zh": "立案", "en": "Register"},
+    "case_action_dispatch": {"zh": "派遣", "en": "Dispatch"},
+    "case_action_accept": {"zh": "接单", "en": "Accept"},
+    "case_action_arrive": {"zh": "到场", "en": "Arrived"},
+    "case_action_handled": {"zh": "处置反馈", "en": "Report handled"},
+    "case_action_self_handle": {"zh": "自行处置", "en": "Handled on the spot"},
+    "case_action_verify": {"zh": "核查通过", "en": "Verify"},
+    "case_action_reject": {"zh": "核查不通过", "en": "Send back"},
+    "case_action_close": {"zh": "结案", "en": "Close"},
+    "case_action_revisit": {"zh": "回访", "en": "Revisit"},
+    "case_action_park": {"zh": "挂账", "en": "Park"},
+    "case_action_resume": {"zh": "解除挂账", "en": "Resume"},
+    "case_action_void": {"zh": "作废", "en": "Void"},
+    "case_action_supervise": {"zh": "督办", "en": "Supervise"},
+    "case_action_escalate": {"zh": "上报区网格中心", "en": "Escalate to the district"},
+    "case_priority_urgent": {"zh": "紧急", "en": "Urgent"},
+    "case_priority_normal": {"zh": "一般", "en": "Routine"},
+    "case_centre_street": {"zh": "街道城运中心", "en": "Street centre"},
+    "case_centre_police": {"zh": "派出所指挥室", "en": "Police command room"},
+    "case_overdue": {"zh": "超时", "en": "Overdue"},
+    "case_paused": {"zh": "计时暂停", "en": "Clock paused"},
+    "case_task_handle": {"zh": "待处置", "en": "To handle"},
+    "case_task_revisit": {"zh": "待回访", "en": "To revisit"},
+    "case_department_grid": {"zh": "网格", "en": "Grid"},
+    "case_department_community": {"zh": "社区", "en": "Community"},
+    "case_department_command": {"zh": "街道指挥组", "en": "Street command"},
+    "case_department_city_management": {"zh": "城管执法", "en": "City management"},
+    "case_department_police": {"zh": "派出所", "en": "Police"},
+    "case_department_medical": {"zh": "社区卫生", "en": "Medical"},
+    "case_department_property": {"zh": "物业维修", "en": "Property repairs"},
+    "case_department_elevator": {"zh": "电梯维保", "en": "Elevator maintenance"},
+    "case_department_fire": {"zh": "微型消防站", "en": "Fire station"},
+    "case_level_grid": {"zh": "网格", "en": "Grid"},
+    "case_level_community": {"zh": "社区", "en": "Community"},
+    "case_level_street": {"zh": "街道", "en": "Street"},
+    "case_level_district": {"zh": "区级", "en": "District"},
+    "case_ind_registered": {"zh": "立案数", "en": "Cases registered"},
+    "case_ind_on_time_acceptance": {"zh": "按时受理率", "en": "On-time acceptance"},
+    "case_ind_accurate_dispatch": {"zh": "准确派遣率", "en": "Accurate dispatch"},
+    "case_ind_on_time_handling": {"zh": "按时处置率", "en": "On-time handling"},
+    "case_ind_overdue": {"zh": "超时案件", "en": "Overdue"},
+    "case_ind_on_time_verification": {"zh": "按时核查率", "en": "On-time verification"},
+    "case_ind_rework_rate": {"zh": "返工率", "en": "Rework rate"},
+    "case_ind_closure_rate": {"zh": "结案率", "en": "Closure rate"},
+    "case_ind_on_time_closure": {"zh": "按期结案率", "en": "On-time closure"},
+    "case_ind_satisfaction": {"zh": "回访满意度", "en": "Revisit satisfaction"},
+    "case_ind_self_handled_share": {"zh": "自行处置率", "en": "Self-handled share"},
+    "case_ind_score": {"zh": "综合评分", "en": "Score"},
+    "case_ind_rank": {"zh": "排名", "en": "Rank"},
 }
 
 
@@ -46,3 +287,96 @@ def label(key: str, lang: str) -> str:
 def pick_language(requested: str | None, default: str) -> str:
     """Return a supported language: the requested one if known, else the default."""
     return requested if requested in LANGUAGES else default
+
+
+def labels_for(lang: str) -> dict[str, str]:
+    """Return every label in one language, for the browser's clientside callbacks."""
+    return {key: label(key, lang) for key in LABELS}
+
+
+# Place names: generic endings are translated, the proper name before them is spelt in pinyin.
+PLACE_SUFFIXES: tuple[tuple[str, str], ...] = (
+    ("街道", "Subdistrict"),
+    ("居民区", "Residential Area"),
+    ("社区", "Community"),
+    ("小区", "Compound"),
+    ("新村", "Xincun"),
+    ("东路", "East Road"),
+    ("西路", "West Road"),
+    ("南路", "South Road"),
+    ("北路", "North Road"),
+    ("路", "Road"),
+    ("花园", "Garden"),
+    ("公寓", "Apartments"),
+    ("家园", "Homes"),
+    ("雅苑", "Yayuan"),
+    ("苑", "Yuan"),
+    ("一村", "Yicun"),
+    ("二村", "Ercun"),
+    ("三村", "Sancun"),
+    ("示范区", "Demonstration District"),
+    ("区", "District"),
+    ("镇", "Town"),
+)
+# Pinyin of the characters in the simulator's and common Shanghai/Hangzhou place names.
+PINYIN = {
+    ch: syllable
+    for chars, syllables in (
+        ("长白延吉安图松花", "chang bai yan ji an tu song hua"),
+        ("敦化控江鞍山辽源", "dun hua kong jiang an shan liao yuan"),
+        ("本溪营口靖宇民星", "ben xi ying kou jing yu min xing"),
+        ("国和翔殷黄兴包头", "guo he xiang yin huang xing bao tou"),
+        ("们内凤城工农铁岭", "men nei feng cheng gong nong tie ling"),
+        ("新村东西南北中示", "xin cun dong xi nan bei zhong shi"),
+        ("一二三四五六七八", "yi er san si wu liu qi ba"),
+        ("九十湖州杭浦杨嘉", "jiu shi hu zhou hang pu yang jia"),
+        ("定门大小上海青天", "ding men da xiao shang hai qing tian"),
+        ("津文林平康乐福范", "jin wen lin ping kang le fu fan"),
+    )
+    for ch, syllable in zip(chars, syllables.split(), strict=True)
+}
+
+
+def place_name(name: str | None, lang: str, fallback: str = "") -> str:
+    """Return a place name for the language: as stored in Chinese, romanised in English."""
+    if not name or lang != "en":
+        return name or fallback
+    words: list[str] = []
+    rest = name.strip()
+    while rest:
+        for suffix, english in PLACE_SUFFIXES:
+            if rest.endswith(suffix) and (rest != suffix or not words):
+                words.insert(0, english)
+                rest = rest[: -len(suffix)].strip()
+                break
+        else:
+            break
+    if rest:
+        stem = _pinyin(rest)
+        if stem is None:
+            return fallback or " ".join(words) or "—"
+        words.insert(0, stem)
+    return " ".join(words)
+
+
+def _pinyin(text: str) -> str | None:
+    """Spell Chinese characters in pinyin as one capitalised word, or None if one is unknown."""
+    parts: list[str] = []
+    for ch in text:
+        if ch.isascii():
+            # Numbers and Latin letters stand apart from the pinyin around them (Tumen 17).
+            if parts and parts[-1][-1:].isalpha() != ch.isalpha() and ch.isalnum():
+                parts.append(" ")
+            parts.append(ch)
+            continue
+        syllable = PINYIN.get(ch)
+        if syllable is None:
+            return None
+        # An apostrophe keeps syllables apart where they would run together (Yan'an).
+        if parts and parts[-1][-1:].isalpha() and syllable[0] in "aeo":
+            parts.append("'")
+        elif parts and parts[-1][-1:].isdigit():
+            parts.append(" ")
+        parts.append(syllable)
+    word = "".join(parts).strip()
+    return word[:1].upper() + word[1:]

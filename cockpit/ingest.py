@@ -11,8 +11,10 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import Engine, insert
 
+from cockpit.cases.deadlines import load_cases_config
+from cockpit.cases.desk import CaseDesk, Report
 from cockpit.clock import Clock
-from cockpit.domain.kinds import CaseSource, CaseState, ComplaintSource, DeviceKind, RequestStatus
+from cockpit.domain.kinds import CaseSource, ComplaintSource, DeviceKind, RequestStatus
 from cockpit.live import LiveReading, LiveStore
 from cockpit.store import schema
 
@@ -54,12 +56,18 @@ class Ingest:
     """Be the only writer of live state and the single entry point for feeds into the store."""
 
     def __init__(
-        self, engine: Engine, live: LiveStore, clock: Clock, rules: StreamingRules | None = None
+        self,
+        engine: Engine,
+        live: LiveStore,
+        clock: Clock,
+        rules: StreamingRules | None = None,
+        cases: CaseDesk | None = None,
     ) -> None:
         self.engine = engine
         self.live = live
         self.clock = clock
         self.rules = rules
+        self.cases = cases or CaseDesk(engine, live, clock, load_cases_config())
         self._logged_reasons: set[str] = set()
 
     # -- devices -----------------------------------------------------------------------------
@@ -233,27 +241,22 @@ class Ingest:
         building_id: int | None = None,
         address_id: int | None = None,
     ) -> int:
-        """Store a grid worker's event report as a reported case and return the case id."""
-        with self.engine.begin() as conn:
-            case_id = conn.execute(
-                insert(schema.Case).returning(schema.Case.id),
-                {
-                    "code": f"GR{reported_at:%Y%m%d%H%M%S%f}{worker_id:05d}",
-                    "source": CaseSource.GRID_WORKER.value,
-                    "source_ref": None,
-                    "category": category,
-                    "title": title,
-                    "description": description,
-                    "state": CaseState.REPORTED.value,
-                    "grid_id": grid_id,
-                    "address_id": address_id,
-                    "building_id": building_id,
-                    "reporter_worker_id": worker_id,
-                    "lon": lon,
-                    "lat": lat,
-                    "reported_at": reported_at,
-                },
-            ).scalar_one()
+        """Open a grid worker's event report as a case (or join the open one); return its id."""
+        case_id = self.cases.report(
+            Report(
+                source=CaseSource.GRID_WORKER,
+                category=category,
+                title=title,
+                description=description,
+                reported_at=reported_at,
+                grid_id=grid_id,
+                address_id=address_id,
+                building_id=building_id,
+                reporter_worker_id=worker_id,
+                lon=lon,
+                lat=lat,
+            )
+        )
         self.live.incr("grid_reports_received")
         return case_id
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import count
 from typing import Any, Protocol
@@ -90,6 +90,14 @@ class LiveStore(Protocol):
         """Return a published view model, or None."""
         ...
 
+    def save_rule_memory(self, rule: str, items: Mapping[int, bytes]) -> None:
+        """Keep what a streaming rule remembers per object (a car, a resident), for a restart."""
+        ...
+
+    def load_rule_memory(self, rule: str) -> dict[int, bytes]:
+        """Return everything a streaming rule remembered, by object id."""
+        ...
+
     def clear(self) -> None:
         """Forget all live state of this street."""
         ...
@@ -110,6 +118,7 @@ class InProcessLiveStore:
         self._ids = count(1)
         self._counters: dict[str, int] = {}
         self._views: dict[str, bytes] = {}
+        self._memory: dict[str, dict[int, bytes]] = {}
 
     def ping(self) -> bool:
         """Return True: memory always answers."""
@@ -190,6 +199,16 @@ class InProcessLiveStore:
         with self._lock:
             return self._views.get(name)
 
+    def save_rule_memory(self, rule: str, items: Mapping[int, bytes]) -> None:
+        """Keep what a streaming rule remembers per object."""
+        with self._lock:
+            self._memory.setdefault(rule, {}).update(items)
+
+    def load_rule_memory(self, rule: str) -> dict[int, bytes]:
+        """Return everything a streaming rule remembered, by object id."""
+        with self._lock:
+            return dict(self._memory.get(rule, {}))
+
     def clear(self) -> None:
         """Forget all live state."""
         with self._lock:
@@ -197,6 +216,7 @@ class InProcessLiveStore:
             self._streams.clear()
             self._counters.clear()
             self._views.clear()
+            self._memory.clear()
 
 
 def _id_number(event_id: str) -> tuple[int, int]:
@@ -337,6 +357,16 @@ class RedisLiveStore:
     def get_view(self, name: str) -> bytes | None:
         """Return a published view model, or None."""
         return self._call(self._redis.get, self._key(f"view:{name}"))
+
+    def save_rule_memory(self, rule: str, items: Mapping[int, bytes]) -> None:
+        """Keep what a streaming rule remembers per object, in one hash per rule."""
+        if items:
+            self._call(self._redis.hset, self._key(f"rules:{rule}"), mapping=dict(items))
+
+    def load_rule_memory(self, rule: str) -> dict[int, bytes]:
+        """Return everything a streaming rule remembered, by object id."""
+        raw = self._call(self._redis.hgetall, self._key(f"rules:{rule}"))
+        return {int(k): v for k, v in raw.items()}
 
     def clear(self) -> None:
         """Forget all live state of this street."""

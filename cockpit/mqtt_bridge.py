@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
 import uuid
 from collections import deque
 from collections.abc import Sequence
@@ -237,6 +238,7 @@ class MqttBridge:
         self._lost = False  # a disconnect was logged and the matching reconnect not yet
         self._subscribed = threading.Event()
         self._store_down = False
+        self._last_message_at: float | None = None  # wall time of the newest message received
         self._flusher: threading.Thread | None = None
         # The client id names the persistent session, so it must stay the same across restarts.
         self._client = mqtt.Client(
@@ -293,6 +295,19 @@ class MqttBridge:
         """Tell whether the bridge is connected to the broker."""
         return self._client.is_connected()
 
+    def health(self) -> dict[str, Any]:
+        """Describe the bridge for the source-health view: ok while subscribed to the broker."""
+        last = self._last_message_at
+        subscribed = self._subscribed.is_set()
+        return {
+            "name": "mqtt",
+            "state": "ok" if subscribed else "down",
+            "age_s": None if last is None else round(time.time() - last, 1),
+            "error": None
+            if subscribed
+            else f"no connection to MQTT broker {self.host}:{self.port}",
+        }
+
     @property
     def stats(self) -> BridgeStats:
         """Return a snapshot of the bridge's counters."""
@@ -347,6 +362,7 @@ class MqttBridge:
             item = _Refused("bridge:parse_error", repr(exc))
         with self._ready:
             self._counts["received"] += 1
+            self._last_message_at = time.time()
             if len(self._queue) >= self._max_pending:
                 self._counts["dropped"] += 1
                 return

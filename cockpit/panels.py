@@ -12,6 +12,7 @@ from typing import Any
 from cockpit.alerts import ESCALATION
 from cockpit.domain.kinds import AlertLevel, CaseState, DeviceKind
 from cockpit.domain.services import find_service
+from cockpit.i18n import place_name
 from cockpit.rules.fire import device_state
 from cockpit.rules.housing import COLOUR_RANK, RiskResult
 from cockpit.rules.results import RuleKind
@@ -55,6 +56,7 @@ ELDER_KINDS = frozenset(
 SMOKE_SOURCE_PREFIX = "source_"
 VISIT_TITLE_PREFIXES = ("必访：", "Visit due: ")
 TOP_ROWS = 20
+VISIT_ROWS = 12
 TICKER_ROWS = 20
 ERROR_CHARS = 200
 
@@ -118,7 +120,18 @@ def governance_panel(
         },
         "resolution": resolution_mix(cases.get("closed_by_level") or {}),
         "trends": _trends(cases.get("daily") or []),
+        "alerts": _open_alerts_by_level((facts.get("alerts") or {}).get("open_by_kind") or {}),
     }
+
+
+def _open_alerts_by_level(open_by_kind: Mapping[str, Mapping[str, int]]) -> dict[str, Any]:
+    """Count every open alert by level, over all kinds, for the wall's red-alert figure."""
+    by_level = dict.fromkeys(LEVELS_ALL, 0)
+    for levels in open_by_kind.values():
+        for level, n in levels.items():
+            if level in by_level:
+                by_level[level] += n
+    return {"open_by_level": by_level, "open": sum(by_level.values())}
 
 
 def _housing(risk_results: Iterable[RiskResult], facts: Mapping[str, Any]) -> dict[str, Any]:
@@ -139,7 +152,13 @@ def _housing(risk_results: Iterable[RiskResult], facts: Mapping[str, Any]) -> di
     return {
         "overall": overall,
         "communities": [
-            {"id": c, "community": names.get(c), **per_community[c]}
+            {
+                "id": c,
+                "community": names.get(c),
+                # The English screen needs the name too; the registry holds only the Chinese one.
+                "community_en": place_name(names.get(c), "en", f"Community {c}"),
+                **per_community[c],
+            }
             for c in order
             if c in per_community
         ],
@@ -289,22 +308,28 @@ def _visits_due(alerts: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     """Count the open mandatory visits (八必访) by trigger and the enterprises they concern."""
     by_trigger: Counter[tuple[str, str]] = Counter()
     enterprises = set()
+    due = []
     total = 0
     for alert in alerts:
         total += 1
         enterprises.add(alert.get("object_id"))
-        by_trigger[
-            (
-                _strip(alert.get("title_zh") or alert.get("title") or ""),
-                _strip(alert.get("title_en") or ""),
-            )
-        ] += 1
+        trigger = (
+            _strip(alert.get("title_zh") or alert.get("title") or ""),
+            _strip(alert.get("title_en") or ""),
+        )
+        by_trigger[trigger] += 1
+        due.append((alert.get("raised_at") or "", trigger, alert.get("object_id")))
+    triggers = sorted(by_trigger.items(), key=lambda kv: (-kv[1], kv[0]))
+    index = {trigger: i for i, (trigger, _) in enumerate(triggers)}
+    # The longest-waiting visits lead the tablet's list; a trigger is named by its by_trigger row.
+    due.sort(key=lambda row: (row[0], index[row[1]], str(row[2])))
     return {
         "total": total,
         "enterprises": len(enterprises),
-        "by_trigger": [
-            {"zh": zh, "en": en, "count": n}
-            for (zh, en), n in sorted(by_trigger.items(), key=lambda kv: (-kv[1], kv[0]))
+        "by_trigger": [{"zh": zh, "en": en, "count": n} for (zh, en), n in triggers],
+        "due": [
+            {"enterprise_id": enterprise, "trigger": index[trigger], "since": since or None}
+            for since, trigger, enterprise in due[:VISIT_ROWS]
         ],
     }
 
@@ -357,11 +382,13 @@ def livelihood_panel(
         now = datetime.fromisoformat(facts["now"]) if facts.get("now") else None
     now_ts = now.timestamp() if now is not None else None
     elders_due: set[Any] = set()
+    elder_signals: Counter[str] = Counter()
     trapped: set[Any] = set()
     for alert in open_alerts or ():
         kind = alert.get("kind")
         if kind in ELDER_KINDS:
             elders_due.add(alert.get("object_id"))
+            elder_signals[kind.removeprefix("elder.")] += 1
         elif kind == RuleKind.ELEVATOR_TRAPPED and alert.get("object_type") == "device":
             trapped.add(alert.get("object_id"))
 
@@ -403,6 +430,11 @@ def livelihood_panel(
         "elders": {
             "living_alone": (facts.get("elders") or {}).get("living_alone", 0),
             "due_visit": len(elders_due),
+            # What the meters and door sensors noticed (one elder may show more than one).
+            "by_signal": {
+                kind.removeprefix("elder."): elder_signals.get(kind.removeprefix("elder."), 0)
+                for kind in sorted(ELDER_KINDS)
+            },
         },
         "elevators": elevators,
         "taxi": kiosks,

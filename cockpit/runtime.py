@@ -9,8 +9,10 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine, select
 
 from cockpit.alerts import AlertBook
-from cockpit.clock import Clock, ScaledClock, SystemClock
-from cockpit.complaint_feeds import FolderFeed
+from cockpit.cases.deadlines import load_cases_config
+from cockpit.cases.desk import CaseDesk
+from cockpit.clock import Clock, ScaledClock, SystemClock, local_day
+from cockpit.complaint_feeds import FolderFeed, SqlTableFeed
 from cockpit.ingest import Ingest
 from cockpit.live import LiveStore, make_live_store
 from cockpit.mqtt_bridge import MqttBridge, MqttPublisher
@@ -40,8 +42,10 @@ class Runtime:
     ingest: Ingest
     alerts: AlertBook
     rules_cfg: RulesConfig
+    cases: CaseDesk | None = None
     bridge: MqttBridge | None = None
     publisher: MqttPublisher | None = None
+    feeds: list[FolderFeed | SqlTableFeed] = field(default_factory=list)
     threads: list[threading.Thread] = field(default_factory=list)
     stop_event: threading.Event = field(default_factory=threading.Event)
 
@@ -50,31 +54,64 @@ class Runtime:
         """Connect to the stores, migrate, and seed the simulated street when the store is empty."""
         engine = make_engine(settings.resolved_database_url)
         migrate(engine)
+        clock: Clock = (
+            ScaledClock(settings.simulation_speed) if settings.simulate else SystemClock()
+        )
         if (settings.auto_seed if seed_if_empty is None else seed_if_empty) and store_is_empty(
             engine
         ):
             tier = get_tier(settings.scale)
             log.info("store is empty: seeding the %s street (seed %d)", tier.name, settings.seed)
             report = seed_street(
-                engine, tier, settings.seed, (settings.map_center_lon, settings.map_center_lat)
+                engine,
+                tier,
+                settings.seed,
+                (settings.map_center_lon, settings.map_center_lat),
+                as_of=local_day(clock.now()),
             )
             log.info("seeded %s in %.1f s", tier.name, report.seconds)
         with engine.connect() as conn:
             street_code = conn.execute(select(schema.Street.code)).scalar() or "unseeded"
         live = make_live_store(settings.redis_url, street_code)
-        clock: Clock = (
-            ScaledClock(settings.simulation_speed) if settings.simulate else SystemClock()
-        )
         alerts = AlertBook(engine, live)
         rules_cfg = load_rules_config(settings.rules_file)
-        ingest = Ingest(engine, live, clock, StreamingRules(engine, alerts, rules_cfg))
-        return cls(settings, engine, live, clock, street_code, ingest, alerts, rules_cfg)
+        # One case desk per process: the worker syncs through it, the screens act through it.
+        cases = CaseDesk(engine, live, clock, load_cases_config(settings.cases_file), alerts)
+        ingest = Ingest(engine, live, clock, StreamingRules(engine, alerts, rules_cfg), cases)
+        return cls(settings, engine, live, clock, street_code, ingest, alerts, rules_cfg, cases)
 
     def make_worker(self) -> ViewModelWorker:
         """Return a view-model worker polling this runtime's stores."""
         return build_worker(
-            self.engine, self.live, self.clock, self.alerts, self.rules_cfg, self.settings
+            self.engine,
+            self.live,
+            self.clock,
+            self.alerts,
+            self.rules_cfg,
+            self.settings,
+            self.cases,
+            ingest_health=[source.health for source in self._ingest_sources()],
         )
+
+    def _ingest_sources(self) -> list[MqttBridge | FolderFeed | SqlTableFeed]:
+        """Return the bridge and complaint feeds this process runs; each reports its health."""
+        return ([self.bridge] if self.bridge else []) + self.feeds
+
+    def open_feeds(self) -> None:
+        """Create the complaint feeds the settings name: a watched folder, a SQL table."""
+        if self.feeds:
+            return
+        if self.settings.complaint_folder:
+            self.feeds.append(FolderFeed(self.ingest, self.engine, self.settings.complaint_folder))
+        if self.settings.complaint_sql_url:
+            self.feeds.append(
+                SqlTableFeed(
+                    self.ingest,
+                    self.engine,
+                    self.settings.complaint_sql_url,
+                    self.settings.complaint_sql_table,
+                )
+            )
 
     def make_scenario(self) -> LiveScenario:
         """Return the live scenario; its devices publish to MQTT when a broker URL is set."""
@@ -99,8 +136,9 @@ class Runtime:
             live_scenario.step()
         if worker:
             self.start_bridge()
-            if self.settings.complaint_folder:
-                self._spawn("complaint-folder", self._poll_complaints)
+            self.open_feeds()
+            if self.feeds:
+                self._spawn("complaint-feeds", self._poll_complaints)
             view_worker = self.make_worker()
             view_worker.tick()  # the first page has data as soon as the server answers
             self._spawn("view-model-worker", view_worker.run, self.settings.live_poll_seconds)
@@ -108,10 +146,12 @@ class Runtime:
             self._spawn("live-scenario", live_scenario.run)
 
     def _poll_complaints(self, stop: threading.Event) -> None:
-        """Ingest new complaint files until stopped; poll() never raises on bad input."""
-        feed = FolderFeed(self.ingest, self.engine, self.settings.complaint_folder)
-        while not stop.wait(self.settings.complaint_poll_seconds):
-            feed.poll()
+        """Ingest new complaints from every feed until stopped; poll() never raises on bad input."""
+        while True:
+            for feed in self.feeds:
+                feed.poll()
+            if stop.wait(self.settings.complaint_poll_seconds):
+                return
 
     def _spawn(self, name: str, target, *args) -> None:
         thread = threading.Thread(
@@ -129,4 +169,6 @@ class Runtime:
             self.publisher.close()
         if self.bridge is not None:
             self.bridge.stop()
+        for feed in self.feeds:
+            feed.close()
         self.engine.dispose()

@@ -8,11 +8,12 @@ from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
+import orjson
 from sqlalchemy import Engine, select
 
 from cockpit.alerts import AlertBook
 from cockpit.domain.kinds import FIRE_DEVICE_KINDS, ComplaintSource, DeviceKind
-from cockpit.live import LiveReading
+from cockpit.live import LiveReading, LiveStoreError
 from cockpit.rules import elders, elevator, enterprise, fire
 from cockpit.rules.config import RulesConfig
 from cockpit.rules.elders import OBJECT_RESIDENT
@@ -21,6 +22,10 @@ from cockpit.store import schema
 
 log = logging.getLogger(__name__)
 
+# Names of what the rules remember in the live store, so a restart resumes them.
+MEMORY_ELEVATOR = "elevator"
+MEMORY_WATER = "elder_water"
+MEMORY_DOOR = "elder_door"
 # Enough hourly meter readings for the 24 h no-water ceiling and a day of baseline besides.
 ELDER_HISTORY = 72
 FIRE_KINDS = frozenset(k.value for k in FIRE_DEVICE_KINDS)
@@ -48,7 +53,9 @@ class StreamingRules:
         self._flows: dict[int, deque] = {}
         self._doors: dict[int, deque] = {}
         self._open: set[str] = set()
+        self._memory_failing = False
         self.load()
+        self._recall()
 
     def load(self) -> None:
         """Read the device registry and the open alerts, so keys can be resolved without a query."""
@@ -82,11 +89,65 @@ class StreamingRules:
             self._devices = devices
             self._open = set(open_keys)
 
+    # -- memory across restarts -------------------------------------------------------------
+
+    def _recall(self) -> None:
+        """Take back what the rules remembered before a restart: confinements, meter series."""
+        try:
+            cars = self.alerts.live.load_rule_memory(MEMORY_ELEVATOR)
+            series = {
+                name: self.alerts.live.load_rule_memory(name)
+                for name in (MEMORY_WATER, MEMORY_DOOR)
+            }
+        except LiveStoreError as exc:
+            log.warning("cannot recall the streaming rules' memory, starting afresh: %s", exc)
+            return
+        self._cars = {
+            car: elevator.EntrapmentState.from_dict(orjson.loads(raw)) for car, raw in cars.items()
+        }
+        for name, store in ((MEMORY_WATER, self._flows), (MEMORY_DOOR, self._doors)):
+            for resident, raw in series[name].items():
+                store[resident] = deque(
+                    ((datetime.fromtimestamp(ts, UTC), value) for ts, value in orjson.loads(raw)),
+                    maxlen=ELDER_HISTORY,
+                )
+
+    def _remember(self, cars: set[int], flows: set[int], doors: set[int]) -> None:
+        """Keep the changed confinements and meter series in the live store, in one call each."""
+        try:
+            self.alerts.live.save_rule_memory(
+                MEMORY_ELEVATOR,
+                {car: orjson.dumps(self._cars[car].as_dict()) for car in cars},
+            )
+            for name, store, changed in (
+                (MEMORY_WATER, self._flows, flows),
+                (MEMORY_DOOR, self._doors, doors),
+            ):
+                self.alerts.live.save_rule_memory(
+                    name,
+                    {
+                        resident: orjson.dumps([(at.timestamp(), v) for at, v in store[resident]])
+                        for resident in changed
+                    },
+                )
+        except LiveStoreError as exc:
+            # The rules still work from memory; only a restart during the outage forgets.
+            if not self._memory_failing:
+                log.warning("cannot keep the streaming rules' memory: %s", exc)
+            self._memory_failing = True
+            return
+        if self._memory_failing:
+            log.info("streaming rules' memory is kept again")
+        self._memory_failing = False
+
     # -- readings ----------------------------------------------------------------------------
 
     def on_readings(self, readings: list[LiveReading]) -> int:
         """Evaluate applied readings; return how many alerts were raised or folded."""
         raised = 0
+        cars: set[int] = set()
+        flows: set[int] = set()
+        doors: set[int] = set()
         for reading in readings:
             info = self._devices.get(reading.device_id)
             if info is None:
@@ -96,11 +157,18 @@ class StreamingRules:
                 raised += self._fire(info.fire, reading, at)
             elif info.kind == DeviceKind.ELEVATOR:
                 raised += self._elevator(reading, at)
+                if reading.device_id in self._cars:
+                    cars.add(reading.device_id)
             elif info.resident_id is not None and info.kind in (
                 DeviceKind.WATER_METER,
                 DeviceKind.DOOR_SENSOR,
             ):
                 raised += self._elder(info, reading, at)
+                water = info.kind == DeviceKind.WATER_METER
+                if info.resident_id in (self._flows if water else self._doors):
+                    (flows if water else doors).add(info.resident_id)
+        if cars or flows or doors:
+            self._remember(cars, flows, doors)
         return raised
 
     def _fire(self, device: fire.FireDevice, reading: LiveReading, at: datetime) -> int:

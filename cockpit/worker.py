@@ -5,14 +5,20 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
 
 from cockpit.alerts import ALERT_STREAM, AlertBook
-from cockpit.clock import Clock
+from cockpit.cases.desk import CASE_STREAM, CaseDesk
+from cockpit.cases.panel import CASES, build_cases_view
+from cockpit.clock import Clock, local_day
 from cockpit.domain.kinds import DeviceKind
 from cockpit.live import LiveStore, LiveStoreError
+from cockpit.map_views import MapViews, build_map_views
 from cockpit.panels import (
     ENTERPRISE,
     GOVERNANCE,
@@ -28,16 +34,20 @@ from cockpit.panels import (
 )
 from cockpit.rules import fire
 from cockpit.rules.config import RulesConfig, load_rules_config
+from cockpit.rules.enterprise import visit_triggers
 from cockpit.rules.housing import building_risk
 from cockpit.rules.results import RuleKind, level_rank
 from cockpit.settings import Settings
 from cockpit.viewmodels import OVERVIEW, TICKER, ViewModelPublisher, build_overview
 from data_adapters.base import Adapter
+from data_adapters.case_facts import CaseFactsAdapter
+from data_adapters.enterprise_facts import EnterpriseFactsAdapter
 from data_adapters.live_state import LiveStateAdapter
 from data_adapters.panel_facts import BuildingFactsAdapter, PanelFactsAdapter
 from data_adapters.registry import DeviceRegistryAdapter, RegistryAdapter
 
 log = logging.getLogger(__name__)
+ENTERPRISE_POLL = timedelta(hours=1)
 SILENCE_KINDS = (RuleKind.DEVICE_OFFLINE.value, RuleKind.PATROL_OVERDUE.value)
 
 
@@ -58,16 +68,36 @@ class ViewModelWorker:
         panels: PanelFactsAdapter | None = None,
         buildings: BuildingFactsAdapter | None = None,
         rules_cfg: RulesConfig | None = None,
+        enterprises: EnterpriseFactsAdapter | None = None,
+        map_views: MapViews | None = None,
+        cases: CaseDesk | None = None,
+        case_facts: CaseFactsAdapter | None = None,
+        ingest_health: Sequence[Callable[[], dict[str, Any]]] = (),
     ) -> None:
         self.registry = registry
         self.devices = devices
         self.live_state = live_state
         self.panels = panels
         self.buildings = buildings
+        self.enterprises = enterprises
+        # The MQTT bridge and the complaint feeds: ingest sources that report their own health.
+        self.ingest_health = tuple(ingest_health)
+        self._visits_planned_from: object = None  # the enterprise snapshot visits were planned on
         self.rules_cfg = rules_cfg or load_rules_config()
         self.adapters: list[Adapter] = [
-            a for a in (registry, devices, live_state, panels, buildings) if a is not None
+            a
+            for a in (registry, devices, live_state, panels, buildings, enterprises)
+            if a is not None
         ]
+        self.map_views = map_views
+        if map_views is not None:
+            self.adapters += map_views.adapters
+        self.cases = cases
+        self.case_facts = case_facts
+        if case_facts is not None:
+            self.adapters.append(case_facts)
+        self._case_cursor = "0"
+        self.cases_seconds: float | None = None
         self._risks: tuple[object, list] = (None, [])  # (building snapshot, its risk results)
         self.periodic_seconds: float | None = None
         self.publisher = ViewModelPublisher(live)
@@ -104,7 +134,8 @@ class ViewModelWorker:
                     fetched_at=a.fetched_at.isoformat() if a.fetched_at else None,
                 )
                 for a in self.adapters
-            ],
+            ]
+            + [health() for health in self.ingest_health],
             now,
             self.street_name,
             offline_k,
@@ -115,6 +146,7 @@ class ViewModelWorker:
             self.publish_ticker()
             self.publisher.publish(OVERVIEW, model, now)
             self._publish_panels(live, states, now)
+            self._publish_cases(now)
             if self._publish_failing:
                 log.info("view-model cache is reachable again")
             self._publish_failing = False
@@ -165,8 +197,17 @@ class ViewModelWorker:
             )
         if self.alerts is not None:
             self._silence_alerts(states, now)
+            self._visit_alerts(now)
         self.publisher.publish(MAP_COLOURS, {"colours": map_building_colours(risks)}, now)
+        if self.map_views is not None:
+            held = self.buildings.snapshot if self.buildings else None
+            building_facts = held.data if held else None
+            items = self.ticker.model()["items"]
+            self.map_views.publish(
+                self.publisher, states, risks, building_facts, items, now, offline_k
+            )
         health = [a.health(self.stale_after) for a in self.adapters]
+        health += [report() for report in self.ingest_health]
         self.publisher.publish(
             SOURCE_HEALTH, source_health(health, live["counters"] if live else None), now
         )
@@ -208,6 +249,47 @@ class ViewModelWorker:
         for key in open_now.keys() - silent:
             self.alerts.resolve(key, now)
 
+    def _publish_cases(self, now: datetime) -> None:
+        """Open cases for new reports, then publish `cases`; re-read at once after any action."""
+        if self.cases is None or self.case_facts is None:
+            return
+        started = time.perf_counter()
+        try:
+            self.cases.sync(now)
+        except SQLAlchemyError as exc:
+            log.warning("case sync failed: %s", str(exc).splitlines()[0])
+        # An action on any screen appended to the cases stream: show it now, not at the next poll.
+        changed = False
+        while events := self.live.read_events(CASE_STREAM, self._case_cursor, limit=1000):
+            self._case_cursor = events[-1][0]
+            changed = True
+        if changed:
+            self.case_facts.refresh()
+        snapshot = self.case_facts.snapshot
+        self.publisher.publish(
+            CASES, build_cases_view(snapshot.data if snapshot else None, now), now
+        )
+        self.cases_seconds = time.perf_counter() - started
+
+    def _visit_alerts(self, now: datetime) -> None:
+        """Raise a blue alert per due visit (八必访); resolve the ones visited or no longer due."""
+        snapshot = self.enterprises.snapshot if self.enterprises else None
+        if snapshot is None or snapshot is self._visits_planned_from:
+            return
+        today = local_day(now)
+        due = {
+            candidate.condition_key: candidate
+            for facts, history in snapshot.data.values()
+            for candidate in (
+                t.to_alert() for t in visit_triggers(facts, history, self.rules_cfg, today)
+            )
+        }
+        open_now = self.alerts.open_levels((RuleKind.ENTERPRISE_VISIT.value,))
+        self.alerts.raise_many([c for key, c in due.items() if key not in open_now], now)
+        for key in open_now.keys() - due.keys():
+            self.alerts.resolve(key, now)
+        self._visits_planned_from = snapshot
+
     def _building_risks(self) -> list:
         """Colour every building from its facts, again only when the facts were re-read."""
         if self.buildings is None or self.buildings.snapshot is None:
@@ -224,6 +306,9 @@ class ViewModelWorker:
         """Fold new alert events into the ticker view model and publish it if it changed."""
         if self.ticker.absorb(self.live.read_events(ALERT_STREAM, self.ticker.cursor, limit=500)):
             self.publisher.publish(TICKER, self.ticker.model(), self.clock.now())
+            if self.map_views is not None:
+                items = self.ticker.model()["items"]
+                self.map_views.publish_alerts(self.publisher, items, self.clock.now())
 
     def run(self, stop: threading.Event, every_s: float) -> None:
         """Tick on the interval and publish the ticker the moment an alert arrives, until stopped."""
@@ -285,6 +370,9 @@ def build_worker(
     alerts: AlertBook,
     rules_cfg: RulesConfig,
     settings: Settings,
+    cases: CaseDesk | None = None,
+    *,
+    ingest_health: Sequence[Callable[[], dict[str, Any]]] = (),
 ) -> ViewModelWorker:
     """Return the full worker: every adapter at the settings' intervals, alerts and rules."""
     store_poll = timedelta(seconds=settings.store_poll_seconds)
@@ -305,4 +393,12 @@ def build_worker(
             engine, clock, slow_poll, window_days=rules_cfg.housing.fire_alarm_window_days
         ),
         rules_cfg,
+        # Visits are planned by the day; an hourly read (about a second at s-street) is plenty.
+        EnterpriseFactsAdapter(engine, clock, max(slow_poll, ENTERPRISE_POLL)),
+        map_views=build_map_views(
+            engine, clock, store_poll, slow_poll * 5, settings.tile_url, settings.tile_coordinates
+        ),
+        cases=cases,
+        case_facts=CaseFactsAdapter(engine, clock, store_poll) if cases is not None else None,
+        ingest_health=ingest_health,
     )

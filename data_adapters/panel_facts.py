@@ -199,7 +199,10 @@ class PanelFactsAdapter(Adapter[dict[str, Any]]):
                 s.Alert.routing,
                 s.Alert.reasons,
                 s.Alert.raised_at,
-            ).where(is_open, s.Alert.kind.in_(ENTERPRISE_ALERT_KINDS))
+                s.Enterprise.name.label("enterprise_name"),
+            )
+            .outerjoin(s.Enterprise, s.Enterprise.id == s.Alert.object_id)
+            .where(is_open, s.Alert.kind.in_(ENTERPRISE_ALERT_KINDS))
         ):
             alert = {
                 "id": row.id,
@@ -207,6 +210,7 @@ class PanelFactsAdapter(Adapter[dict[str, Any]]):
                 "level": row.level,
                 "object_type": "enterprise",
                 "object_id": row.object_id,
+                "enterprise_name": row.enterprise_name,
                 "title_zh": row.title,
                 "title_en": row.title_en,
                 "routing": row.routing,

@@ -176,18 +176,31 @@ def check_views_round_trip(store: LiveStore) -> None:
     assert store.get_view("wall") == b"second"
 
 
+def check_rule_memory_round_trip(store: LiveStore) -> None:
+    """A rule's memory comes back per object; saving again replaces one object; rules are apart."""
+    assert store.load_rule_memory("elevator") == {}
+    store.save_rule_memory("elevator", {7: b'{"since": 1.5}', 8: b"\x00raw"})
+    store.save_rule_memory("elevator", {8: b"second"})
+    store.save_rule_memory("elder", {7: b"water"})
+    store.save_rule_memory("elder", {})
+    assert store.load_rule_memory("elevator") == {7: b'{"since": 1.5}', 8: b"second"}
+    assert store.load_rule_memory("elder") == {7: b"water"}
+
+
 def check_clear(store: LiveStore) -> None:
     """clear() forgets readings, events, counters and views, and the store works afterwards."""
     store.put_readings([reading(1, T0 + 100, level=1)])
     store.append_event("alerts", {"n": 1})
     store.incr("readings")
     store.set_view("wall", b"x")
+    store.save_rule_memory("elevator", {1: b"x"})
     store.clear()
     assert store.latest([1]) == {}
     assert store.last_seen() == {}
     assert store.read_events("alerts") == []
     assert store.counters() == {}
     assert store.get_view("wall") is None
+    assert store.load_rule_memory("elevator") == {}
     # After clearing, an older time than before is accepted again: the state is gone.
     assert store.put_readings([reading(1, T0, level=2)]) == [True]
     assert store.latest([1])[1]["values"] == {"level": 2}
@@ -243,6 +256,7 @@ CONTRACT: tuple[Callable[[LiveStore], None], ...] = (
     check_streams_are_separate,
     check_counters,
     check_views_round_trip,
+    check_rule_memory_round_trip,
     check_clear,
     check_wait_events_wakes_on_append,
 )

@@ -125,6 +125,11 @@ INDUSTRY_WORDS = {
     "quasi_finance": "资产管理有限公司",
     "healthcare": "医疗科技有限公司",
 }
+# In a building with group renting, this share of its households are group-rented.
+GROUP_RENT_HOTSPOT_SHARE = (0.15, 0.35)
+# Share of enterprises whose managers, tax or insured staff changed much since last year.
+ENTERPRISE_CHANGE_SHARE = 0.01
+RELOCATION_SIGNS = ("迁出咨询", "注销咨询", "退租申请")
 TAX_ELSEWHERE = ("浦东新区", "闵行区", "嘉定区", "青浦区", "奉贤区", "崇明区", "外省市")
 FIRE_MIX = (
     (DeviceKind.SMOKE, 0.52),
@@ -164,9 +169,12 @@ def split_exact(total: int, weights: Sequence[float]) -> list[int]:
 class StreetGenerator:
     """Build every row of a street from a tier, a seed and a centre, without touching the store."""
 
-    def __init__(self, tier: Tier, seed: int, center: tuple[float, float]) -> None:
+    def __init__(
+        self, tier: Tier, seed: int, center: tuple[float, float], as_of: date = REFERENCE_DAY
+    ) -> None:
         self.tier = tier
         self.seed = seed
+        self.as_of = as_of  # the day the street is seeded: leases and partner records date from it
         self.frame = LocalFrame(*center)
         self.rows: dict[str, list[dict[str, Any]]] = {t: [] for t in _LOAD_ORDER}
         self._building_rects: dict[int, layout.Rect] = {}
@@ -185,6 +193,7 @@ class StreetGenerator:
             ("buildings", self._buildings),
             ("households and residents", self._population),
             ("enterprises", self._enterprises),
+            ("enterprise records", self._enterprise_records),
             ("devices", self._devices),
             ("grid workers and teams", self._workers),
         ):
@@ -511,7 +520,7 @@ class StreetGenerator:
         """Return (size, group rent) per household, adding up to the tier's residents exactly."""
         tier = self.tier
         n = tier.households
-        group = set(rng.sample(range(n), round(n * tier.group_rent_share)))
+        group = self._group_rent_households(rng, round(n * tier.group_rent_share))
         sizes = [
             rng.randint(8, 14)
             if i in group
@@ -531,6 +540,22 @@ class StreetGenerator:
                     continue
                 sizes[i] += step
         return [(s, i in group) for i, s in enumerate(sizes)]
+
+    def _group_rent_households(self, rng: random.Random, wanted: int) -> set[int]:
+        """Pick group-rented households clustered in a few buildings, as streets find them."""
+        # Households are numbered building by building; a building's are one contiguous range.
+        ranges, start = [], 0
+        for _building, count in self.residential:
+            ranges.append(range(start, start + count))
+            start += count
+        group: set[int] = set()
+        for households in rng.sample(ranges, len(ranges)):
+            if len(group) >= wanted:
+                break
+            share = rng.uniform(*GROUP_RENT_HOTSPOT_SHARE)
+            take = min(wanted - len(group), max(2, round(len(households) * share)))
+            group.update(rng.sample(households, min(take, len(households))))
+        return group
 
     def _members(self, size: int, group_rent: bool, rng: random.Random) -> list[tuple[int, str]]:
         """Return (age, gender) of each member of a household."""
@@ -604,9 +629,58 @@ class StreetGenerator:
                         "annual_tax_wan": round(staff * rng.uniform(0.8, 6.0), 1),
                         "status": "abnormal" if rng.random() < 0.03 else "operating",
                         "registered_on": registered,
-                        "lease_ends_on": REFERENCE_DAY + timedelta(days=rng.randrange(30, 365 * 3)),
+                        "lease_ends_on": self.as_of + timedelta(days=rng.randrange(30, 365 * 3)),
                     }
                 )
+
+    def _enterprise_records(self) -> None:
+        """Add last year's partner-department snapshot, signs, lawsuits and past visits."""
+        rng = self.rng("enterprise records")
+        as_of, snapshots, events = self.as_of, self.rows["enterprise_snapshots"], []
+        last_year = as_of - timedelta(days=365)
+        for e in self.rows["enterprises"]:
+            insured = round(e["staff"] * rng.uniform(0.6, 1.0))
+            e["insured_staff"] = insured
+            managers = [dict(m) for m in e["managers"]]
+            if rng.random() < ENTERPRISE_CHANGE_SHARE:
+                managers[1]["name"] = people.person_name(rng)
+            tax_factor = rng.uniform(1.5, 3.0) if rng.random() < ENTERPRISE_CHANGE_SHARE else 1.0
+            staff_factor = rng.uniform(1.6, 3.0) if rng.random() < ENTERPRISE_CHANGE_SHARE else 1.0
+            snapshots.append(
+                {
+                    "id": len(snapshots) + 1,
+                    "enterprise_id": e["id"],
+                    "taken_on": last_year,
+                    "managers": managers,
+                    "annual_tax_wan": round(e["annual_tax_wan"] * tax_factor, 1),
+                    "insured_staff": round(insured * staff_factor),
+                }
+            )
+
+            def event(kind: str, days_back: int, trigger=None, detail=None, e=e) -> None:
+                events.append(
+                    {
+                        "enterprise_id": e["id"],
+                        "kind": kind,
+                        "happened_on": as_of - timedelta(days=rng.randrange(1, days_back)),
+                        "trigger": trigger,
+                        "detail": detail,
+                    }
+                )
+
+            if rng.random() < 0.003:
+                event("relocation", 60, detail=rng.choice(RELOCATION_SIGNS))
+            if rng.random() < 0.005:
+                event("lawsuit", 170, detail="合同纠纷")
+            # Streets visit the standing triggers as they go: most are answered within the half-year.
+            if not e["tax_registered_here"] and rng.random() < 0.95:
+                event("visit", 170, trigger="tax_elsewhere")
+            if e["status"] != "operating" and rng.random() < 0.7:
+                event("visit", 170, trigger="abnormal_operation")
+            if (e["lease_ends_on"] - as_of).days <= 90 and rng.random() < 0.85:
+                event("visit", 170, trigger="lease_ending")
+        events.sort(key=lambda row: (row["happened_on"], row["enterprise_id"]))
+        self.rows["enterprise_events"] = [dict(row, id=i) for i, row in enumerate(events, 1)]
 
     # -- devices -----------------------------------------------------------------------------
 
@@ -798,6 +872,8 @@ _LOAD_ORDER = (
     "households",
     "residents",
     "enterprises",
+    "enterprise_snapshots",
+    "enterprise_events",
     "devices",
     "grid_workers",
     "response_teams",
@@ -816,14 +892,15 @@ def seed_street(
     seed: int,
     center: tuple[float, float],
     *,
+    as_of: date = REFERENCE_DAY,
     show_progress: bool = False,
 ) -> SeedReport:
     """Generate the tier's street and load it into an empty, migrated store in one transaction."""
     if not store_is_empty(engine):
         raise StoreNotEmptyError("the store already holds a street; use --reset to replace it")
     started = time.perf_counter()
-    generator = StreetGenerator(tier, seed, center)
-    stages = 6 + len(_LOAD_ORDER)
+    generator = StreetGenerator(tier, seed, center, as_of)
+    stages = 7 + len(_LOAD_ORDER)
     with tqdm(total=stages, desc="seed", unit="step", disable=not show_progress, leave=True) as bar:
 
         def step(label: str) -> None:

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -206,6 +207,7 @@ class Enterprise(Base):
     status: Mapped[str] = mapped_column(String(16), default="operating")
     registered_on: Mapped[date] = mapped_column(Date)
     lease_ends_on: Mapped[date | None] = mapped_column(Date)
+    insured_staff: Mapped[int | None] = mapped_column(Integer)  # staff with social insurance here
 
 
 class Device(Base):
@@ -319,6 +321,7 @@ class Case(Base):
     source_ref: Mapped[str | None] = mapped_column(String(64))
     category: Mapped[str] = mapped_column(String(32), index=True)
     title: Mapped[str] = mapped_column(String(200))
+    title_en: Mapped[str | None] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text)
     state: Mapped[str] = mapped_column(String(16), index=True)
     grid_id: Mapped[int | None] = mapped_column(ForeignKey("grids.id"), index=True)
@@ -331,8 +334,90 @@ class Case(Base):
     reported_at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
     deadline_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
-    routing: Mapped[str | None] = mapped_column(String(16))
+    routing: Mapped[str | None] = mapped_column(String(24))
     resolution_level: Mapped[str | None] = mapped_column(String(16))
+    # The closed loop (cockpit.cases): priority picks the clock, centre the command room (双脑联动).
+    priority: Mapped[str] = mapped_column(String(8), default="normal", server_default="normal")
+    centre: Mapped[str] = mapped_column(String(16), default="street", server_default="street")
+    department: Mapped[str | None] = mapped_column(String(32), index=True)
+    assignee: Mapped[str | None] = mapped_column(String(40), index=True)  # "team:3", "worker:12"
+    parked_from: Mapped[str | None] = mapped_column(String(16))
+    parked_at: Mapped[datetime | None]
+    paused_remaining_s: Mapped[float | None] = mapped_column(Float)
+    dispatch_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    rework_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    self_handled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    satisfaction: Mapped[int | None] = mapped_column(Integer)
+    # When each stage happened, and when it was due: the indicators compare the two.
+    registered_at: Mapped[datetime | None]
+    dispatched_at: Mapped[datetime | None]
+    accepted_at: Mapped[datetime | None]
+    arrived_at: Mapped[datetime | None]
+    handled_at: Mapped[datetime | None]
+    verified_at: Mapped[datetime | None]
+    evaluated_at: Mapped[datetime | None]
+    supervised_at: Mapped[datetime | None]
+    escalated_at: Mapped[datetime | None]
+    register_due_at: Mapped[datetime | None]
+    dispatch_due_at: Mapped[datetime | None]
+    arrive_due_at: Mapped[datetime | None]
+    handle_due_at: Mapped[datetime | None]
+    verify_due_at: Mapped[datetime | None]
+    close_due_at: Mapped[datetime | None]
+
+
+class CaseReport(Base):
+    """Link each report (alert, request, complaint, grid report) to the one case it opened or joined."""
+
+    __tablename__ = "case_reports"
+    __table_args__ = (UniqueConstraint("source", "source_id", name="uq_case_reports_source_ref"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    source: Mapped[str] = mapped_column(String(16))
+    source_id: Mapped[int | None] = mapped_column(Integer)
+    reported_at: Mapped[datetime]
+    linked: Mapped[bool] = mapped_column(Boolean, default=False)  # joined an existing case
+
+
+class CaseHistory(Base):
+    """Record one action on a case: who, when, from, to, why; the action key makes it idempotent."""
+
+    __tablename__ = "case_history"
+    __table_args__ = (UniqueConstraint("case_id", "action_key", name="uq_case_history_action_key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    action: Mapped[str] = mapped_column(String(16))
+    from_state: Mapped[str | None] = mapped_column(String(16))
+    to_state: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    note: Mapped[str | None] = mapped_column(Text)
+    target: Mapped[str | None] = mapped_column(String(40))
+    action_key: Mapped[str] = mapped_column(String(64))
 
 
 Index("ix_residents_birth_alone", Resident.lives_alone, Resident.birth_date)
+
+
+class EnterpriseSnapshot(Base):
+    """Hold an enterprise's managers, tax and insured staff as partner departments had them."""
+
+    __tablename__ = "enterprise_snapshots"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"), index=True)
+    taken_on: Mapped[date] = mapped_column(Date, index=True)
+    managers: Mapped[list[Any] | None] = mapped_column(JSON)
+    annual_tax_wan: Mapped[float | None] = mapped_column(Float)
+    insured_staff: Mapped[int | None] = mapped_column(Integer)
+
+
+class EnterpriseEvent(Base):
+    """Hold a dated fact about an enterprise: a relocation sign, a lawsuit or a visit paid."""
+
+    __tablename__ = "enterprise_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16), index=True)
+    happened_on: Mapped[date] = mapped_column(Date, index=True)
+    trigger: Mapped[str | None] = mapped_column(String(24))  # for a visit: the trigger it answered
+    detail: Mapped[str | None] = mapped_column(String(200))

@@ -16,6 +16,9 @@ import pytest
 CHROMIUM = "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
+DOC_SCREENSHOTS = ROOT / "docs" / "screenshots"
+# A Redis database of its own: the browser tests' street never meets another test's keys.
+REDIS_URL = "redis://127.0.0.1:6379/9"
 
 
 def free_port() -> int:
@@ -29,6 +32,7 @@ class CockpitServer:
     """Run `python app.py` with test settings and know its URL."""
 
     def __init__(self, data_dir: Path, **settings: str) -> None:
+        self.data_dir = data_dir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         self.env = {
@@ -64,6 +68,11 @@ class CockpitServer:
             f"cockpit did not answer within {timeout} s: {self.log.read_text()[-2000:]}"
         )
 
+    @property
+    def database_url(self) -> str:
+        """Return the URL of the server's SQLite store."""
+        return f"sqlite:///{self.data_dir / 'cockpit.db'}"
+
     def stop(self) -> None:
         """Stop the server."""
         if self.process and self.process.poll() is None:
@@ -74,18 +83,37 @@ class CockpitServer:
                 self.process.kill()
 
 
+def clear_redis_street(url: str = REDIS_URL) -> None:
+    """Drop every key the browser tests' cockpits left in their Redis database."""
+    import redis
+
+    client = redis.Redis.from_url(url)
+    try:
+        keys = list(client.scan_iter("cockpit:*", count=1000))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
+
+
 @pytest.fixture(scope="module")
 def cockpit(tmp_path_factory) -> Iterator[CockpitServer]:
-    """Run a cockpit on the Changbai street with a fast refresh, for the module's tests."""
+    """Run a cockpit on the Changbai street with a fast refresh and live state in the real Redis."""
+    from tests.conftest import require_server
+
+    require_server("Redis", "127.0.0.1", 6379)
+    clear_redis_street()
     server = CockpitServer(
         tmp_path_factory.mktemp("cockpit"),
         COCKPIT_SCALE="changbai",
         COCKPIT_REFRESH_MS="500",
         COCKPIT_LIVE_POLL_SECONDS="0.5",
+        COCKPIT_REDIS_URL=REDIS_URL,
     )
     server.start()
     yield server
     server.stop()
+    clear_redis_street()
 
 
 @pytest.fixture(scope="session")
@@ -136,9 +164,16 @@ def open_page(browser):
         page.close()
 
 
-def screenshot(page, name: str) -> Path:
-    """Save a screenshot for people to look at (artifacts/ is ignored by git)."""
+def screenshot(page, name: str, *, docs: bool = False) -> Path:
+    """Save a screenshot for people to look at (artifacts/ is ignored by git).
+
+    With DOC_SCREENSHOTS=1 in the environment, the ones marked `docs` also replace the README's
+    pictures in docs/screenshots/.
+    """
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
     page.screenshot(path=str(path))
+    if docs and os.environ.get("DOC_SCREENSHOTS") == "1":
+        DOC_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(DOC_SCREENSHOTS / f"{name}.png"))
     return path

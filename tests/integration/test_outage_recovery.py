@@ -13,6 +13,7 @@ from cockpit.live import RedisLiveStore
 from cockpit.mqtt_bridge import MqttBridge, MqttPublisher
 from cockpit.simulator.generator import seed_street
 from cockpit.simulator.scenario import LiveScenario
+from cockpit.panels import SOURCE_HEALTH
 from cockpit.viewmodels import OVERVIEW, read_view
 from cockpit.worker import ViewModelWorker
 from data_adapters.live_state import LiveStateAdapter
@@ -32,6 +33,19 @@ def wait_until(condition, timeout: float = 15.0) -> bool:
             return True
         time.sleep(0.05)
     return False
+
+
+def settled(live, quiet_s: float = 0.5):
+    """Return a condition that holds once the accepted-readings counter stops moving."""
+    seen = {"value": None, "since": time.monotonic()}
+
+    def condition() -> bool:
+        value = live.counters().get("readings_accepted", 0)
+        if value != seen["value"]:
+            seen.update(value=value, since=time.monotonic())
+        return time.monotonic() - seen["since"] >= quiet_s
+
+    return condition
 
 
 def test_redis_outage_marks_live_data_stale_and_recovers_without_restart(
@@ -104,15 +118,34 @@ def test_broker_outage_is_seen_and_messages_flow_again_after_it(
     scenario = LiveScenario(
         sqlite_engine, Ingest(sqlite_engine, live, clock), clock, 32, sink=publisher.send
     )
+    worker = ViewModelWorker(
+        RegistryAdapter(sqlite_engine, clock, timedelta(seconds=10)),
+        DeviceRegistryAdapter(sqlite_engine, clock, timedelta(seconds=60)),
+        LiveStateAdapter(live, clock, timedelta(seconds=1)),
+        live,
+        clock,
+        timedelta(seconds=30),
+        ingest_health=[bridge.health],
+    )
+
+    def mqtt_state() -> str:
+        worker.tick()
+        health = read_view(live, SOURCE_HEALTH)
+        assert read_view(live, OVERVIEW)["stale"] is (health["status"] != "ok")
+        return next(s["state"] for s in health["sources"] if s["name"] == "mqtt")
+
     try:
         bridge.start()
         assert bridge.wait_ready(10)
         clock.advance(60)
         scenario.step()
         assert wait_until(lambda: live.counters().get("readings_accepted", 0) > 0)
+        assert wait_until(settled(live))  # the whole step is in before the line is cut
+        assert mqtt_state() == "ok"
 
         proxy.cut()
         assert wait_until(lambda: not bridge.connected)
+        assert mqtt_state() == "down"
         accepted = live.counters()["readings_accepted"]
         clock.advance(60)
         scenario.step()  # published while the bridge is cut off: the broker keeps them (QoS 1 session)
@@ -123,6 +156,7 @@ def test_broker_outage_is_seen_and_messages_flow_again_after_it(
         proxy.restore()
         assert wait_until(lambda: bridge.connected, timeout=30)
         assert wait_until(lambda: live.counters()["readings_accepted"] > accepted, timeout=30)
+        assert wait_until(lambda: mqtt_state() == "ok")
     finally:
         publisher.close()
         bridge.stop()

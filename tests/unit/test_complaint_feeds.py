@@ -946,3 +946,63 @@ def test_a_fault_downstream_is_reported_not_raised(ingest, street, external, tmp
     assert (tmp_path / "inbox" / "a.csv").exists()
     feed = SqlTableFeed(ingest, street, external, "hotline_tickets", COLUMNS)
     assert "RuntimeError" in feed.poll().errors[0] and feed.watermark == 0
+
+
+def test_a_table_named_as_the_fields_needs_no_mapping(ingest, street, tmp_path):
+    engine = create_engine(f"sqlite:///{tmp_path / 'export.db'}")
+    metadata = MetaData()
+    table = Table(
+        "complaints_export",
+        metadata,
+        Column("id", Integer, primary_key=True),
+        *(Column(name, String(400)) for name in ("source", "received_at", "category", "text")),
+        Column("address", String(200)),
+        Column("enterprise_name", String(128)),  # optional fields: used when present
+    )
+    metadata.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(
+            insert(table),
+            {
+                "id": 1,
+                "source": "12345",
+                "received_at": WHEN,
+                "category": "noise",
+                "text": "夜间施工噪音",
+                "address": "长白新村街道安图路1号",
+                "enterprise_name": None,
+            },
+        )
+    feed = SqlTableFeed(ingest, street, engine, "complaints_export")
+    assert feed.poll().ingested == 1
+    # Keyed by the row id, as a table without an external id column is.
+    assert [c.external_id for c in complaints(street)] == ["1"]
+    engine.dispose()
+
+
+def test_a_table_missing_a_required_field_is_a_clear_error(ingest, street, tmp_path):
+    engine = create_engine(f"sqlite:///{tmp_path / 'export.db'}")
+    metadata = MetaData()
+    Table("complaints_export", metadata, Column("id", Integer, primary_key=True))
+    metadata.create_all(engine)
+    feed = SqlTableFeed(ingest, street, engine, "complaints_export")
+    report = feed.poll()
+    assert "has no column address, category, received_at, source, text" in report.errors[0]
+    assert feed.health()["state"] == "down"
+    engine.dispose()
+
+
+def test_feed_health_follows_its_polls(ingest, street, external):
+    feed = SqlTableFeed(ingest, street, external, "hotline_tickets", COLUMNS)
+    assert feed.health() == {
+        "name": "feed:sql:hotline_tickets",
+        "state": "down",
+        "age_s": None,
+        "error": None,
+    }
+    feed.poll()
+    assert feed.health()["state"] == "ok" and feed.health()["error"] is None
+    external.table.drop(external)  # the other system's table goes away
+    feed.poll()
+    health = feed.health()
+    assert health["state"] == "stale" and "cannot read hotline_tickets" in health["error"]

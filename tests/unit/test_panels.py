@@ -237,6 +237,7 @@ def test_governance_counts_add_up():
     assert housing["communities"][0] == {
         "id": 1,
         "community": "长白社区",
+        "community_en": "Changbai Community",
         "red": 1,
         "yellow": 0,
         "green": 1,
@@ -330,7 +331,7 @@ def test_enterprise_with_nothing_yet():
         "by_grade": {"red": 0, "orange": 0, "yellow": 0, "blue": 0},
         "watch": [],
     }
-    assert model["visits"] == {"total": 0, "enterprises": 0, "by_trigger": []}
+    assert model["visits"] == {"total": 0, "enterprises": 0, "by_trigger": [], "due": []}
     assert model["buildings"]["top"] == []
 
 
@@ -340,7 +341,11 @@ def test_enterprise_with_nothing_yet():
 def test_livelihood_counts():
     f = facts()
     model = livelihood_panel(f, devices(), f["alerts"]["open_objects"], NOW)
-    assert model["elders"] == {"living_alone": 42, "due_visit": 2}
+    assert model["elders"] == {
+        "living_alone": 42,
+        "due_visit": 2,
+        "by_signal": {"no_door_opening": 1, "no_water": 1, "water_running": 1},
+    }
     assert model["elevators"] == {
         "running": 1,
         "trapped": 1,
@@ -378,7 +383,11 @@ def test_livelihood_reads_now_from_facts_and_survives_nothing():
         f, devices(), f["alerts"]["open_objects"], NOW
     )
     empty = livelihood_panel(None, None, None)
-    assert empty["elders"] == {"living_alone": 0, "due_visit": 0}
+    assert empty["elders"] == {
+        "living_alone": 0,
+        "due_visit": 0,
+        "by_signal": {"no_door_opening": 0, "no_water": 0, "water_running": 0},
+    }
     assert empty["elevators"]["total"] == 0 and empty["requests"]["by_category"] == []
     waiting = livelihood_panel(f, None, None)
     assert waiting["elevators"] == {

@@ -65,7 +65,9 @@ def test_yellow_band_and_caps() -> None:
     """Elders and open cases are capped, so they alone make at most yellow."""
     result = building_risk(BuildingFacts(3, elders_living_alone=50, open_cases=1), CFG)
     assert result.colour == "yellow"
-    assert result.score == 3 + 1
+    assert result.score == CFG.housing.elders_alone.max_points + 1
+    alone = building_risk(BuildingFacts(3, elders_living_alone=50), CFG)
+    assert alone.colour == "green" and alone.reasons  # a care signal, not a housing risk
 
 
 def test_floating_share_needs_enough_residents() -> None:

@@ -1,0 +1,145 @@
+"""Wire the live map: clientside restyling per refreshed view, the layer URLs, and the cards."""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Callable
+from typing import Any
+
+import flask
+import orjson
+from dash import ClientsideFunction, Dash, Input, Output, State, ctx, no_update
+
+from cockpit.map_layers import (
+    BUILDING_CARDS,
+    LAYERS,
+    MAP_ALERTS,
+    MAP_CASES,
+    MAP_DEVICES,
+    compose_building_card,
+    compose_device_card,
+    layer_view,
+)
+from cockpit.panels import MAP_COLOURS
+from layouts.map import (
+    BUILDINGS_ID,
+    CONFIG_ID,
+    DEVICES_ID,
+    PICK_ID,
+    STATUS_ID,
+    SWITCH_ID,
+    building_card,
+    device_card,
+)
+
+ReadView = Callable[[str], dict[str, Any] | None]
+# The refreshed views the map listens to (the shell's REFRESHED_VIEWS must list them).
+MAP_VIEWS = (MAP_COLOURS, MAP_DEVICES, MAP_ALERTS, MAP_CASES)
+GZIP_LEVEL = 6
+
+
+def register(app: Dash, read_view: ReadView) -> None:
+    """Attach the map's clientside callbacks, its card callback and its layer URL to the app."""
+    app.server.add_url_rule(
+        "/map-layers/<name>/<version>.json",
+        "map_layer",
+        lambda name, version: serve_layer(read_view, name, version),
+    )
+
+    def clientside(function: str, *args: Any) -> None:
+        """Register one function of assets/map.js; it restyles in place and reports what it did."""
+        # A real output, though only a status attribute: callbacks without one never run on
+        # page load, and the views the page was served with must be drawn at once.
+        app.clientside_callback(
+            ClientsideFunction(namespace="cockpitMap", function_name=function),
+            Output(STATUS_ID, f"data-{function}"),
+            *args,
+        )
+
+    clientside("colours", Input(f"view-{MAP_COLOURS}", "data"), State(CONFIG_ID, "data"))
+    clientside("devices", Input(f"view-{MAP_DEVICES}", "data"))
+    clientside("alerts", Input(f"view-{MAP_ALERTS}", "data"), State(CONFIG_ID, "data"))
+    clientside("cases", Input(f"view-{MAP_CASES}", "data"))
+    clientside("layers", Input(SWITCH_ID, "value"))
+
+    @app.callback(
+        Output("card-overlay", "children", allow_duplicate=True),
+        Input(BUILDINGS_ID, "n_clicks"),
+        Input(DEVICES_ID, "n_clicks"),
+        Input(PICK_ID, "data"),
+        State(BUILDINGS_ID, "clickData"),
+        State(DEVICES_ID, "clickData"),
+        State(CONFIG_ID, "data"),
+        prevent_initial_call=True,
+    )
+    def open_card(_b: Any, _d: Any, picked: Any, building: Any, device: Any, config: Any):
+        """Return the card of the building or device just tapped, from published views only."""
+        lang = (config or {}).get("lang", "zh")
+        target = picked_target(ctx.triggered_id, building, device, picked)
+        if target is None:
+            return no_update
+        kind, payload = target
+        if kind == "building":
+            card = compose_building_card(
+                payload,
+                read_view(BUILDING_CARDS),
+                read_view(MAP_DEVICES),
+                read_view(MAP_CASES),
+                read_view(MAP_ALERTS),
+            )
+            return building_card(card, lang)
+        card = compose_device_card(
+            payload, read_view(BUILDING_CARDS), read_view(MAP_DEVICES), read_view(MAP_ALERTS)
+        )
+        return device_card(card, lang) or no_update
+
+
+def picked_target(trigger: Any, building: Any, device: Any, picked: Any) -> tuple[str, Any] | None:
+    """Return ('building', id) or ('device', feature properties) for what was tapped, else None."""
+    if trigger == BUILDINGS_ID:
+        props = _properties(building)
+        building_id = props.get("id")
+        return ("building", building_id) if _is_id(building_id) else None
+    if trigger == DEVICES_ID:
+        props = _properties(device)
+        return ("device", props) if _is_id(props.get("id")) else None
+    if trigger == PICK_ID and isinstance(picked, dict):
+        if picked.get("kind") == "building" and _is_id(picked.get("id")):
+            return "building", picked["id"]
+        props = picked.get("props")
+        if picked.get("kind") == "device" and isinstance(props, dict) and _is_id(props.get("id")):
+            return "device", props
+    return None
+
+
+def _properties(click: Any) -> dict[str, Any]:
+    """Return a clicked GeoJSON feature's properties, or {} for anything else."""
+    if isinstance(click, dict) and isinstance(click.get("properties"), dict):
+        return click["properties"]
+    return {}
+
+
+def _is_id(value: Any) -> bool:
+    """Tell whether a value can be a row id (the browser sends what it likes)."""
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def serve_layer(read_view: ReadView, name: str, version: str) -> flask.Response:
+    """Return a static map layer as GeoJSON, gzipped; cacheable for good when the version holds."""
+    if name not in LAYERS:
+        flask.abort(404)
+    view = read_view(layer_view(name))
+    if view is None:
+        flask.abort(404)
+    body = orjson.dumps(view)
+    response = flask.Response(body, mimetype="application/geo+json")
+    if "gzip" in flask.request.headers.get("Accept-Encoding", ""):
+        response.set_data(gzip.compress(body, GZIP_LEVEL))
+        response.headers["Content-Encoding"] = "gzip"
+    response.headers["Vary"] = "Accept-Encoding"
+    if view.get("version") == version:
+        # The URL names the content: a new version is a new URL, so this one never changes.
+        response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+    else:
+        response.headers["Cache-Control"] = "no-cache"
+    return response

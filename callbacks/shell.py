@@ -1,0 +1,166 @@
+"""Refresh the cockpit: one server round trip per tick, clientside callbacks fill everything else."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import orjson
+from dash import ALL, ClientsideFunction, Dash, Input, Output, State, no_update
+
+from layouts.panels import PANELS, WALL_KPIS
+from layouts.shell import SOURCES
+
+# Every view model a page holds in a `view-<name>` store; map and cases helpers add theirs here.
+REFRESHED_VIEWS: tuple[str, ...] = (
+    "overview",
+    "ticker",
+    "governance",
+    "enterprise",
+    "livelihood",
+    "cases",
+    *("map_colours", "map_devices", "map_alerts", "map_cases"),
+)
+# The view whose publication time says how fresh the page is (the worker publishes it each tick).
+PULSE_VIEW = "overview"
+
+ReadRaw = Callable[[str], bytes | None]
+# The publisher appends version, generated_at and published_wall last: they sit in the tail.
+TAIL_BYTES = 160
+VERSION_KEY = b'"version":"'
+WALL_KEY = b'"published_wall":'
+
+
+def peek(raw: bytes) -> tuple[str, float] | None:
+    """Return a published view's version and wall time from its tail, without parsing it all."""
+    # Parsing a large view (the cases list) every tick only to learn it is unchanged costs
+    # milliseconds per client; the tail holds both stamps. Anything unexpected: parse in full.
+    tail_start = max(0, len(raw) - TAIL_BYTES)
+    at = raw.rfind(VERSION_KEY, tail_start)
+    wall_at = raw.rfind(WALL_KEY, tail_start)
+    if at < 0 or wall_at < at:
+        return None
+    start = at + len(VERSION_KEY)
+    end = raw.find(b'"', start)
+    wall_end = raw.find(b"}", wall_at)
+    try:
+        wall = float(raw[wall_at + len(WALL_KEY) : wall_end])
+    except ValueError:
+        return None
+    if end < 0 or wall_end != len(raw) - 1:
+        return None
+    return raw[start:end].decode(), wall
+
+
+def refresh_views(
+    read_raw: ReadRaw,
+    names: Iterable[str],
+    held: dict[str, str] | None,
+    now_wall: float,
+) -> tuple[list[Any], Any, dict[str, Any]]:
+    """Return each view (no_update when the client holds its version), the versions, a heartbeat."""
+    held = held or {}
+    versions = dict(held)
+    out: list[Any] = []
+    age_s = None
+    for name in names:
+        raw = read_raw(name)
+        if not raw:
+            out.append(no_update)
+            continue
+        stamps = peek(raw)
+        view = None if stamps else orjson.loads(raw)
+        version, wall = stamps or (view.get("version"), view.get("published_wall", 0))
+        if name == PULSE_VIEW:
+            # Measured on the server's clock, so a browser's wrong clock cannot fake freshness.
+            age_s = round(now_wall - wall, 1)
+        if version is not None and held.get(name) == version:
+            out.append(no_update)
+            continue
+        versions[name] = version
+        out.append(view if view is not None else orjson.loads(raw))
+    return out, (versions if versions != held else no_update), {"age_s": age_s}
+
+
+def register(app: Dash, read_raw: ReadRaw, views: tuple[str, ...] = REFRESHED_VIEWS) -> None:
+    """Attach the refresh callback and the clientside fan-out for the given views to the app."""
+
+    @app.callback(
+        [Output(f"view-{name}", "data") for name in views]
+        + [Output("view-versions", "data"), Output("heartbeat-store", "data")],
+        Input("refresh-interval", "n_intervals"),
+        State("view-versions", "data"),
+        prevent_initial_call=True,
+    )
+    def refresh(_tick: int, held: dict[str, str] | None):
+        """Return the views newer than the client's, their versions and a heartbeat."""
+        out, versions, heartbeat = refresh_views(read_raw, views, held, time.time())
+        return [*out, versions, heartbeat]
+
+    def clientside(function: str, *args, **kwargs) -> None:
+        """Register one function of assets/cockpit.js."""
+        app.clientside_callback(
+            ClientsideFunction(namespace="cockpit", function_name=function), *args, **kwargs
+        )
+
+    clientside(
+        "fillKpis",
+        [Output(f"kpi-{name}", "children") for name in WALL_KPIS]
+        + [Output(f"kpi-{name}-detail", "children") for name in WALL_KPIS]
+        + [Output(f"kpi-box-{name}", "className") for name in WALL_KPIS],
+        Input("view-overview", "data"),
+        Input("view-governance", "data"),
+        Input("view-enterprise", "data"),
+        Input("view-livelihood", "data"),
+        Input("view-cases", "data"),
+    )
+    for name in PANELS:
+        clientside(
+            f"fill_{name}",
+            Output(f"panel-{name}-body", "children"),
+            Input(f"view-{name}", "data"),
+            Input("cycle-interval", "n_intervals"),
+            State("labels-store", "data"),
+            State("view-cases", "data"),
+        )
+    clientside(
+        "fillTicker",
+        Output("alert-ticker", "children"),
+        Input("view-ticker", "data"),
+        State("labels-store", "data"),
+    )
+    clientside(
+        "freshness",
+        Output("data-freshness", "children"),
+        Output("stale-banner", "children"),
+        Output("stale-banner", "hidden"),
+        Output("clock", "children"),
+        [Output(f"source-{name}", "className") for name in SOURCES],
+        Input("clock-interval", "n_intervals"),
+        State("heartbeat-store", "data"),
+        State("view-overview", "data"),
+        State("labels-store", "data"),
+    )
+    clientside(
+        "alertCard",
+        Output("card-overlay", "children", allow_duplicate=True),
+        Input({"type": "ticker-item", "index": ALL}, "n_clicks"),
+        State("view-ticker", "data"),
+        State("labels-store", "data"),
+        prevent_initial_call=True,
+    )
+    clientside(
+        "enterpriseCard",
+        Output("card-overlay", "children", allow_duplicate=True),
+        Input({"type": "enterprise-row", "index": ALL}, "n_clicks"),
+        State("view-enterprise", "data"),
+        State("labels-store", "data"),
+        prevent_initial_call=True,
+    )
+    clientside(
+        "closeCard",
+        Output("card-overlay", "children", allow_duplicate=True),
+        Input("card-close", "n_clicks"),
+        prevent_initial_call=True,
+    )

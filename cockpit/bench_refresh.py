@@ -1,0 +1,129 @@
+"""Time the cockpit's refresh callback as a browser calls it, on a seeded street; prints, never asserts."""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+RUNS = 200
+SCENARIO_STEPS = 30
+
+
+def bench_refresh(
+    scale: str = "s-street",
+    redis_url: str | None = None,
+    runs: int = RUNS,
+    say: Callable[[str], None] = print,
+) -> dict[str, dict[str, float]]:
+    """Print p50/p95 server milliseconds of one refresh: nothing changed, one view, every view."""
+    # Imported here: the bench drives the whole web app, which the rest of cockpit/ never imports.
+    from app import create_app
+    from callbacks.shell import REFRESHED_VIEWS
+    from cockpit.runtime import Runtime
+    from cockpit.settings import Settings
+
+    with tempfile.TemporaryDirectory(prefix="cockpit-bench-refresh-") as tmp:
+        settings = Settings(
+            data_dir=Path(tmp),
+            scale=scale,
+            database_url=None,
+            redis_url=redis_url,
+            mqtt_url=None,
+            embedded_worker=False,
+            simulate=False,
+        )
+        started = time.perf_counter()
+        runtime = Runtime.open(settings)
+        scenario = runtime.make_scenario()
+        for _ in range(SCENARIO_STEPS):
+            scenario.step()
+        runtime.make_worker().tick()
+        say(f"seeded {scale} and published its views in {time.perf_counter() - started:.1f} s")
+        app = create_app(settings, runtime)
+        client = app.server.test_client()
+        output = next(key for key in app.callback_map if "heartbeat-store.data" in key)
+        spec = app.callback_map[output]
+        views = {name: _read(runtime, name) for name in REFRESHED_VIEWS}
+        current = {name: view["version"] for name, view in views.items() if view}
+        sizes = ", ".join(f"{name} {_size(runtime, name):,} B" for name in REFRESHED_VIEWS)
+        say(f"views published: {sizes}")
+        one_changed = {name: v for name, v in current.items() if name != "governance"}
+        results = {}
+        for case, held in (
+            ("unchanged", current),
+            ("one view changed", one_changed),
+            ("every view changed", {}),
+        ):
+            body = _request(output, spec, held)
+            timings, size = _time(client, body, runs)
+            results[case] = {
+                "p50_ms": statistics.median(timings),
+                "p95_ms": _p95(timings),
+                "bytes": size,
+            }
+            say(
+                f"refresh, {case}: p50 {results[case]['p50_ms']:.2f} ms, "
+                f"p95 {results[case]['p95_ms']:.2f} ms, response {size:,} B ({runs} runs)"
+            )
+        runtime.stop()
+    return results
+
+
+def _read(runtime: Any, name: str) -> dict[str, Any] | None:
+    """Return a published view model, or None."""
+    raw = runtime.live.get_view(name)
+    return orjson.loads(raw) if raw else None
+
+
+def _size(runtime: Any, name: str) -> int:
+    """Return a published view model's size in bytes."""
+    return len(runtime.live.get_view(name) or b"")
+
+
+def _request(output: str, spec: dict[str, Any], held: dict[str, str]) -> bytes:
+    """Return the JSON body Dash's renderer posts for the refresh callback."""
+    outputs = [
+        {"id": item.split(".")[0], "property": item.split(".")[1]}
+        for item in output.strip(".").split("...")
+    ]
+    state = [dict(s, value=held) for s in spec["state"]]
+    return orjson.dumps(
+        {
+            "output": output,
+            "outputs": outputs,
+            "inputs": [dict(i, value=1) for i in spec["inputs"]],
+            "changedPropIds": ["refresh-interval.n_intervals"],
+            "state": state,
+        }
+    )
+
+
+def _time(client: Any, body: bytes, runs: int) -> tuple[list[float], int]:
+    """Post the body `runs` times; return the milliseconds each took and the response size."""
+    timings = []
+    size = 0
+    for _ in range(runs):
+        started = time.perf_counter()
+        response = client.post(
+            "/_dash-update-component", data=body, content_type="application/json"
+        )
+        timings.append((time.perf_counter() - started) * 1000)
+        if response.status_code not in (200, 204):
+            raise RuntimeError(f"refresh failed: {response.status_code} {response.data[:300]!r}")
+        size = len(response.data)
+    return timings, size
+
+
+def _p95(values: list[float]) -> float:
+    """Return the 95th percentile."""
+    return statistics.quantiles(values, n=20)[-1] if len(values) >= 20 else max(values)
+
+
+if __name__ == "__main__":
+    bench_refresh()

@@ -1,0 +1,1 @@
+"""Run the closed loop of cases: workflow, working-time deadlines, the case desk, indicators."""

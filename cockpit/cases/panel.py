@@ -1,0 +1,145 @@
+"""Build the `cases` view model from the case facts: pure, no I/O.
+
+Shape (published by the worker under the name "cases"):
+    kpis: {cases_today, open, closure_rate, on_time_rate, overdue, urgent_open}
+    funnel: [{state, count}] in the cycle's order, side states after
+    overdue: [case summary], most overdue first (at most 20)
+    open: [case summary with "history"], urgent first, then by deadline (at most 100)
+    map: [{id, lon, lat, state, priority, overdue}] every open case with coordinates
+    centres: {"street": n, "police": n} open cases per command room (双脑联动)
+    indicators: {since, street: {...}, community: [...], grid: [...], department: [...]}
+      (see cockpit.cases.indicators for the row keys; each table is ranked, rank 1 best)
+    tasks_by_worker: {"<worker id>": [case summary with "task": "handle" | "revisit"]}
+A case summary: id, code, title_zh, title_en, category, state, priority, centre, routing,
+assignee, department, grid_id, building_id, lon, lat, reported_at, deadline_at (ISO, UTC),
+overdue (bool), paused_remaining_s, supervised, escalated, actions (what the workflow allows).
+Countdowns are left to the browser: a model that changed every second would redraw every screen.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from cockpit.cases.workflow import WORKING, CaseRecord, allowed
+from cockpit.domain.kinds import CaseSource, CaseState
+
+CASES = "cases"
+OVERDUE_LIMIT = 20
+OPEN_LIST_LIMIT = 100
+FUNNEL_STATES = tuple(state.value for state in CaseState)
+WORKING_STATES = frozenset(state.value for state in WORKING)
+
+
+def summary(row: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """Return the JSON summary of one case row at `now`."""
+    deadline = row.get("deadline_at")
+    overdue = (
+        deadline is not None
+        and row["state"] != CaseState.PARKED.value
+        and datetime.fromisoformat(deadline) < now
+    )
+    record = CaseRecord(
+        state=CaseState(row["state"]),
+        source=CaseSource(row["source"]) if row["source"] in set(CaseSource) else CaseSource.ALERT,
+        parked_from=CaseState(row["parked_from"]) if row.get("parked_from") else None,
+    )
+    return {
+        "id": row["id"],
+        "code": row["code"],
+        "title_zh": row["title"],
+        "title_en": row.get("title_en") or row["title"],
+        "category": row["category"],
+        "state": row["state"],
+        "priority": row["priority"],
+        "centre": row["centre"],
+        "routing": row.get("routing"),
+        "assignee": row.get("assignee"),
+        "department": row.get("department"),
+        "grid_id": row.get("grid_id"),
+        "building_id": row.get("building_id"),
+        "lon": row.get("lon"),
+        "lat": row.get("lat"),
+        "reported_at": row["reported_at"],
+        "deadline_at": deadline,
+        "overdue": overdue,
+        "paused_remaining_s": row.get("paused_remaining_s"),
+        "supervised": row.get("supervised_at") is not None,
+        "escalated": row.get("escalated_at") is not None,
+        "actions": [a.value for a in allowed(record)],
+    }
+
+
+def build_cases_view(facts: dict[str, Any] | None, now: datetime) -> dict[str, Any]:
+    """Return the `cases` view model; an empty one while no facts were read yet."""
+    if facts is None:
+        return {
+            "kpis": {},
+            "funnel": [],
+            "overdue": [],
+            "open": [],
+            "map": [],
+            "centres": {},
+            "indicators": {},
+            "tasks_by_worker": {},
+        }
+    open_cases = [summary(row, now) for row in facts["open"]]
+    history = facts.get("history") or {}
+    by_state = facts["by_state"]
+    street = facts["indicators"].get("street", {})
+    overdue = sorted(
+        (c for c in open_cases if c["overdue"]), key=lambda c: (c["deadline_at"], c["id"])
+    )
+    centres: dict[str, int] = {}
+    for item in open_cases:
+        centres[item["centre"]] = centres.get(item["centre"], 0) + 1
+    return {
+        "kpis": {
+            "cases_today": facts["cases_today"],
+            "open": facts.get("open_total", len(open_cases)),
+            "closure_rate": street.get("closure_rate"),
+            "on_time_rate": street.get("on_time_handling"),
+            "overdue": len(overdue),
+            "urgent_open": sum(1 for c in open_cases if c["priority"] == "urgent"),
+        },
+        "funnel": _funnel(by_state),
+        "overdue": overdue[:OVERDUE_LIMIT],
+        "open": [
+            dict(c, history=history.get(c["id"], history.get(str(c["id"]), [])))
+            for c in open_cases[:OPEN_LIST_LIMIT]
+        ],
+        "map": [
+            {k: c[k] for k in ("id", "lon", "lat", "state", "priority", "overdue")}
+            for c in open_cases
+            if c["lon"] is not None and c["lat"] is not None
+        ],
+        "centres": centres,
+        "indicators": facts["indicators"],
+        "tasks_by_worker": _tasks(facts, open_cases, now),
+    }
+
+
+def _funnel(by_state: dict[str, int]) -> list[dict[str, Any]]:
+    """List counts in the cycle's order; unknown states go last, so none is lost."""
+    known = [{"state": st, "count": by_state.get(st, 0)} for st in FUNNEL_STATES]
+    extra = [
+        {"state": st, "count": n} for st, n in sorted(by_state.items()) if st not in FUNNEL_STATES
+    ]
+    return known + extra
+
+
+def _tasks(
+    facts: dict[str, Any], open_cases: list[dict[str, Any]], now: datetime
+) -> dict[str, list[dict[str, Any]]]:
+    """Group each grid worker's tasks: cases dispatched to them, and closed cases to revisit."""
+    tasks: dict[str, list[dict[str, Any]]] = {}
+    for item in open_cases:
+        kind, _, ident = (item["assignee"] or "").partition(":")
+        if kind == "worker" and item["state"] in WORKING_STATES:
+            tasks.setdefault(ident, []).append(dict(item, task="handle"))
+    for row in facts.get("revisits", []):
+        kind, _, ident = (row.get("assignee") or "").partition(":")
+        worker = ident if kind == "worker" else row.get("reporter_worker_id")
+        if worker is not None:
+            tasks.setdefault(str(worker), []).append(dict(summary(row, now), task="revisit"))
+    return tasks

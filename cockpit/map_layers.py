@@ -1,0 +1,506 @@
+"""Build the live map's view models from store rows: geometry once, then states, alerts, cases, cards."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from cockpit.geo import Point, wgs84_to_gcj02
+from cockpit.panels import DeviceState
+from cockpit.rules.housing import BuildingFacts, RiskResult
+from cockpit.rules.results import RuleKind
+from data_adapters.map_geometry import MapRows
+
+MAP_GEOMETRY = "map_geometry"
+MAP_DEVICES = "map_devices"
+MAP_ALERTS = "map_alerts"
+MAP_CASES = "map_cases"
+BUILDING_CARDS = "building_cards"
+# The static layers, each published as its own view and fetched once by URL: the geometry index
+# (MAP_GEOMETRY) names their versions, so a browser downloads a layer again only when it changed.
+BASEMAP = "basemap"  # street boundary, community and grid outlines: drawn over tiles too
+GROUND = "ground"  # blocks, water, roads: the offline basemap, left out when tiles are set
+BUILDINGS = "buildings"
+DEVICES = "devices"
+ENTERPRISES = "enterprises"
+LAYERS = (BASEMAP, GROUND, BUILDINGS, DEVICES, ENTERPRISES)
+LAYER_VIEW_PREFIX = "map_layer_"
+
+LEVEL_RANK = {"red": 4, "orange": 3, "yellow": 2, "blue": 1}
+# Not live incidents: offline devices are greyed in the device layer, visits are a task list.
+UNMAPPED_ALERT_KINDS = frozenset({RuleKind.DEVICE_OFFLINE.value, RuleKind.ENTERPRISE_VISIT.value})
+MAX_ALERT_MARKERS = 200  # pulsing DOM markers are dear on a 2013 tablet: gravest, newest first
+MAX_CASE_MARKERS = 1000
+DIGITS = 6  # ~0.1 m: finer than any footprint, and a third fewer bytes than the stored 7
+# A ticker alert not yet in the SQL snapshot is shown when raised after the snapshot, give or
+# take this many clock seconds (the insert and the read can interleave).
+TICKER_SLACK_S = 300.0
+
+Projection = Callable[[float, float], Point]
+
+
+def identity(lon: float, lat: float) -> Point:
+    """Return the point unchanged (tiles and geometry both in WGS84)."""
+    return lon, lat
+
+
+def projection(tile_coordinates: str) -> Projection:
+    """Return the function that moves stored WGS84 points onto the tiles' coordinate system."""
+    if tile_coordinates == "gcj02":
+        return wgs84_to_gcj02
+    if tile_coordinates == "wgs84":
+        return identity
+    raise ValueError(f"tile coordinates {tile_coordinates!r}: expected wgs84 or gcj02")
+
+
+def layer_view(name: str) -> str:
+    """Return the view-model name a static layer is published under."""
+    if name not in LAYERS:
+        raise ValueError(f"no map layer {name!r}")
+    return LAYER_VIEW_PREFIX + name
+
+
+# -- geometry (sent once) ---------------------------------------------------------------------
+
+
+def _point(project: Projection, lon: float, lat: float) -> list[float]:
+    """Return a projected, rounded [lon, lat]."""
+    x, y = project(lon, lat)
+    return [round(x, DIGITS), round(y, DIGITS)]
+
+
+def project_geometry(geometry: Mapping[str, Any], project: Projection) -> dict[str, Any]:
+    """Return a GeoJSON geometry with every position projected and rounded."""
+
+    def walk(coords: Any) -> Any:
+        if coords and isinstance(coords[0], int | float):
+            return _point(project, coords[0], coords[1])
+        return [walk(c) for c in coords]
+
+    return {"type": geometry["type"], "coordinates": walk(geometry["coordinates"])}
+
+
+def _feature(geometry: dict[str, Any], properties: dict[str, Any], fid: Any = None) -> dict:
+    """Return a GeoJSON Feature."""
+    feature = {"type": "Feature", "geometry": geometry, "properties": properties}
+    if fid is not None:
+        feature["id"] = fid
+    return feature
+
+
+def _collection(features: list[dict[str, Any]]) -> dict[str, Any]:
+    """Return a GeoJSON FeatureCollection."""
+    return {"type": "FeatureCollection", "features": features}
+
+
+def build_layers(rows: MapRows, project: Projection) -> dict[str, dict[str, Any]]:
+    """Return each static layer as a FeatureCollection with short property keys (k=kind, n=name)."""
+    basemap = []
+    if rows.street and rows.street.get("boundary"):
+        basemap.append(
+            _feature(
+                project_geometry(rows.street["boundary"], project),
+                {"k": "boundary", "n": rows.street.get("name")},
+            )
+        )
+    basemap += [
+        _feature(project_geometry(c["boundary"], project), {"k": "community", "n": c["name"]})
+        for c in rows.communities
+        if c.get("boundary")
+    ]
+    basemap += [
+        _feature(project_geometry(g["boundary"], project), {"k": "grid", "n": g["name"]})
+        for g in rows.grids
+        if g.get("boundary")
+    ]
+    # Fills first, lines on top: water and blocks under the roads.
+    order = {"water": 0, "block": 1, "road_minor": 2, "road_main": 3}
+    ground = [
+        _feature(project_geometry(f["geometry"], project), {"k": f["kind"], "n": f["name"]})
+        for f in sorted(rows.features, key=lambda f: order.get(f["kind"], 1))
+    ]
+    buildings = [
+        _feature(
+            project_geometry(b["footprint"], project),
+            {"id": b["id"], "u": b["use"], "f": b["floors"]},
+            b["id"],
+        )
+        for b in rows.buildings
+        if b.get("footprint")
+    ]
+    devices = [
+        _feature(
+            {"type": "Point", "coordinates": _point(project, d["lon"], d["lat"])},
+            {"id": d["id"], "k": d["kind"], "b": d["building_id"], "c": d["code"], "f": d["floor"]},
+            d["id"],
+        )
+        for d in rows.devices
+    ]
+    where = {b["id"]: (b["lon"], b["lat"]) for b in rows.buildings}
+    enterprises = [
+        _feature(
+            {"type": "Point", "coordinates": _point(project, *where[building_id])},
+            {"id": building_id, "n": n, "p": prepaid},
+            building_id,
+        )
+        for building_id, (n, prepaid) in sorted(rows.enterprises.items())
+        if building_id in where
+    ]
+    return {
+        BASEMAP: _collection(basemap),
+        GROUND: _collection(ground),
+        BUILDINGS: _collection(buildings),
+        DEVICES: _collection(devices),
+        ENTERPRISES: _collection(enterprises),
+    }
+
+
+def geometry_index(
+    rows: MapRows,
+    project: Projection,
+    versions: Mapping[str, str],
+    counts: Mapping[str, int],
+    tile_url: str | None,
+    tile_coordinates: str,
+) -> dict[str, Any]:
+    """Return the small map_geometry view: centre, bounds, basemap settings, layer versions."""
+    points: list[tuple[float, float]] = []
+    if rows.street and rows.street.get("boundary"):
+        points = [tuple(p) for ring in _rings(rows.street["boundary"]) for p in ring]
+    if not points:
+        points = [(b["lon"], b["lat"]) for b in rows.buildings]
+    projected = [project(lon, lat) for lon, lat in points]
+    if projected:
+        west, east = min(p[0] for p in projected), max(p[0] for p in projected)
+        south, north = min(p[1] for p in projected), max(p[1] for p in projected)
+        bounds = [
+            [round(south, DIGITS), round(west, DIGITS)],
+            [round(north, DIGITS), round(east, DIGITS)],
+        ]
+    else:
+        bounds = None
+    centre = None
+    if rows.street:
+        lon, lat = project(rows.street["center_lon"], rows.street["center_lat"])
+        centre = [round(lat, DIGITS), round(lon, DIGITS)]
+    return {
+        "street": (rows.street or {}).get("name"),
+        "center": centre,
+        "bounds": bounds,
+        "basemap": {"tile_url": tile_url, "coordinates": tile_coordinates},
+        "layers": {name: {"version": versions[name], "count": counts[name]} for name in versions},
+    }
+
+
+def _rings(geometry: Mapping[str, Any]) -> list[list[list[float]]]:
+    """Return every ring of a Polygon or MultiPolygon."""
+    if geometry["type"] == "Polygon":
+        return geometry["coordinates"]
+    if geometry["type"] == "MultiPolygon":
+        return [ring for polygon in geometry["coordinates"] for ring in polygon]
+    return []
+
+
+@dataclass(frozen=True)
+class Positions:
+    """Know where things are on the map (projected lon/lat), to place alerts and cases."""
+
+    buildings: Mapping[int, Point]
+    devices: Mapping[int, tuple[float, float, int | None]]  # lon, lat, building id
+    enterprise_building: Mapping[int, int]
+
+    @classmethod
+    def from_rows(cls, rows: MapRows, project: Projection) -> Positions:
+        """Index the rows' buildings and devices by id."""
+
+        def at(lon: float, lat: float) -> Point:
+            x, y = project(lon, lat)
+            return round(x, DIGITS), round(y, DIGITS)
+
+        return cls(
+            buildings={b["id"]: at(b["lon"], b["lat"]) for b in rows.buildings},
+            devices={d["id"]: (*at(d["lon"], d["lat"]), d["building_id"]) for d in rows.devices},
+            enterprise_building=rows.enterprise_building,
+        )
+
+    def place(self, alert: Mapping[str, Any]) -> tuple[float, float, int | None] | None:
+        """Return (lon, lat, building id) for an alert's object, or None when unknown."""
+        object_type, object_id = alert.get("object_type"), alert.get("object_id")
+        building_id = alert.get("building_id")
+        if object_type == "device" and object_id in self.devices:
+            return self.devices[object_id]
+        if object_type == "enterprise" and object_id in self.enterprise_building:
+            building_id = self.enterprise_building[object_id]
+        elif object_type == "building":
+            building_id = object_id
+        if building_id in self.buildings:
+            return (*self.buildings[building_id], building_id)
+        return None
+
+
+# -- live overlays (every tick, small) ------------------------------------------------------
+
+
+def offline(state: DeviceState, now_ts: float, offline_after_intervals: float) -> bool:
+    """Tell whether a device is silent past its allowed silence (fire.device_state's test)."""
+    if state.last_seen is None or state.interval_s <= 0:
+        return True
+    return now_ts - state.last_seen > offline_after_intervals * state.interval_s
+
+
+def device_states(
+    states: Mapping[int, DeviceState],
+    alarmed: Iterable[int],
+    now_ts: float,
+    offline_after_intervals: float,
+) -> dict[str, Any]:
+    """Return the map_devices view: ids in alarm and offline (every other device is online)."""
+    alarm_set = set(alarmed)
+    alarm, silent = [], []
+    for device_id, state in states.items():
+        if device_id in alarm_set:
+            alarm.append(device_id)
+        elif offline(state, now_ts, offline_after_intervals):
+            silent.append(device_id)
+    return {
+        "alarm": sorted(alarm),
+        "offline": sorted(silent),
+        "counts": {
+            "total": len(states),
+            "alarm": len(alarm),
+            "offline": len(silent),
+            "online": len(states) - len(alarm) - len(silent),
+        },
+    }
+
+
+def merge_open_alerts(
+    sql_alerts: Sequence[Mapping[str, Any]] | None,
+    sql_read_ts: float | None,
+    ticker_items: Iterable[Mapping[str, Any]],
+) -> list[dict[str, Any]]:
+    """Return the open alerts: the SQL snapshot, updated by the live stream's newer events."""
+    merged = {a["id"]: dict(a) for a in sql_alerts or ()}
+    for item in ticker_items:
+        alert_id = item.get("id")
+        if item.get("status") == "resolved":
+            merged.pop(alert_id, None)
+        elif alert_id in merged:
+            held = merged[alert_id]
+            if LEVEL_RANK.get(item.get("level"), 0) > LEVEL_RANK.get(held.get("level"), 0):
+                held["level"] = item["level"]
+        elif sql_read_ts is None or (item.get("ts") or 0) >= sql_read_ts - TICKER_SLACK_S:
+            merged[alert_id] = {
+                k: item.get(k)
+                for k in (
+                    "id",
+                    "kind",
+                    "level",
+                    "object_type",
+                    "object_id",
+                    "title_zh",
+                    "title_en",
+                    "ts",
+                )
+            }
+    return list(merged.values())
+
+
+def alarmed_devices(open_alerts: Iterable[Mapping[str, Any]]) -> set[int]:
+    """Return the devices with an open alert other than being offline."""
+    return {
+        a["object_id"]
+        for a in open_alerts
+        if a.get("object_type") == "device"
+        and a.get("object_id") is not None
+        and a.get("kind") not in UNMAPPED_ALERT_KINDS
+    }
+
+
+def alert_markers(
+    open_alerts: Iterable[Mapping[str, Any]], positions: Positions | None
+) -> dict[str, Any]:
+    """Return the map_alerts view: placed open alerts, gravest and newest first, and counts."""
+    placed, unplaced = [], 0
+    for alert in open_alerts:
+        if alert.get("kind") in UNMAPPED_ALERT_KINDS or alert.get("level") not in LEVEL_RANK:
+            continue
+        where = positions.place(alert) if positions else None
+        if where is None:
+            unplaced += 1
+            continue
+        lon, lat, building_id = where
+        placed.append(
+            {
+                "id": alert["id"],
+                "level": alert["level"],
+                "kind": alert.get("kind"),
+                "title_zh": alert.get("title_zh") or "",
+                "title_en": alert.get("title_en") or "",
+                "lon": lon,
+                "lat": lat,
+                "building_id": building_id,
+                "device_id": alert["object_id"] if alert.get("object_type") == "device" else None,
+                "ts": alert.get("ts"),
+            }
+        )
+    placed.sort(key=lambda a: (LEVEL_RANK[a["level"]], a["ts"] or 0, a["id"]), reverse=True)
+    return {
+        "items": placed[:MAX_ALERT_MARKERS],
+        "counts": dict(Counter(a["level"] for a in placed)),
+        "total": len(placed),
+        "unplaced": unplaced,
+    }
+
+
+def case_markers(
+    cases: Sequence[Mapping[str, Any]] | None, now_ts: float, project: Projection
+) -> dict[str, Any]:
+    """Return the map_cases view: open cases with a position, each marked overdue or not."""
+    items, unplaced, overdue = [], 0, 0
+    for case in cases or ():
+        late = case.get("deadline_ts") is not None and case["deadline_ts"] < now_ts
+        overdue += late
+        if case.get("lon") is None or case.get("lat") is None:
+            unplaced += 1
+            continue
+        lon, lat = _point(project, case["lon"], case["lat"])
+        items.append(
+            {
+                "id": case["id"],
+                "code": case.get("code"),
+                "state": case.get("state"),
+                "category": case.get("category"),
+                "building_id": case.get("building_id"),
+                "lon": lon,
+                "lat": lat,
+                "overdue": late,
+            }
+        )
+    # Overdue first: when the markers are capped, the late ones must survive.
+    items.sort(key=lambda c: (c["overdue"], c["id"]), reverse=True)
+    return {
+        "items": items[:MAX_CASE_MARKERS],
+        "counts": {"open": len(cases or ()), "overdue": overdue, "unplaced": unplaced},
+    }
+
+
+# -- building cards -----------------------------------------------------------------------------
+
+
+def building_cards(
+    rows: MapRows,
+    risks: Iterable[RiskResult],
+    facts: Mapping[int, BuildingFacts] | None,
+) -> dict[str, Any]:
+    """Return the building_cards view: per building its risk, reasons, counts and device ids."""
+    risk_of = {r.building_id: r for r in risks}
+    facts = facts or {}
+    grids = {g["id"]: g for g in rows.grids}
+    communities = {c["id"]: c["name"] for c in rows.communities}
+    devices: dict[int, dict[str, list[int]]] = {}
+    for d in rows.devices:
+        if d["building_id"] is not None:
+            devices.setdefault(d["building_id"], {}).setdefault(d["kind"], []).append(d["id"])
+    cards = {}
+    for b in rows.buildings:
+        risk, fact = risk_of.get(b["id"]), facts.get(b["id"])
+        grid = grids.get(b["grid_id"]) or {}
+        cards[str(b["id"])] = {
+            "id": b["id"],
+            "code": b["code"],
+            "name": b["name"],
+            "compound": rows.compounds.get(b["compound_id"]),
+            "grid": grid.get("name"),
+            "community": communities.get(grid.get("community_id")),
+            "use": b["use"],
+            "floors": b["floors"],
+            "colour": risk.colour if risk else None,
+            "score": risk.score if risk else None,
+            "reasons": [{"zh": r.text_zh, "en": r.text_en} for r in risk.reasons] if risk else [],
+            "households": rows.households.get(b["id"], 0),
+            "residents": fact.residents if fact else None,
+            "floating": fact.floating_residents if fact else None,
+            "elders_alone": fact.elders_living_alone if fact else None,
+            "open_cases": fact.open_cases if fact else None,
+            "enterprises": rows.enterprises.get(b["id"], (0, 0))[0],
+            "devices": devices.get(b["id"], {}),
+        }
+    return {"cards": cards}
+
+
+def device_state_of(device_id: int, devices_view: Mapping[str, Any] | None) -> str:
+    """Return online, offline or alarm for a device from the map_devices view ('unknown' if none)."""
+    if not devices_view:
+        return "unknown"
+    if device_id in devices_view.get("alarm", ()):
+        return "alarm"
+    if device_id in devices_view.get("offline", ()):
+        return "offline"
+    return "online"
+
+
+def compose_building_card(
+    building_id: int,
+    cards_view: Mapping[str, Any] | None,
+    devices_view: Mapping[str, Any] | None,
+    cases_view: Mapping[str, Any] | None,
+    alerts_view: Mapping[str, Any] | None,
+) -> dict[str, Any] | None:
+    """Return one building's card: its published facts joined with live states, cases, alerts."""
+    card = ((cards_view or {}).get("cards") or {}).get(str(building_id))
+    if card is None:
+        return None
+    alarm = set((devices_view or {}).get("alarm", ()))
+    silent = set((devices_view or {}).get("offline", ()))
+    kinds = []
+    for kind, ids in sorted(card["devices"].items()):
+        n_alarm = sum(1 for i in ids if i in alarm)
+        n_off = sum(1 for i in ids if i in silent)
+        kinds.append(
+            {
+                "kind": kind,
+                "total": len(ids),
+                "alarm": n_alarm,
+                "offline": n_off,
+                "online": len(ids) - n_alarm - n_off if devices_view else None,
+            }
+        )
+    cases = [c for c in (cases_view or {}).get("items", ()) if c.get("building_id") == building_id]
+    alerts = [
+        a for a in (alerts_view or {}).get("items", ()) if a.get("building_id") == building_id
+    ]
+    return {
+        **{k: v for k, v in card.items() if k != "devices"},
+        "devices": kinds,
+        "cases": sorted(cases, key=lambda c: (not c["overdue"], c["id"])),
+        "alerts": alerts,
+    }
+
+
+def compose_device_card(
+    feature_properties: Mapping[str, Any],
+    cards_view: Mapping[str, Any] | None,
+    devices_view: Mapping[str, Any] | None,
+    alerts_view: Mapping[str, Any] | None,
+) -> dict[str, Any] | None:
+    """Return one device's card from its map feature, its live state and its open alerts."""
+    device_id = feature_properties.get("id")
+    if not isinstance(device_id, int):
+        return None
+    building_id = feature_properties.get("b")
+    card = ((cards_view or {}).get("cards") or {}).get(str(building_id)) or {}
+    return {
+        "id": device_id,
+        "kind": feature_properties.get("k"),
+        "code": feature_properties.get("c"),
+        "floor": feature_properties.get("f"),
+        "building_id": building_id,
+        "building": card.get("name") or card.get("compound") or card.get("code"),
+        "state": device_state_of(device_id, devices_view),
+        "alerts": [
+            a for a in (alerts_view or {}).get("items", ()) if a.get("device_id") == device_id
+        ],
+    }

@@ -1,0 +1,144 @@
+"""Publish the live map's view models for the worker: geometry when it changes, overlays each tick."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine
+
+from cockpit.clock import Clock
+from cockpit.map_layers import (
+    BUILDING_CARDS,
+    MAP_ALERTS,
+    MAP_CASES,
+    MAP_DEVICES,
+    MAP_GEOMETRY,
+    Positions,
+    alarmed_devices,
+    alert_markers,
+    build_layers,
+    building_cards,
+    case_markers,
+    device_states,
+    geometry_index,
+    layer_view,
+    merge_open_alerts,
+    projection,
+)
+from cockpit.panels import DeviceState
+from cockpit.rules.housing import BuildingFacts, RiskResult
+from cockpit.viewmodels import ViewModelPublisher
+from data_adapters.base import Adapter
+from data_adapters.map_geometry import MapGeometryAdapter
+from data_adapters.map_overlays import MapAlertsAdapter, MapCasesAdapter
+
+
+class MapViews:
+    """Turn the map adapters' snapshots and the worker's live state into the map's view models."""
+
+    def __init__(
+        self,
+        geometry: MapGeometryAdapter,
+        alerts: MapAlertsAdapter,
+        cases: MapCasesAdapter,
+        tile_url: str | None = None,
+        tile_coordinates: str = "wgs84",
+    ) -> None:
+        self.geometry = geometry
+        self.alerts = alerts
+        self.cases = cases
+        self.tile_url = tile_url
+        self.tile_coordinates = tile_coordinates
+        self.project = projection(tile_coordinates)
+        self.positions: Positions | None = None
+        self._geometry_from: object = None  # the snapshot the published geometry was built from
+        self._cards_from: tuple[object, object, object] | None = None
+        self._states: Mapping[int, DeviceState] = {}
+        self._offline_k = 3.0
+
+    @property
+    def adapters(self) -> list[Adapter]:
+        """Return the adapters the worker polls and reports in source health."""
+        return [self.geometry, self.alerts, self.cases]
+
+    def publish(
+        self,
+        publisher: ViewModelPublisher,
+        states: Mapping[int, DeviceState],
+        risks: list[RiskResult],
+        facts: Mapping[int, BuildingFacts] | None,
+        ticker_items: Iterable[Mapping[str, Any]],
+        now: datetime,
+        offline_after_intervals: float,
+    ) -> None:
+        """Publish what changed: geometry and cards when their inputs changed, overlays always."""
+        self._states, self._offline_k = states, offline_after_intervals
+        snapshot = self.geometry.snapshot
+        if snapshot is not None and snapshot is not self._geometry_from:
+            self._publish_geometry(publisher, snapshot.data, now)
+            self._geometry_from = snapshot
+        if snapshot is not None:
+            inputs = (snapshot, risks, facts)
+            if self._cards_from is None or any(
+                a is not b for a, b in zip(inputs, self._cards_from, strict=True)
+            ):
+                publisher.publish(BUILDING_CARDS, building_cards(snapshot.data, risks, facts), now)
+                self._cards_from = inputs
+        cases = self.cases.snapshot.data if self.cases.snapshot else None
+        publisher.publish(MAP_CASES, case_markers(cases, now.timestamp(), self.project), now)
+        self.publish_alerts(publisher, ticker_items, now)
+
+    def publish_alerts(
+        self,
+        publisher: ViewModelPublisher,
+        ticker_items: Iterable[Mapping[str, Any]],
+        now: datetime,
+    ) -> None:
+        """Publish open alerts and device states; the worker calls this the moment an alert arrives."""
+        snapshot = self.alerts.snapshot
+        open_alerts = merge_open_alerts(
+            snapshot.data if snapshot else None,
+            snapshot.fetched_at.timestamp() if snapshot else None,
+            ticker_items,
+        )
+        publisher.publish(MAP_ALERTS, alert_markers(open_alerts, self.positions), now)
+        publisher.publish(
+            MAP_DEVICES,
+            device_states(
+                self._states, alarmed_devices(open_alerts), now.timestamp(), self._offline_k
+            ),
+            now,
+        )
+
+    def _publish_geometry(self, publisher: ViewModelPublisher, rows, now: datetime) -> None:
+        """Publish every static layer, then the index naming their versions (so it never leads)."""
+        layers = build_layers(rows, self.project)
+        versions = {
+            name: publisher.publish(layer_view(name), layer, now) for name, layer in layers.items()
+        }
+        counts = {name: len(layer["features"]) for name, layer in layers.items()}
+        index = geometry_index(
+            rows, self.project, versions, counts, self.tile_url, self.tile_coordinates
+        )
+        publisher.publish(MAP_GEOMETRY, index, now)
+        self.positions = Positions.from_rows(rows, self.project)
+
+
+def build_map_views(
+    engine: Engine,
+    clock: Clock,
+    store_poll: timedelta,
+    geometry_poll: timedelta,
+    tile_url: str | None,
+    tile_coordinates: str,
+) -> MapViews:
+    """Return the map's publisher with its three adapters at the given intervals."""
+    return MapViews(
+        MapGeometryAdapter(engine, clock, geometry_poll),
+        MapAlertsAdapter(engine, clock, store_poll),
+        MapCasesAdapter(engine, clock, store_poll),
+        tile_url,
+        tile_coordinates,
+    )
