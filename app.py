@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from functools import partial
 from pathlib import Path
 
@@ -58,7 +59,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         views = {name: read_view(runtime.live, name) for name in shell_callbacks.REFRESHED_VIEWS}
         geometry = read_view(runtime.live, "map_geometry")
         chosen = pick_language(lang, settings.language)
-        return page(views, geometry, chosen, pick_mode(mode), screen)
+        return page(views, geometry, chosen, pick_mode(mode), screen, time.time())
 
     dash.register_page(
         "cockpit", path="/", layout=serve_cockpit, title=label("title", settings.language)

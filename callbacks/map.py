@@ -11,11 +11,12 @@ import orjson
 from dash import ClientsideFunction, Dash, Input, Output, State, ctx, no_update
 
 from cockpit.map_layers import (
-    BUILDING_CARDS,
     LAYERS,
     MAP_ALERTS,
     MAP_CASES,
     MAP_DEVICES,
+    MAP_GEOMETRY,
+    card_shard,
     compose_building_card,
     compose_device_card,
     layer_view,
@@ -40,10 +41,11 @@ GZIP_LEVEL = 6
 
 def register(app: Dash, read_view: ReadView) -> None:
     """Attach the map's clientside callbacks, its card callback and its layer URL to the app."""
+    packed: dict[str, tuple] = {}  # layer name → (version, JSON, gzip), this process's copy
     app.server.add_url_rule(
         "/map-layers/<name>/<version>.json",
         "map_layer",
-        lambda name, version: serve_layer(read_view, name, version),
+        lambda name, version: serve_layer(read_view, name, version, packed),
     )
 
     def clientside(function: str, *args: Any) -> None:
@@ -82,15 +84,15 @@ def register(app: Dash, read_view: ReadView) -> None:
         if kind == "building":
             card = compose_building_card(
                 payload,
-                read_view(BUILDING_CARDS),
+                read_view(card_shard(payload)),
                 read_view(MAP_DEVICES),
                 read_view(MAP_CASES),
                 read_view(MAP_ALERTS),
             )
             return building_card(card, lang)
-        card = compose_device_card(
-            payload, read_view(BUILDING_CARDS), read_view(MAP_DEVICES), read_view(MAP_ALERTS)
-        )
+        building_id = payload.get("b")
+        cards = read_view(card_shard(building_id)) if _is_id(building_id) else None
+        card = compose_device_card(payload, cards, read_view(MAP_DEVICES), read_view(MAP_ALERTS))
         return device_card(card, lang) or no_update
 
 
@@ -124,20 +126,32 @@ def _is_id(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
 
-def serve_layer(read_view: ReadView, name: str, version: str) -> flask.Response:
+def serve_layer(
+    read_view: ReadView, name: str, version: str, cache: dict[str, tuple] | None = None
+) -> flask.Response:
     """Return a static map layer as GeoJSON, gzipped; cacheable for good when the version holds."""
     if name not in LAYERS:
         flask.abort(404)
-    view = read_view(layer_view(name))
-    if view is None:
-        flask.abort(404)
-    body = orjson.dumps(view)
-    response = flask.Response(body, mimetype="application/geo+json")
+    # The small index names each layer's version: a layer already packed is served as it is.
+    layers = (read_view(MAP_GEOMETRY) or {}).get("layers") or {}
+    current = (layers.get(name) or {}).get("version")
+    held = (cache or {}).get(name)
+    if held is None or current is None or held[0] != current:
+        view = read_view(layer_view(name))
+        if view is None:
+            flask.abort(404)
+        body = orjson.dumps(view)
+        held = (view.get("version"), body, gzip.compress(body, GZIP_LEVEL))
+        if cache is not None:
+            cache[name] = held
+    held_version, body, packed = held
     if "gzip" in flask.request.headers.get("Accept-Encoding", ""):
-        response.set_data(gzip.compress(body, GZIP_LEVEL))
+        response = flask.Response(packed, mimetype="application/geo+json")
         response.headers["Content-Encoding"] = "gzip"
+    else:
+        response = flask.Response(body, mimetype="application/geo+json")
     response.headers["Vary"] = "Accept-Encoding"
-    if view.get("version") == version:
+    if held_version == version:
         # The URL names the content: a new version is a new URL, so this one never changes.
         response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
     else:

@@ -63,11 +63,19 @@ def migrate(database_url: str | None) -> None:
 @click.option("--center-lon", type=float, help="Longitude of the street centre (WGS84).")
 @click.option("--center-lat", type=float, help="Latitude of the street centre (WGS84).")
 @click.option("--reset", is_flag=True, help="Delete everything in the store first.")
+@click.option(
+    "--history-days",
+    type=click.IntRange(min=0),
+    default=30,
+    show_default=True,
+    help="Days of past cases to seed before today, so trends and indicators have a past.",
+)
 @database_option
-def seed(scale, seed_value, center_lon, center_lat, reset, database_url) -> None:
+def seed(scale, seed_value, center_lon, center_lat, reset, history_days, database_url) -> None:
     """Generate a simulated street at a tier's exact scale into the store."""
     from cockpit.clock import SystemClock, local_day
     from cockpit.simulator.generator import StoreNotEmptyError, seed_street
+    from cockpit.simulator.history import seed_history
     from cockpit.simulator.tiers import get_tier
     from cockpit.store.counts import registry_counts
     from cockpit.store.database import clear_store
@@ -97,6 +105,13 @@ def seed(scale, seed_value, center_lon, center_lat, reset, database_url) -> None
     for name, value in registry_counts(engine).items():
         click.echo(f"{name}: {value}")
     click.echo(f"seeded {tier.name} (seed {settings.seed}) in {report.seconds:.1f} s")
+    if history_days:
+        started = time.perf_counter()
+        past = seed_history(engine, SystemClock().now(), history_days, settings.seed)
+        click.echo(
+            f"seeded {past} cases of the last {history_days} days "
+            f"in {time.perf_counter() - started:.1f} s"
+        )
 
 
 @main.command()

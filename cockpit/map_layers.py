@@ -17,7 +17,9 @@ MAP_GEOMETRY = "map_geometry"
 MAP_DEVICES = "map_devices"
 MAP_ALERTS = "map_alerts"
 MAP_CASES = "map_cases"
-BUILDING_CARDS = "building_cards"
+# Cards are split by building id into shards, so a tap parses one small view, not the street's.
+BUILDING_CARDS = "building_cards"  # the index: how many shards, how many cards
+CARD_SHARDS = 32
 # The static layers, each published as its own view and fetched once by URL: the geometry index
 # (MAP_GEOMETRY) names their versions, so a browser downloads a layer again only when it changed.
 BASEMAP = "basemap"  # street boundary, community and grid outlines: drawn over tiles too
@@ -429,6 +431,21 @@ def building_cards(
             "devices": devices.get(b["id"], {}),
         }
     return {"cards": cards}
+
+
+def card_shard(building_id: int) -> str:
+    """Return the name of the view holding a building's card."""
+    return f"{BUILDING_CARDS}_{int(building_id) % CARD_SHARDS}"
+
+
+def shard_cards(cards_view: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """Split the building_cards view into its shards (every shard present, even when empty)."""
+    shards: dict[str, dict[str, Any]] = {
+        f"{BUILDING_CARDS}_{k}": {"cards": {}} for k in range(CARD_SHARDS)
+    }
+    for key, card in cards_view["cards"].items():
+        shards[card_shard(int(key))]["cards"][key] = card
+    return shards
 
 
 def device_state_of(device_id: int, devices_view: Mapping[str, Any] | None) -> str:

@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from cockpit.clock import Clock
 from cockpit.map_layers import (
     BUILDING_CARDS,
+    CARD_SHARDS,
     MAP_ALERTS,
     MAP_CASES,
     MAP_DEVICES,
@@ -26,12 +27,13 @@ from cockpit.map_layers import (
     layer_view,
     merge_open_alerts,
     projection,
+    shard_cards,
 )
 from cockpit.panels import DeviceState
 from cockpit.rules.housing import BuildingFacts, RiskResult
 from cockpit.viewmodels import ViewModelPublisher
 from data_adapters.base import Adapter
-from data_adapters.map_geometry import MapGeometryAdapter
+from data_adapters.map_geometry import MapGeometryAdapter, MapRows
 from data_adapters.map_overlays import MapAlertsAdapter, MapCasesAdapter
 
 
@@ -53,8 +55,9 @@ class MapViews:
         self.tile_coordinates = tile_coordinates
         self.project = projection(tile_coordinates)
         self.positions: Positions | None = None
-        self._geometry_from: object = None  # the snapshot the published geometry was built from
-        self._cards_from: tuple[object, object, object] | None = None
+        # What the published geometry and cards were built from: rebuilt only when it changes.
+        self._rows: MapRows | None = None
+        self._card_inputs: tuple[object, object] | None = None
         self._states: Mapping[int, DeviceState] = {}
         self._offline_k = 3.0
 
@@ -76,16 +79,20 @@ class MapViews:
         """Publish what changed: geometry and cards when their inputs changed, overlays always."""
         self._states, self._offline_k = states, offline_after_intervals
         snapshot = self.geometry.snapshot
-        if snapshot is not None and snapshot is not self._geometry_from:
-            self._publish_geometry(publisher, snapshot.data, now)
-            self._geometry_from = snapshot
         if snapshot is not None:
-            inputs = (snapshot, risks, facts)
-            if self._cards_from is None or any(
-                a is not b for a, b in zip(inputs, self._cards_from, strict=True)
+            rows = snapshot.data
+            # A restarted cache has lost the views though nothing changed: publish them again.
+            if _changed(rows, self._rows) or publisher.live.get_view(MAP_GEOMETRY) is None:
+                self._publish_geometry(publisher, rows, now)
+                self._rows, self._card_inputs = rows, None
+            inputs = (risks, facts)
+            if (
+                self._card_inputs is None
+                or any(_changed(a, b) for a, b in zip(inputs, self._card_inputs, strict=True))
+                or publisher.live.get_view(BUILDING_CARDS) is None
             ):
-                publisher.publish(BUILDING_CARDS, building_cards(snapshot.data, risks, facts), now)
-                self._cards_from = inputs
+                self._publish_cards(publisher, building_cards(rows, risks, facts), now)
+                self._card_inputs = inputs
         cases = self.cases.snapshot.data if self.cases.snapshot else None
         publisher.publish(MAP_CASES, case_markers(cases, now.timestamp(), self.project), now)
         self.publish_alerts(publisher, ticker_items, now)
@@ -112,6 +119,13 @@ class MapViews:
             now,
         )
 
+    def _publish_cards(self, publisher: ViewModelPublisher, cards: dict, now: datetime) -> None:
+        """Publish the card shards, then the index that says they are there."""
+        for name, shard in shard_cards(cards).items():
+            publisher.publish(name, shard, now)
+        index = {"shards": CARD_SHARDS, "count": len(cards["cards"])}
+        publisher.publish(BUILDING_CARDS, index, now)
+
     def _publish_geometry(self, publisher: ViewModelPublisher, rows, now: datetime) -> None:
         """Publish every static layer, then the index naming their versions (so it never leads)."""
         layers = build_layers(rows, self.project)
@@ -124,6 +138,11 @@ class MapViews:
         )
         publisher.publish(MAP_GEOMETRY, index, now)
         self.positions = Positions.from_rows(rows, self.project)
+
+
+def _changed(new: object, old: object) -> bool:
+    """Tell whether an input differs from the one last published (same object: no)."""
+    return new is not old and new != old
 
 
 def build_map_views(

@@ -20,6 +20,7 @@ from cockpit.mqtt_bridge import from_url as bridge_from_url
 from cockpit.rules.config import RulesConfig, load_rules_config
 from cockpit.settings import Settings
 from cockpit.simulator.generator import seed_street, store_is_empty
+from cockpit.simulator.history import seed_history
 from cockpit.simulator.scenario import LiveScenario
 from cockpit.simulator.tiers import get_tier
 from cockpit.store import schema
@@ -28,6 +29,8 @@ from cockpit.streaming import StreamingRules
 from cockpit.worker import ViewModelWorker, build_worker
 
 log = logging.getLogger(__name__)
+# A simulated street starts with a month behind it, so trends and indicators have a past.
+HISTORY_DAYS = 30
 
 
 @dataclass
@@ -69,7 +72,14 @@ class Runtime:
                 (settings.map_center_lon, settings.map_center_lat),
                 as_of=local_day(clock.now()),
             )
-            log.info("seeded %s in %.1f s", tier.name, report.seconds)
+            past = seed_history(engine, clock.now(), HISTORY_DAYS, settings.seed)
+            log.info(
+                "seeded %s in %.1f s, with %d cases of the last %d days",
+                tier.name,
+                report.seconds,
+                past,
+                HISTORY_DAYS,
+            )
         with engine.connect() as conn:
             street_code = conn.execute(select(schema.Street.code)).scalar() or "unseeded"
         live = make_live_store(settings.redis_url, street_code)

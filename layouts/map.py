@@ -278,10 +278,7 @@ def building_card(card: dict[str, Any] | None, lang: str) -> html.Div:
             else html.Div(label("map_no_risk_factor", lang), className="note"),
             _field(label("communities", lang), card.get("community")),
             _field(label("map_grid", lang), card.get("grid")),
-            _field(
-                label("buildings", lang),
-                _say(f"map_use_{use}", lang, use),
-            ),
+            _field(label("map_use", lang), _say(f"map_use_{use}", lang, use)),
             _field(label("map_floors", lang), card.get("floors")),
             _field(label("map_households", lang), card.get("households")),
             _field(label("map_residents", lang), card.get("residents")),

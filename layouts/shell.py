@@ -58,15 +58,17 @@ def page(
     lang: str,
     mode: str,
     config: ScreenConfig,
+    now_wall: float | None = None,
 ) -> html.Div:
     """Return the whole cockpit page for the published view models (None where not yet there)."""
+    # now_wall (epoch seconds) dates the first heartbeat, so a fresh page says so at once.
     overview = views.get("overview") or {}
     street = place_name(overview.get("street"), lang, label("street_fallback", lang))
     return html.Div(
         className=f"cockpit mode-{mode}",
         lang="zh-CN" if lang == "zh" else "en",
         children=[
-            *_stores(views, lang, mode, config),
+            *_stores(views, lang, mode, config, _heartbeat(overview, now_wall)),
             _header(street, lang, mode),
             html.Div(id="stale-banner", className="stale-banner", hidden=True, role="alert"),
             _ticker(lang),
@@ -77,15 +79,27 @@ def page(
     )
 
 
+def _heartbeat(overview: dict[str, Any], now_wall: float | None) -> dict[str, Any] | None:
+    """Return the heartbeat of the page's first read, as the refresh callback would send it."""
+    published = overview.get("published_wall")
+    if now_wall is None or not isinstance(published, int | float):
+        return None
+    return {"age_s": round(now_wall - published, 1)}
+
+
 def _stores(
-    views: dict[str, dict[str, Any] | None], lang: str, mode: str, config: ScreenConfig
+    views: dict[str, dict[str, Any] | None],
+    lang: str,
+    mode: str,
+    config: ScreenConfig,
+    heartbeat: dict[str, Any] | None,
 ) -> list[Any]:
     """Return the view stores (filled from the first read), the clocks and the client config."""
     versions = {name: view.get("version") for name, view in views.items() if view}
     return [
         *(dcc.Store(id=f"view-{name}", data=view) for name, view in views.items()),
         dcc.Store(id="view-versions", data=versions),
-        dcc.Store(id="heartbeat-store"),
+        dcc.Store(id="heartbeat-store", data=heartbeat),
         dcc.Store(id="labels-store", data=client_config(lang, mode, config)),
         dcc.Interval(id="refresh-interval", interval=config.refresh_ms),
         dcc.Interval(id="clock-interval", interval=1000),
@@ -202,4 +216,3 @@ def _card_layer(lang: str) -> html.Div:
             ),
         ],
     )
-

@@ -43,6 +43,8 @@ from cockpit.clock import Clock
 from cockpit.domain.kinds import CaseSource, CaseState, RequestStatus
 from cockpit.live import LiveStore
 from cockpit.store import schema as s
+from cockpit.store.bulk import bulk_insert
+from cockpit.store.database import max_id, reset_sequences
 
 log = logging.getLogger(__name__)
 
@@ -111,6 +113,18 @@ class Report:
     code: str | None = None
 
 
+@dataclass(frozen=True)
+class PastStep:
+    """Describe one action of a case that already happened, for CaseDesk.record_past."""
+
+    action: str
+    actor: str
+    at: datetime
+    note: str | None = None
+    target: str | None = None
+    satisfaction: int | None = None
+
+
 class CaseDesk:
     """Open, link and move cases; the single writer of cases and their history."""
 
@@ -139,6 +153,108 @@ class CaseDesk:
             ((case_id, created),) = self._open(conn, [report])
         self._announce("opened" if created else "linked", case_id, report.reported_at)
         return case_id
+
+    def record_past(self, cases: Iterable[tuple[Report, Iterable[PastStep]]]) -> int:
+        """Write cases that already happened, each with its actions, in one bulk transaction.
+
+        Seeds a street's history (the screens' trends and indicators). Every step goes through
+        the same workflow and deadline rules as a live action, worked out in memory: a month of
+        a street's cases is too many round trips to write one action at a time.
+        """
+        with self.engine.begin() as conn:
+            departments = {
+                f"team:{team}": kind
+                for team, kind in conn.execute(select(s.ResponseTeam.id, s.ResponseTeam.kind))
+            }
+            case_id = max_id(conn, s.Case.__table__)
+            blank = dict.fromkeys(s.Case.__table__.c.keys()) | {
+                "dispatch_count": 0,
+                "rework_count": 0,
+                "self_handled": False,
+            }
+            rows: list[dict[str, Any]] = []
+            reports: list[dict[str, Any]] = []
+            history: list[dict[str, Any]] = []
+            for report, steps in cases:
+                case_id += 1
+                case = blank | self.new_case_row(report) | {"id": case_id}
+                reports.append(
+                    {
+                        "case_id": case_id,
+                        "source": report.source.value,
+                        "source_id": report.source_id,
+                        "reported_at": report.reported_at,
+                        "linked": False,
+                    }
+                )
+                history.append(
+                    _history_row(
+                        case_id,
+                        "report",
+                        None,
+                        case["state"],
+                        report.source.value,
+                        report.reported_at,
+                        None,
+                        None,
+                        "report",
+                    )
+                )
+                for n, step in enumerate(steps):
+                    action = Action(step.action)
+                    before = _record(case)
+                    try:
+                        after = workflow.apply(
+                            before,
+                            action,
+                            note=step.note,
+                            target=step.target,
+                            satisfaction=step.satisfaction,
+                        )
+                    except WorkflowError as exc:
+                        raise CaseActionError(f"past case {case_id}: {exc}") from exc
+                    kind = (step.target or "").partition(":")[0]
+                    department = departments.get(step.target) or {
+                        "worker": "grid",
+                        "community": "community",
+                    }.get(kind)
+                    history.append(
+                        _history_row(
+                            case_id,
+                            action.value,
+                            case["state"],
+                            after.state.value,
+                            step.actor,
+                            step.at,
+                            step.note,
+                            step.target,
+                            f"past-{n}",
+                        )
+                    )
+                    case |= self.changes(
+                        case,
+                        before,
+                        after,
+                        action,
+                        step.at,
+                        department=department if action is Action.DISPATCH else None,
+                    )
+                rows.append(case)
+            bulk_insert(conn, s.Case.__table__, rows)
+            report_id = max_id(conn, s.CaseReport.__table__)
+            bulk_insert(
+                conn,
+                s.CaseReport.__table__,
+                [dict(r, id=report_id + i) for i, r in enumerate(reports, 1)],
+            )
+            history_id = max_id(conn, s.CaseHistory.__table__)
+            bulk_insert(
+                conn,
+                s.CaseHistory.__table__,
+                [dict(h, id=history_id + i) for i, h in enumerate(history, 1)],
+            )
+        reset_sequences(self.engine)
+        return len(rows)
 
     def sync(self, now: datetime | None = None) -> SyncResult:
         """Open cases for new alerts, requests and complaints; find cases just gone overdue."""
@@ -350,8 +466,8 @@ class CaseDesk:
                 known[(category, "address", address_id)] = (case_id, reported_at)
         return known
 
-    def _insert(self, conn: Connection, report: Report) -> int:
-        """Insert a new case with its first due time, its report row and its history row."""
+    def new_case_row(self, report: Report) -> dict[str, Any]:
+        """Return the row of a case just opened by a report, with its first due time."""
         due = self.planner.on_open(report.priority, report.category, report.reported_at)
         code = report.code or (
             f"{CODE_PREFIX[report.source]}{report.source_id:08d}"
@@ -360,31 +476,34 @@ class CaseDesk:
             else f"{CODE_PREFIX.get(report.source, 'CS')}{report.reported_at:%Y%m%d%H%M%S}"
             f"{uuid.uuid4().hex[:8].upper()}"
         )
+        return {
+            "code": code,
+            "source": report.source.value,
+            "source_ref": None if report.source_id is None else str(report.source_id),
+            "category": report.category,
+            "title": report.title[:200],
+            "title_en": (report.title_en or "")[:200] or None,
+            "description": report.description,
+            "state": CaseState.REPORTED.value,
+            "grid_id": report.grid_id,
+            "address_id": report.address_id,
+            "building_id": report.building_id,
+            "alert_id": report.alert_id,
+            "reporter_worker_id": report.reporter_worker_id,
+            "lon": report.lon,
+            "lat": report.lat,
+            "reported_at": report.reported_at,
+            "routing": report.routing,
+            "priority": report.priority,
+            "centre": report.centre,
+            "deadline_at": due["register_due_at"],
+            **due,
+        }
+
+    def _insert(self, conn: Connection, report: Report) -> int:
+        """Insert a new case with its first due time, its report row and its history row."""
         case_id = conn.execute(
-            insert(s.Case).returning(s.Case.id),
-            {
-                "code": code,
-                "source": report.source.value,
-                "source_ref": None if report.source_id is None else str(report.source_id),
-                "category": report.category,
-                "title": report.title[:200],
-                "title_en": (report.title_en or "")[:200] or None,
-                "description": report.description,
-                "state": CaseState.REPORTED.value,
-                "grid_id": report.grid_id,
-                "address_id": report.address_id,
-                "building_id": report.building_id,
-                "alert_id": report.alert_id,
-                "reporter_worker_id": report.reporter_worker_id,
-                "lon": report.lon,
-                "lat": report.lat,
-                "reported_at": report.reported_at,
-                "routing": report.routing,
-                "priority": report.priority,
-                "centre": report.centre,
-                "deadline_at": due["register_due_at"],
-                **due,
-            },
+            insert(s.Case).returning(s.Case.id), self.new_case_row(report)
         ).scalar_one()
         conn.execute(
             insert(s.CaseReport),
@@ -572,7 +691,25 @@ class CaseDesk:
         within_s: float | None,
         **_: Any,
     ) -> dict[str, Any]:
-        """Return the column changes of one applied action."""
+        """Return the column changes of one applied action, looking up the handler's department."""
+        department = self._department(conn, target) if action is Action.DISPATCH else None
+        return self.changes(
+            case, before, after, action, now, department=department, level=level, within_s=within_s
+        )
+
+    def changes(
+        self,
+        case: dict[str, Any],
+        before: CaseRecord,
+        after: CaseRecord,
+        action: Action,
+        now: datetime,
+        *,
+        department: str | None = None,
+        level: str | None = None,
+        within_s: float | None = None,
+    ) -> dict[str, Any]:
+        """Return the column changes of one applied action, given the handler's department."""
         changes: dict[str, Any] = {
             "state": after.state.value,
             "parked_from": after.parked_from.value if after.parked_from else None,
@@ -586,7 +723,7 @@ class CaseDesk:
             if column not in FIRST_ONLY or case.get(column) is None:
                 changes[column] = now
         if action is Action.DISPATCH:
-            changes["department"] = self._department(conn, target)
+            changes["department"] = department
         if action in (Action.HANDLED, Action.SELF_HANDLE):
             changes["resolution_level"] = level or _resolution_level(before, action)
         if action is Action.PARK:
@@ -696,17 +833,7 @@ class CaseDesk:
         """Write one history row."""
         conn.execute(
             insert(s.CaseHistory),
-            {
-                "case_id": case_id,
-                "action": action,
-                "from_state": from_state,
-                "to_state": to_state,
-                "actor": actor[:64],
-                "at": at,
-                "note": note,
-                "target": target,
-                "action_key": key,
-            },
+            _history_row(case_id, action, from_state, to_state, actor, at, note, target, key),
         )
 
     def _announce(self, event: str, case_id: int, at: datetime, **extra: Any) -> None:
@@ -731,6 +858,31 @@ class CaseDesk:
                 .all()
             )
         return [dict(row, at=row["at"].isoformat()) for row in rows]
+
+
+def _history_row(
+    case_id: int,
+    action: str,
+    from_state: str | None,
+    to_state: str,
+    actor: str,
+    at: datetime,
+    note: str | None,
+    target: str | None,
+    key: str,
+) -> dict[str, Any]:
+    """Return one history row: who, when, from, to, why."""
+    return {
+        "case_id": case_id,
+        "action": action,
+        "from_state": from_state,
+        "to_state": to_state,
+        "actor": actor[:64],
+        "at": at,
+        "note": note,
+        "target": target,
+        "action_key": key,
+    }
 
 
 def _record(case: dict[str, Any]) -> CaseRecord:

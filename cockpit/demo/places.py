@@ -122,7 +122,7 @@ class DemoPlaces:
         # Community teams are named after their community: 长白社区微型消防站 → the Changbai ...
         community = team.name.split("社区")[0] + "社区" if "社区" in team.name else ""
         community_en = place_name(community, "en", "")
-        en = f"the {community_en} {department}" if community_en else f"the {department}"
+        en = f"the {community_en} {department}" if community_en else f"the {department} team"
         return Responder(f"team:{team.id}", team.name, en)
 
     def grid_worker(self, place: Place) -> Responder | None:

@@ -13,6 +13,7 @@ from sqlalchemy import Engine, select
 
 from cockpit.cases.desk import CaseActionError, CaseDesk
 from cockpit.clock import ManualClock
+from cockpit.domain.kinds import CaseSource
 from cockpit.demo.captions import SCRIPTED, Caption, CaptionBoard, PlayerStatus
 from cockpit.demo.places import DemoPlaces, Place, Responder
 from cockpit.demo.script import LEVELS, DayScript, Step, fill
@@ -188,6 +189,8 @@ class ScriptedDay:
                 self._incident(step, now, story)
             elif step.do == "await_alert":
                 return self._await_alert(step, now, story)
+            elif step.do == "acknowledge":
+                return self._register(step, now, story)
             else:
                 self._case_action(step, story)
                 self._caption(step, now, story)
@@ -231,7 +234,7 @@ class ScriptedDay:
     def _await_alert(self, step: Step, now: datetime, story: _Story) -> bool:
         if story.given_up or story.target is None:
             return True
-        alert = self._find_alert(step, story.target)
+        alert = self._find_alert(step, story.target, story.began or now)
         if alert is None:
             story.waiting_since = story.waiting_since or now
             if now - story.waiting_since > WAIT_LIMIT:
@@ -240,11 +243,14 @@ class ScriptedDay:
             return False
         story.waiting_since = None
         story.alert = alert
-        self._caption(step, alert["raised_at"], story)
+        # Shown when raised, but never before the step: signals may have raised it earlier.
+        self._caption(step, max(alert["raised_at"], self.script.when(step, self.day)), story)
         return True
 
-    def _find_alert(self, step: Step, target: tuple[str, int]) -> dict[str, Any] | None:
-        """Return the open alert of the kind on the object at or above the step's level."""
+    def _find_alert(
+        self, step: Step, target: tuple[str, int], since: datetime
+    ) -> dict[str, Any] | None:
+        """Return the newest alert of the kind on the object since then, at the step's level."""
         a = s.Alert
         with self.engine.connect() as conn:
             row = conn.execute(
@@ -253,7 +259,9 @@ class ScriptedDay:
                     a.kind == step.alert_kind,
                     a.object_type == target[0],
                     a.object_id == target[1],
-                    a.open_key.is_not(None),
+                    # A smoke alarm may clear (and its alert resolve) within a minute: it still
+                    # happened, and its case goes on.
+                    a.raised_at >= since,
                 )
                 .order_by(a.id.desc())
                 .limit(1)
@@ -268,15 +276,34 @@ class ScriptedDay:
             "raised_at": row.raised_at,
         }
 
+    def _register(self, step: Step, now: datetime, story: _Story) -> bool:
+        """Register the alert's case once the worker's sync has opened it; else wait."""
+        # The case is left to the worker's sync to open (the desk's single opener of alert cases);
+        # registering it acknowledges the alert too, unless the alarm has already cleared.
+        case_id = self._case_of(story.alert["id"])
+        if case_id is None:
+            story.waiting_since = story.waiting_since or now
+            if now - story.waiting_since > WAIT_LIMIT:
+                self._give_up(step, story, "no case was opened for the alert")
+            return story.given_up
+        story.waiting_since = None
+        story.case_id = case_id
+        self.desk.act("register", ACTORS[step.do], case_id=case_id, action_key=_key(step))
+        self._caption(step, now, story)
+        return True
+
+    def _case_of(self, alert_id: int) -> int | None:
+        """Return the case the alert opened or joined, if the sync has got to it."""
+        r = s.CaseReport
+        with self.engine.connect() as conn:
+            return conn.execute(
+                select(r.case_id).where(r.source == CaseSource.ALERT.value, r.source_id == alert_id)
+            ).scalar()
+
     def _case_action(self, step: Step, story: _Story) -> None:
         if story.given_up:
             return
-        key = f"demo-step-{step.index}"
         actor = ACTORS[step.do]
-        if step.do == "acknowledge":
-            result = self.desk.act("acknowledge", actor, alert_id=story.alert["id"], action_key=key)
-            story.case_id = result.case_id
-            return
         if story.case_id is None:
             raise CaseActionError("no case: the story's alert was never acknowledged")
         target = None
@@ -292,7 +319,7 @@ class ScriptedDay:
             target=target,
             satisfaction=step.satisfaction,
             note=step.zh or None,
-            action_key=key,
+            action_key=_key(step),
         )
 
     def _responder(self, step: Step, story: _Story) -> Responder | None:
@@ -307,6 +334,11 @@ class ScriptedDay:
         log.warning("demo story %r stops at step %d: %s", step.story, step.index + 1, why)
         story.given_up = True
         self._pending = [p for p in self._pending if p.story != step.story or p is step]
+
+
+def _key(step: Step) -> str:
+    """Return the action key of a step: a step acts once however often it is tried."""
+    return f"demo-step-{step.index}"
 
 
 def _sentence(text: str) -> str:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, text, update
 
 from cockpit.alerts import AlertBook
 from cockpit.cases.deadlines import load_cases_config
@@ -32,6 +32,7 @@ from cockpit.rules.config import load_rules_config
 from cockpit.settings import Settings
 from cockpit.simulator.generator import seed_street
 from cockpit.simulator.tiers import get_tier
+from cockpit.store import schema
 from cockpit.store.database import make_engine, migrate
 from cockpit.streaming import StreamingRules
 from cockpit.viewmodels import ViewModelPublisher
@@ -40,6 +41,10 @@ from cockpit.worker import ViewModelWorker, build_worker
 log = logging.getLogger(__name__)
 
 DEMO_TIER = "changbai"
+# Devices of the demo street report at most this often. A demo plays at 60x or more, where the real
+# street's 30-second readings would cost a whole core; the wall looks the same, and the offline
+# rule reads the same registry intervals, so no device seems silent.
+DEMO_MIN_REPORT_INTERVAL_S = 300
 
 
 def demo_folder(settings: Settings) -> Path:
@@ -64,6 +69,12 @@ def ensure_template(folder: Path, settings: Settings, day: date) -> Path:
             (settings.map_center_lon, settings.map_center_lat),
             as_of=day,
         )
+        with engine.begin() as conn:
+            conn.execute(
+                update(schema.Device)
+                .where(schema.Device.report_interval_s < DEMO_MIN_REPORT_INTERVAL_S)
+                .values(report_interval_s=DEMO_MIN_REPORT_INTERVAL_S)
+            )
         with engine.begin() as conn:
             # Fold the write-ahead log into the file, so the template is one self-contained file.
             conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))

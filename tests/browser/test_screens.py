@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import random
 import re
 import time
@@ -98,16 +99,21 @@ def test_wall_and_tablet_show_every_panel_with_live_data(cockpit, open_page, mod
         assert min(font_sizes(page, ".kpi-value > span:first-child")) >= 48
         assert min(font_sizes(page, ".cockpit *:not(#street-map, #street-map *)")) >= 20
         assert page.evaluate("document.documentElement.scrollHeight") <= height
-    else:
+    screenshot(page, f"{mode}-{width}x{height}", docs=True)
+    if mode == "tablet":
         page.click(".tablet-nav a[href='#panel-livelihood']")
         assert page.locator("#panel-livelihood").is_visible()
-    screenshot(page, f"{mode}-{width}x{height}", docs=True)
     assert page.console_errors == []
 
 
 def test_an_alert_reaches_the_ticker_within_3_seconds_and_opens_its_card(cockpit, open_page):
     page = open_page(cockpit.url, 1920, 1080)
     wait_for_text(page, "#data-freshness", lambda t: "秒前" in t)
+    # The worker raises ~100 blue visit alerts (八必访) at once when it first plans visits, and
+    # the ticker keeps only the newest 20: let that burst pass, so it cannot push ours out.
+    with contextlib.suppress(AssertionError):  # a street with no visit due has no burst
+        wait_for_text(page, "#alert-ticker", lambda t: "必访" in t, timeout=120)
+    time.sleep(2)
     tag = f"{random.randrange(10**5):05d}"
     raised_at = raise_alert(cockpit, f"烟感报警 测试{tag}", f"Smoke alarm test {tag}")
     wait_for_text(page, "#alert-ticker", lambda t: f"测试{tag}" in t, timeout=3.0)
@@ -158,6 +164,7 @@ def test_the_4k_wall_scales_everything_up(cockpit, open_page):
     page = open_page(cockpit.url, 3840, 2160)
     wait_for_text(page, "#kpi-devices_online", lambda t: t not in ("—", "0"))
     wait_for_text(page, "#panel-livelihood-body", lambda t: len(t) > 10)
+    wait_for_text(page, "#data-freshness", lambda t: "秒前" in t)
     assert min(font_sizes(page, ".kpi-value > span:first-child")) >= 96
     assert min(font_sizes(page, ".cockpit *:not(#street-map, #street-map *)")) >= 40
     screenshot(page, "wall-3840x2160", docs=True)

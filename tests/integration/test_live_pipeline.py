@@ -28,7 +28,8 @@ def test_web_worker_reads_what_the_worker_published_from_live_redis_state(
     clock = ManualClock(START)
     live = RedisLiveStore(redis_client, street_code)
     try:
-        scenario = LiveScenario(postgres_engine, Ingest(postgres_engine, live, clock), clock, 11)
+        ingest = Ingest(postgres_engine, live, clock)
+        scenario = LiveScenario(postgres_engine, ingest, clock, 11)
         worker = ViewModelWorker(
             RegistryAdapter(postgres_engine, clock, timedelta(seconds=10)),
             DeviceRegistryAdapter(postgres_engine, clock, timedelta(seconds=60)),
@@ -40,6 +41,8 @@ def test_web_worker_reads_what_the_worker_published_from_live_redis_state(
         for _ in range(120):
             clock.advance(60)
             scenario.step()
+        # A grid worker's report today, whatever the scenario happened to file.
+        ingest.grid_report(1, 1, "exposed_rubbish", "暴露垃圾", "路口垃圾未清运", clock.now())
         worker.tick()
         # A web worker is another process with its own client: it sees only what Redis holds.
         web_side = RedisLiveStore.from_url("redis://127.0.0.1:6379/0", street_code)

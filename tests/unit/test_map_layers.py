@@ -214,7 +214,9 @@ def test_stream_events_update_the_sql_snapshot():
 
 
 def test_a_lower_stream_level_never_lowers_an_alert():
-    merged = merge_open_alerts([alert(1, "red")], 0.0, [{"id": 1, "level": "blue", "status": "new"}])
+    merged = merge_open_alerts(
+        [alert(1, "red")], 0.0, [{"id": 1, "level": "blue", "status": "new"}]
+    )
     assert merged[0]["level"] == "red"
 
 
@@ -243,7 +245,11 @@ def test_alert_markers_before_the_geometry_are_all_unplaced():
 
 
 def test_only_real_device_alarms_mark_a_device():
-    alerts = [alert(1), alert(2, kind="device.offline", object_id=11), alert(3, object_type="building")]
+    alerts = [
+        alert(1),
+        alert(2, kind="device.offline", object_id=11),
+        alert(3, object_type="building"),
+    ]
     assert alarmed_devices(alerts) == {10}
 
 
@@ -270,16 +276,29 @@ def risk(building_id: int, colour: str) -> RiskResult:
 def test_building_card_joins_risk_counts_devices_cases_and_alerts():
     from cockpit.rules.housing import BuildingFacts
 
-    facts = {1: BuildingFacts(1, residents=60, floating_residents=20, elders_living_alone=2, open_cases=1)}
+    facts = {
+        1: BuildingFacts(
+            1, residents=60, floating_residents=20, elders_living_alone=2, open_cases=1
+        )
+    }
     cards = building_cards(rows(), [risk(1, "red")], facts)
     devices = {"alarm": [10], "offline": [11], "counts": {}}
-    cases = {"items": [{"id": 5, "code": "C5", "state": "dispatched", "overdue": True, "building_id": 1}, {"id": 6, "code": "C6", "state": "reported", "overdue": False, "building_id": 2}]}
+    cases = {
+        "items": [
+            {"id": 5, "code": "C5", "state": "dispatched", "overdue": True, "building_id": 1},
+            {"id": 6, "code": "C6", "state": "reported", "overdue": False, "building_id": 2},
+        ]
+    }
     alerts = {"items": [alert(1) | {"building_id": 1, "device_id": 10}]}
     card = compose_building_card(1, cards, devices, cases, alerts)
     assert card["colour"] == "red"
     assert card["reasons"] == [{"zh": "独居老人 2 人", "en": "2 elder(s) living alone"}]
     assert (card["households"], card["residents"], card["floating"]) == (24, 60, 20)
-    assert card["compound"] == "长白一村" and card["grid"] == "第1网格" and card["community"] == "一社区"
+    assert (
+        card["compound"] == "长白一村"
+        and card["grid"] == "第1网格"
+        and card["community"] == "一社区"
+    )
     assert card["devices"] == [{"kind": "smoke", "total": 2, "alarm": 1, "offline": 1, "online": 0}]
     assert [c["id"] for c in card["cases"]] == [5]
     assert [a["id"] for a in card["alerts"]] == [1]
@@ -288,14 +307,18 @@ def test_building_card_joins_risk_counts_devices_cases_and_alerts():
     # A building without a risk result or facts still has a card, with unknowns left empty.
     bare = compose_building_card(2, cards, None, None, None)
     assert bare["colour"] is None and bare["residents"] is None
-    assert bare["devices"] == [{"kind": "elevator", "total": 1, "alarm": 0, "offline": 0, "online": None}]
+    assert bare["devices"] == [
+        {"kind": "elevator", "total": 1, "alarm": 0, "offline": 0, "online": None}
+    ]
     assert bare["enterprises"] == 5
 
 
 def test_device_card_reads_state_building_and_alerts():
     cards = building_cards(rows(), [], None)
     props = {"id": 10, "k": "smoke", "b": 1, "c": "SM1", "f": 2}
-    alerts = {"items": [alert(1) | {"building_id": 1, "device_id": 10}, alert(2) | {"device_id": 11}]}
+    alerts = {
+        "items": [alert(1) | {"building_id": 1, "device_id": 10}, alert(2) | {"device_id": 11}]
+    }
     card = compose_device_card(props, cards, {"alarm": [10], "offline": []}, alerts)
     assert card["state"] == "alarm" and card["code"] == "SM1" and card["floor"] == 2
     assert card["building"] == "长白一村"

@@ -1,0 +1,164 @@
+// Case screens in the browser: the tablet's cases panel, the compact ranking, stale card checks.
+(function () {
+  "use strict";
+  const ZONE = "Asia/Shanghai";
+  // The indicator columns the tablet shows per community, grid and department, in this order.
+  const COLUMNS = ["score", "cases", "closure_rate", "on_time_handling", "overdue", "satisfaction"];
+  const RATES = { closure_rate: 1, on_time_handling: 1 };
+  const TABLES = [["community", "case_by_community"], ["grid", "case_by_grid"],
+    ["department", "case_by_department"]];
+  const LIST_LIMIT = 40;
+
+  function h(type, props, children) {
+    const p = Object.assign({}, props || {});
+    if (children !== undefined) p.children = children;
+    return { type: type, namespace: "dash_html_components", props: p };
+  }
+  const div = (cls, children, extra) => h("Div", Object.assign({ className: cls }, extra), children);
+  const span = (cls, children, extra) => h("Span", Object.assign({ className: cls }, extra), children);
+  const noUpdate = () => window.dash_clientside.no_update;
+  function tr(cfg, key) {
+    return (cfg && cfg.t && cfg.t[key]) || key;
+  }
+  function fmt(v) {
+    return v === null || v === undefined || Number.isNaN(v) ? "—" : Number(v).toLocaleString("en-US");
+  }
+  function rate(v) {
+    return v === null || v === undefined ? "—" : (v * 100).toFixed(1) + "%";
+  }
+  function when(cfg, value) {
+    if (!value) return "—";
+    const d = new Date(value);
+    if (Number.isNaN(d.getTime())) return "—";
+    return d.toLocaleString(cfg.lang === "zh" ? "zh-CN" : "en-GB", {
+      timeZone: ZONE, hour12: false, month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit",
+    });
+  }
+  function title(cfg, c) {
+    return (cfg.lang === "en" ? c.title_en || c.code : c.title_zh || c.title_en || c.code) || "—";
+  }
+  // The same string as layouts.cases.fingerprint: when it differs, the open card is redrawn.
+  function fingerprint(c) {
+    return [c.state, c.overdue ? 1 : 0, (c.history || []).length, c.assignee || ""].join("|");
+  }
+  function findCase(view, id) {
+    const lists = [view.open || [], view.overdue || []];
+    Object.values(view.tasks_by_worker || {}).forEach((tasks) => lists.push(tasks));
+    for (const list of lists) {
+      const hit = list.find((c) => c.id === id);
+      if (hit) return hit;
+    }
+    return null;
+  }
+  function rowName(cfg, table, row) {
+    if (table === "department") return tr(cfg, "case_department_" + row.key) || String(row.key);
+    const name = row.name || String(row.key);
+    // Place names are Chinese in the store; English pages show the number, never Chinese.
+    return cfg.lang === "en" && /[\u3400-\u9fff]/.test(name)
+      ? tr(cfg, table === "grid" ? "case_level_grid" : "case_level_community") + " " + row.key : name;
+  }
+  function cell(column, row) {
+    const v = row[column];
+    if (RATES[column]) return rate(v);
+    if (column === "satisfaction") return v === null || v === undefined ? "—" : Number(v).toFixed(2);
+    return fmt(v);
+  }
+
+  function caseButton(cfg, c) {
+    return h("Button", {
+      id: { type: "case-open", id: c.id },
+      className: "case-row" + (c.overdue ? " is-overdue" : "") + (c.priority === "urgent" ? " is-urgent" : ""),
+      n_clicks: 0,
+      title: tr(cfg, "tap_for_detail"),
+    }, [
+      c.overdue ? span("case-overdue-flag", "⚠ " + tr(cfg, "case_overdue")) : null,
+      c.priority === "urgent" ? span("case-urgent", "▲ " + tr(cfg, "case_priority_urgent")) : null,
+      span("case-row-code", c.code || String(c.id)),
+      span("case-row-title", title(cfg, c)),
+      span("case-chip case-chip-" + c.state, tr(cfg, "state_" + c.state)),
+      span("case-row-due", when(cfg, c.deadline_at)),
+    ]);
+  }
+  function indicatorTable(cfg, table, key, rows) {
+    return div("case-table-box", [
+      h("H4", {}, tr(cfg, key)),
+      rows.length ? h("Table", { className: "table case-indicators case-ind-" + table }, [
+        h("Thead", {}, h("Tr", {}, [h("Th", {}, tr(cfg, "case_ind_rank")), h("Th", {}, "")]
+          .concat(COLUMNS.map((c) => h("Th", {}, c === "cases" ? tr(cfg, "case_ind_registered")
+            : tr(cfg, "case_ind_" + c)))))),
+        h("Tbody", {}, rows.map((r) => h("Tr", {}, [h("Td", {}, fmt(r.rank)), h("Td", {}, rowName(cfg, table, r))]
+          .concat(COLUMNS.map((c) => h("Td", {}, cell(c, r))))))),
+      ]) : div("note", tr(cfg, "case_no_indicators")),
+    ]);
+  }
+  function fillPanel(view, cfg) {
+    if (!cfg) return noUpdate();
+    if (!view) return div("note", tr(cfg, "waiting"));
+    const open = (view.open || []).slice().sort((a, b) => (b.overdue ? 1 : 0) - (a.overdue ? 1 : 0));
+    const kpis = view.kpis || {};
+    const ind = view.indicators || {};
+    return [
+      div("panel-page case-list-page", [
+        h("H3", { className: "page-title" }, tr(cfg, "case_open_list") + " " + fmt(kpis.open)),
+        div("case-kpis", [
+          span("case-kpi" + (kpis.overdue > 0 ? " is-bad" : ""), tr(cfg, "case_overdue") + " " + fmt(kpis.overdue)),
+          span("case-kpi", tr(cfg, "case_priority_urgent") + " " + fmt(kpis.urgent_open)),
+          span("case-kpi", tr(cfg, "closure_rate") + " " + rate(kpis.closure_rate)),
+        ]),
+        open.length ? div("case-list", open.slice(0, LIST_LIMIT).map((c) => caseButton(cfg, c)))
+          : div("note", tr(cfg, "case_no_open")),
+      ]),
+      div("panel-page case-indicator-page", [h("H3", { className: "page-title" }, tr(cfg, "case_indicators"))]
+        .concat(TABLES.map(([table, key]) => indicatorTable(cfg, table, key, (ind[table] || []).slice(0, 12))))),
+    ];
+  }
+  // A few lines for the wall's governance panel: the best and the last communities by score.
+  function ranking(cfg, view, n) {
+    const rows = ((view && view.indicators && view.indicators.community) || []).filter((r) => r.score !== null);
+    if (!rows.length) return null;
+    const shown = rows.length <= 2 * n ? rows : rows.slice(0, n).concat(rows.slice(-n));
+    return div("case-ranking", [
+      h("H4", {}, tr(cfg, "case_ranking")),
+      h("Ol", { className: "case-rank-list" }, shown.map((r) => h("Li", { className: "case-rank-row" }, [
+        span("case-rank-no", String(r.rank)),
+        span("case-rank-name", rowName(cfg, "community", r)),
+        span("case-rank-score", fmt(r.score)),
+      ]))),
+    ]);
+  }
+  // A fresh key per drawn button: a double tap sends the same key, and the desk acts once.
+  function newKey() {
+    if (window.crypto && window.crypto.randomUUID) return window.crypto.randomUUID().replace(/-/g, "");
+    return Date.now().toString(36) + Math.random().toString(36).slice(2, 12);
+  }
+  function acknowledgeButton(cfg, alert) {
+    return h("Button", {
+      id: { type: "alert-ack", id: alert.id, key: newKey() },
+      className: "case-button case-button-acknowledge",
+      n_clicks: 0,
+      title: tr(cfg, "case_acknowledge_hint"),
+    }, tr(cfg, "case_action_acknowledge"));
+  }
+
+  window.cockpitCases = { ranking: ranking, acknowledgeButton: acknowledgeButton, caseButton: caseButton };
+  window.dash_clientside = Object.assign({}, window.dash_clientside, {
+    cockpitCases: {
+      fillPanel: fillPanel,
+      staleCard: function (view) {
+        // One entry per open card (there is at most one): a new value asks the server to redraw it.
+        const cards = window.dash_clientside.callback_context.states_list[0] || [];
+        if (!view || !cards.length) return noUpdate();
+        let moved = false;
+        const out = cards.map(function (card) {
+          const c = findCase(view, card.id.id);
+          if (c && card.value && fingerprint(c) !== card.value.fp) {
+            moved = true;
+            return { at: Date.now() };
+          }
+          return noUpdate();
+        });
+        return moved ? out : noUpdate();
+      },
+    },
+  });
+})();

@@ -1,0 +1,335 @@
+"""Open case cards and act on cases from the tablet: read the `cases` view, act through the desk."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qs
+
+from dash import ALL, ClientsideFunction, Dash, Input, Output, State, ctx, no_update
+
+from cockpit.cases.desk import CODE_PREFIX, ActResult, CaseActionError, CaseDesk
+from cockpit.cases.panel import CASES
+from cockpit.cases.workflow import CaseRecord, allowed
+from cockpit.domain.kinds import CaseSource, CaseState
+from cockpit.i18n import label, pick_language
+from layouts.cases import (
+    ALERT_ACK,
+    CASE_ACT,
+    CASE_CARD,
+    CASE_INPUT,
+    CASE_OPEN,
+    CASE_STALE,
+    CASES_PANEL,
+    action_word,
+    case_card,
+    dispatch_targets,
+    find_case,
+    fingerprint,
+    state_word,
+)
+
+log = logging.getLogger(__name__)
+
+ReadView = Callable[[str], dict[str, Any] | None]
+LOCATION = "_pages_location"  # Dash pages' own location: its query names the profile and language
+MAP_PICK = "street-map-pick"  # the map writes {"kind": "case", "id": N} here for a case marker
+INTERACTIVE_MODES = ("tablet", "demo")
+SOURCE_BY_PREFIX = {prefix: source for source, prefix in CODE_PREFIX.items()}
+
+
+def profile(search: str | None, default_lang: str) -> tuple[str, str]:
+    """Return (language, mode) from the page's query string; the wall when no mode is named."""
+    query = parse_qs((search or "").lstrip("?"))
+    lang = pick_language((query.get("lang") or [None])[0], default_lang)
+    mode = (query.get("mode") or ["wall"])[0]
+    return lang, mode
+
+
+def tapped(triggered: list[dict[str, Any]] | None) -> dict[str, Any] | None:
+    """Return the pattern id of the button really tapped, or None when buttons were only drawn."""
+    for hit in triggered or []:
+        prop_id = hit.get("prop_id")
+        if not hit.get("value") or not isinstance(prop_id, str) or not prop_id.startswith("{"):
+            continue
+        try:
+            component = json.loads(prop_id.rsplit(".", 1)[0])
+        except ValueError:
+            continue
+        if isinstance(component, dict):
+            return component
+    return None
+
+
+def inputs_of(states: list[dict[str, Any]], case_id: int) -> dict[str, Any]:
+    """Return the card's input values (note, target, satisfaction) for one case."""
+    return {
+        state["id"]["name"]: state.get("value")
+        for state in states or []
+        if isinstance(state.get("id"), dict) and state["id"].get("case") == case_id
+    }
+
+
+def moved(
+    case: Mapping[str, Any] | None,
+    result: ActResult,
+    *,
+    action: str,
+    actor: str,
+    note: str | None,
+    target: str | None,
+    now: datetime,
+) -> dict[str, Any]:
+    """Return the case as it is after the action, until the published view catches up."""
+    base = dict(case or {"id": result.case_id, "code": "", "history": []})
+    source = SOURCE_BY_PREFIX.get(str(base.get("code") or "")[:2], CaseSource.ALERT)
+    state = CaseState(result.state)
+    deadline = result.deadline_at
+    if deadline is not None and deadline.tzinfo is None:
+        deadline = deadline.replace(tzinfo=UTC)  # SQLite hands times back without their zone
+    history = list(base.get("history") or [])
+    if result.applied:
+        history.append(
+            {
+                "action": action,
+                "from_state": base.get("state"),
+                "to_state": state.value,
+                "actor": actor,
+                "at": now.isoformat(),
+                "note": note,
+            }
+        )
+    base.update(
+        state=state.value,
+        actions=[a.value for a in allowed(CaseRecord(state=state, source=source))],
+        deadline_at=deadline.isoformat() if deadline else None,
+        overdue=bool(deadline and state is not CaseState.PARKED and deadline < now),
+        history=history,
+    )
+    if result.applied and action == "dispatch" and target:
+        base["assignee"] = target
+    return base
+
+
+def outcome(result: ActResult, action: str, lang: str) -> tuple[str, str]:
+    """Return the message of an accepted tap: done, or already done by an earlier tap."""
+    state = state_word(result.state, lang)
+    if result.applied:
+        return "ok", label("case_done", lang).format(action=action_word(action, lang), state=state)
+    return "repeat", label("case_repeat", lang).format(state=state)
+
+
+def refused(exc: Exception, lang: str) -> tuple[str, str]:
+    """Return the message of a refused tap: the desk's reason, never a stack trace."""
+    if isinstance(exc, CaseActionError):
+        return "error", label("case_refused", lang).format(reason=str(exc))
+    return "error", label("case_failed", lang)
+
+
+class CaseScreens:
+    """Draw case cards from the published `cases` view and apply taps through the case desk."""
+
+    def __init__(self, read_view: ReadView, desk: CaseDesk | None, default_lang: str) -> None:
+        self.read_view = read_view
+        self.desk = desk
+        self.default_lang = default_lang
+
+    def card(
+        self,
+        case_id: int,
+        search: str | None,
+        *,
+        shown: Mapping[str, Any] | None = None,
+        message: tuple[str, str] | None = None,
+    ) -> Any:
+        """Return the card of a case from one read of the view (or as just moved by a tap)."""
+        lang, mode = profile(search, self.default_lang)
+        view = self.read_view(CASES)
+        published = find_case(view, case_id)
+        case = shown if shown is not None else published
+        return case_card(
+            case,
+            lang,
+            drawn_from=fingerprint(published),
+            targets=dispatch_targets(case, view, lang) if case else [],
+            interactive=mode in INTERACTIVE_MODES and self.desk is not None,
+            message=message,
+        )
+
+    def act(self, tap: Mapping[str, Any], values: Mapping[str, Any], search: str | None) -> Any:
+        """Apply the tapped action once (per key) and return the card with what happened."""
+        lang, mode = profile(search, self.default_lang)
+        if self.desk is None or mode not in INTERACTIVE_MODES:
+            return no_update
+        case_id, action = tap.get("case"), str(tap.get("action"))
+        if not isinstance(case_id, int):
+            return no_update
+        note = (values.get("note") or "").strip() or None
+        target = values.get("target") if action == "dispatch" else None
+        satisfaction = values.get("satisfaction") if action == "revisit" else None
+        actor = mode
+        try:
+            result = self.desk.act(
+                action,
+                actor,
+                case_id=case_id,
+                note=note,
+                target=target,
+                satisfaction=satisfaction,
+                action_key=str(tap.get("key") or "") or None,
+            )
+        except Exception as exc:  # the tablet shows why; the log keeps anything unexpected
+            if not isinstance(exc, CaseActionError):
+                log.exception("case %s: %s failed", case_id, action)
+            return self.card(case_id, search, message=refused(exc, lang))
+        case = find_case(self.read_view(CASES), case_id)
+        shown = moved(
+            case,
+            result,
+            action=action,
+            actor=actor,
+            note=note,
+            target=target,
+            now=self.desk.clock.now(),
+        )
+        return self.card(case_id, search, shown=shown, message=outcome(result, action, lang))
+
+    def acknowledge(self, tap: Mapping[str, Any], search: str | None) -> Any:
+        """Acknowledge an alert (registering its case) and show the case's card."""
+        lang, mode = profile(search, self.default_lang)
+        alert_id = tap.get("id")
+        if self.desk is None or mode not in INTERACTIVE_MODES or not isinstance(alert_id, int):
+            return no_update
+        try:
+            result = self.desk.act(
+                "acknowledge",
+                mode,
+                alert_id=alert_id,
+                action_key=str(tap.get("key") or "") or None,
+            )
+        except Exception as exc:
+            if not isinstance(exc, CaseActionError):
+                log.exception("alert %s: acknowledge failed", alert_id)
+            return case_card(None, lang, message=refused(exc, lang))
+        case = find_case(self.read_view(CASES), result.case_id)
+        shown = moved(
+            case,
+            result,
+            action="register",
+            actor=mode,
+            note=None,
+            target=None,
+            now=self.desk.clock.now(),
+        )
+        return self.card(
+            result.case_id, search, shown=shown, message=outcome(result, "acknowledge", lang)
+        )
+
+
+def register(
+    app: Dash, read_view: ReadView, desk: CaseDesk | None, default_lang: str = "zh"
+) -> None:
+    """Attach the case card, action, acknowledge and cases-panel callbacks to the app."""
+    screens = CaseScreens(read_view, desk, default_lang)
+    overlay = Output("card-overlay", "children", allow_duplicate=True)
+
+    @app.callback(
+        overlay,
+        Input({"type": CASE_OPEN, "id": ALL}, "n_clicks"),
+        State(LOCATION, "search"),
+        prevent_initial_call=True,
+    )
+    def open_case(_clicks: list[Any], search: str | None):
+        """Return the card of the case whose button was tapped."""
+        tap = tapped(ctx.triggered)
+        if tap is None or not isinstance(tap.get("id"), int):
+            return no_update
+        return screens.card(tap["id"], search)
+
+    @app.callback(
+        overlay,
+        Input(MAP_PICK, "data"),
+        State(LOCATION, "search"),
+        prevent_initial_call=True,
+    )
+    def open_case_from_map(picked: Any, search: str | None):
+        """Return the card of a case marker tapped on the map."""
+        if not isinstance(picked, dict) or picked.get("kind") != "case":
+            return no_update
+        case_id = picked.get("id")
+        if not isinstance(case_id, int) or isinstance(case_id, bool):
+            return no_update
+        return screens.card(case_id, search)
+
+    @app.callback(
+        overlay,
+        Input({"type": CASE_ACT, "case": ALL, "action": ALL, "key": ALL}, "n_clicks"),
+        State({"type": CASE_INPUT, "case": ALL, "name": ALL}, "value"),
+        State(LOCATION, "search"),
+        prevent_initial_call=True,
+    )
+    def act(_clicks: list[Any], _values: list[Any], search: str | None):
+        """Apply the tapped action through the desk and return the card with the outcome."""
+        tap = tapped(ctx.triggered)
+        if tap is None:
+            return no_update
+        return screens.act(tap, inputs_of(ctx.states_list[0], tap.get("case")), search)
+
+    @app.callback(
+        overlay,
+        Input({"type": ALERT_ACK, "id": ALL, "key": ALL}, "n_clicks"),
+        State(LOCATION, "search"),
+        prevent_initial_call=True,
+    )
+    def acknowledge(_clicks: list[Any], search: str | None):
+        """Acknowledge the alert whose card's button was tapped and show its case."""
+        tap = tapped(ctx.triggered)
+        if tap is None:
+            return no_update
+        return screens.acknowledge(tap, search)
+
+    @app.callback(
+        overlay,
+        Input({"type": CASE_STALE, "id": ALL}, "data"),
+        State({"type": CASE_CARD, "id": ALL}, "data"),
+        State(LOCATION, "search"),
+        prevent_initial_call=True,
+    )
+    def redraw(_stale: list[Any], _cards: list[Any], search: str | None):
+        """Redraw the open card once the published case has moved on (any screen's action)."""
+        tap = tapped(ctx.triggered)
+        if tap is None or not isinstance(tap.get("id"), int):
+            return no_update
+        kept = next(
+            (
+                state.get("value") or {}
+                for state in ctx.states_list[0]
+                if isinstance(state.get("id"), dict) and state["id"].get("id") == tap["id"]
+            ),
+            {},
+        )
+        message = kept.get("message")
+        return screens.card(tap["id"], search, message=tuple(message) if message else None)
+
+    def clientside(function: str, *args: Any, **kwargs: Any) -> None:
+        """Register one function of assets/cases.js."""
+        app.clientside_callback(
+            ClientsideFunction(namespace="cockpitCases", function_name=function), *args, **kwargs
+        )
+
+    clientside(
+        "staleCard",
+        Output({"type": CASE_STALE, "id": ALL}, "data"),
+        Input("view-cases", "data"),
+        State({"type": CASE_CARD, "id": ALL}, "data"),
+        prevent_initial_call=True,
+    )
+    clientside(
+        "fillPanel",
+        Output(f"{CASES_PANEL}-body", "children"),
+        Input("view-cases", "data"),
+        State("labels-store", "data"),
+    )

@@ -1,0 +1,204 @@
+"""Build the grid worker's phone page: the worker's tasks to accept, report handled and revisit."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlencode
+
+from dash import dcc, html
+
+from cockpit.i18n import label
+from layouts.cases import (
+    NewKey,
+    action_word,
+    category_word,
+    new_key,
+    state_word,
+    title_of,
+    when,
+)
+
+WORKER_CONTEXT = "worker-context"
+WORKER_INTERVAL = "worker-interval"
+WORKER_TASKS = "worker-tasks"
+WORKER_MESSAGE = "worker-message"
+WORKER_ACT = "worker-act"  # {"type", "case", "action", "key"}
+WORKER_NOTE = "worker-note"  # {"type", "case"}
+WORKER_SAT = "worker-sat"  # {"type", "case"}
+# What a grid worker does on the phone; the tablet does the rest (dispatch, verify, close, ...).
+HANDLE_ACTIONS = ("accept", "arrive", "handled")
+SATISFACTION = (1, 2, 3, 4, 5)
+
+
+def worker_id(requested: Any) -> str | None:
+    """Return the worker id from the page address when it is a number, else None."""
+    text = str(requested or "").strip()
+    return text if text.isdigit() else None
+
+
+def tasks_of(view: Mapping[str, Any] | None, worker: str | None) -> list[dict[str, Any]]:
+    """Return the worker's tasks from the `cases` view: to handle first, then to revisit."""
+    if not view or worker is None:
+        return []
+    tasks = list((view.get("tasks_by_worker") or {}).get(worker) or [])
+    return sorted(tasks, key=lambda t: (t.get("task") != "handle", not t.get("overdue"), t["id"]))
+
+
+def tasks_fingerprint(tasks: list[Mapping[str, Any]]) -> str:
+    """Return what says the worker's list changed: each task's id, kind, state and overdue flag."""
+    return ";".join(
+        f"{t['id']}:{t.get('task')}:{t.get('state')}:{1 if t.get('overdue') else 0}" for t in tasks
+    )
+
+
+def worker_page(
+    worker: str | None,
+    tasks: list[dict[str, Any]],
+    lang: str,
+    refresh_ms: int,
+    version: str | None = None,
+) -> html.Div:
+    """Return the whole phone page for one grid worker."""
+    other = "en" if lang == "zh" else "zh"
+    switch = "?" + urlencode({"worker": worker or "", "lang": other})
+    return html.Div(
+        className="worker-page",
+        lang="zh-CN" if lang == "zh" else "en",
+        children=[
+            dcc.Store(
+                id=WORKER_CONTEXT,
+                data={
+                    "worker": worker,
+                    "lang": lang,
+                    "version": version,
+                    "fp": tasks_fingerprint(tasks),
+                },
+            ),
+            dcc.Interval(id=WORKER_INTERVAL, interval=refresh_ms, disabled=worker is None),
+            html.Header(
+                className="worker-header",
+                children=[
+                    html.H1(label("worker_title", lang)),
+                    html.Div(
+                        label("worker_who", lang).format(id=worker) if worker else "",
+                        className="worker-who",
+                    ),
+                    html.A(
+                        label("language_switch", lang),
+                        href=switch,
+                        className="language-switch worker-language",
+                        lang="en" if other == "en" else "zh-CN",
+                    ),
+                ],
+            ),
+            html.Div(
+                id=WORKER_MESSAGE,
+                className="worker-message",
+                role="status",
+                **{"aria-live": "polite"},
+            ),
+            html.Main(
+                id=WORKER_TASKS,
+                className="worker-tasks",
+                children=task_list(worker, tasks, lang),
+            ),
+        ],
+    )
+
+
+def task_list(
+    worker: str | None, tasks: list[Mapping[str, Any]], lang: str, key: NewKey = new_key
+) -> list[Any]:
+    """Return one card per task, or a line saying there is none (or no worker was named)."""
+    if worker is None:
+        return [html.Div(label("worker_missing", lang), className="note worker-empty")]
+    if not tasks:
+        return [html.Div(label("worker_no_tasks", lang), className="note worker-empty")]
+    return [task_card(task, lang, key) for task in tasks]
+
+
+def task_card(task: Mapping[str, Any], lang: str, key: NewKey = new_key) -> html.Article:
+    """Return one task: what and where, due when, and the buttons its state allows."""
+    case_id = task["id"]
+    kind = task.get("task") or "handle"
+    overdue = bool(task.get("overdue"))
+    actions = task.get("actions") or []
+    if kind == "revisit":
+        allowed = ["revisit"] if "revisit" in actions else []
+    else:
+        allowed = [a for a in HANDLE_ACTIONS if a in actions]
+        # Arriving adds nothing on a phone once the worker has accepted; keep the list short.
+        if "accept" in allowed and "arrive" in allowed:
+            allowed.remove("arrive")
+        if task.get("state") == "handling" and "arrive" in allowed:
+            allowed.remove("arrive")
+    buttons = [
+        html.Button(
+            action_word(action, lang),
+            id={"type": WORKER_ACT, "case": case_id, "action": action, "key": key()},
+            className=f"worker-button worker-button-{action}",
+            n_clicks=0,
+        )
+        for action in allowed
+    ]
+    inputs: list[Any] = []
+    if "handled" in allowed:
+        inputs.append(
+            dcc.Textarea(
+                id={"type": WORKER_NOTE, "case": case_id},
+                value="",
+                placeholder=label("case_note", lang),
+                className="worker-note",
+                rows=2,
+            )
+        )
+    if "revisit" in allowed:
+        inputs.append(
+            html.Div(
+                className="worker-sat-box",
+                children=[
+                    html.Span(label("case_satisfaction", lang), className="worker-key"),
+                    dcc.RadioItems(
+                        id={"type": WORKER_SAT, "case": case_id},
+                        options=[{"label": f"{n} ★", "value": n} for n in SATISFACTION],
+                        value=None,
+                        inline=True,
+                        className="worker-sat",
+                    ),
+                ],
+            )
+        )
+    return html.Article(
+        className=f"worker-task task-{kind}" + (" is-overdue" if overdue else ""),
+        **{"data-case": str(case_id), "data-state": str(task.get("state"))},
+        children=[
+            html.Div(
+                className="worker-task-head",
+                children=[
+                    html.Span(
+                        label(f"case_task_{kind}", lang), className=f"worker-kind kind-{kind}"
+                    ),
+                    html.Span("⚠ " + label("case_overdue", lang), className="case-overdue-flag")
+                    if overdue
+                    else None,
+                    html.Span(task.get("code") or "", className="worker-code"),
+                ],
+            ),
+            html.H2(title_of(task, lang), className="worker-task-title"),
+            html.Div(
+                className="worker-facts",
+                children=[
+                    html.Span(state_word(task.get("state"), lang), className="case-chip"),
+                    html.Span(category_word(task.get("category"), lang)),
+                    html.Span(
+                        f"{label('case_deadline', lang)} {when(task.get('deadline_at'), lang)}"
+                    )
+                    if kind == "handle"
+                    else None,
+                ],
+            ),
+            *inputs,
+            html.Div(buttons, className="worker-buttons") if buttons else None,
+        ],
+    )

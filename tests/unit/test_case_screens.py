@@ -1,0 +1,392 @@
+"""Check the case screens' pure parts: the card, dispatch targets, taps, the grid worker page."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from dash import no_update
+from hypothesis import given
+from hypothesis import strategies as st
+
+from callbacks.cases import CaseScreens, inputs_of, moved, outcome, profile, refused, tapped
+from callbacks.grid_worker import refreshed
+from cockpit.cases.desk import ActResult, CaseActionError
+from cockpit.i18n import LANGUAGES
+from layouts.cases import (
+    CASE_ACT,
+    CASE_CARD,
+    case_card,
+    dispatch_targets,
+    find_case,
+    fingerprint,
+)
+from layouts.grid_worker import task_card, task_list, tasks_fingerprint, tasks_of, worker_id
+
+NOW = datetime(2026, 5, 6, 2, 0, tzinfo=UTC)
+
+
+def summary(case_id: int = 7, **changes: Any) -> dict[str, Any]:
+    """Return a case summary as the `cases` view model carries it."""
+    case = {
+        "id": case_id,
+        "code": f"AL{case_id:08d}",
+        "title_zh": "烟感报警",
+        "title_en": "Smoke alarm",
+        "category": "fire.smoke",
+        "state": "registered",
+        "priority": "urgent",
+        "centre": "street",
+        "routing": "urgent",
+        "assignee": None,
+        "department": None,
+        "grid_id": 3,
+        "building_id": 11,
+        "lon": 121.5,
+        "lat": 31.2,
+        "reported_at": "2026-05-06T01:00:00+00:00",
+        "deadline_at": "2026-05-06T01:30:00+00:00",
+        "overdue": True,
+        "paused_remaining_s": None,
+        "supervised": False,
+        "escalated": False,
+        "actions": ["dispatch", "escalate", "park", "void"],
+        "history": [
+            {
+                "action": "report",
+                "from_state": None,
+                "to_state": "reported",
+                "actor": "alert",
+                "at": "2026-05-06T01:00:00+00:00",
+                "note": None,
+            },
+            {
+                "action": "register",
+                "from_state": "reported",
+                "to_state": "registered",
+                "actor": "duty:li",
+                "at": "2026-05-06T01:02:00+00:00",
+                "note": "on it",
+            },
+        ],
+    }
+    case.update(changes)
+    return case
+
+
+def view(*cases: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    """Return a `cases` view holding the cases as open."""
+    return {"open": list(cases), "overdue": [], "tasks_by_worker": {}, **extra}
+
+
+def ids_of(component: Any, kind: str) -> list[dict[str, Any]]:
+    """Return every pattern id of the type found in a component tree."""
+    found = []
+
+    def walk(node: Any) -> None:
+        if node is None or isinstance(node, str | int | float):
+            return
+        if isinstance(node, list | tuple):
+            for child in node:
+                walk(child)
+            return
+        node_id = getattr(node, "id", None)
+        if isinstance(node_id, dict) and node_id.get("type") == kind:
+            found.append(node_id)
+        walk(getattr(node, "children", None))
+
+    walk(component)
+    return found
+
+
+def text_of(component: Any) -> str:
+    """Return all the text in a component tree."""
+    if component is None:
+        return ""
+    if isinstance(component, str | int | float):
+        return str(component)
+    if isinstance(component, list | tuple):
+        return " ".join(text_of(c) for c in component)
+    return text_of(getattr(component, "children", None))
+
+
+def counter_keys():
+    """Return a key function giving k1, k2, ... so tests can tell renders apart."""
+    numbers = itertools.count(1)
+    return lambda: f"k{next(numbers)}"
+
+
+# -- the card ------------------------------------------------------------------------------------
+
+
+def test_card_offers_one_button_per_allowed_action_each_with_its_own_key():
+    card = case_card(summary(), "en", targets=[{"label": "Team 1", "value": "team:1"}])
+    buttons = ids_of(card, CASE_ACT)
+    assert [b["action"] for b in buttons] == ["dispatch", "escalate", "park", "void"]
+    assert len({b["key"] for b in buttons}) == 4
+    assert all(b["case"] == 7 for b in buttons)
+    again = ids_of(case_card(summary(), "en"), CASE_ACT)
+    assert not {b["key"] for b in buttons} & {b["key"] for b in again}
+
+
+def test_card_flags_overdue_and_lists_history_newest_first_in_the_language():
+    text = text_of(case_card(summary(), "en", key=counter_keys()))
+    assert "⚠ Overdue" in text
+    assert "Registered" in text and "Dispatch" in text
+    assert text.index("on it") < text.index("alert")  # newest first
+    assert "Reported → Registered" in text
+    zh = text_of(case_card(summary(), "zh"))
+    assert "超时" in zh and "烟感报警" in zh
+
+
+def test_card_on_the_wall_shows_no_buttons_and_a_gone_case_says_so():
+    assert ids_of(case_card(summary(), "zh", interactive=False), CASE_ACT) == []
+    assert "no longer" in text_of(case_card(None, "en"))
+
+
+def test_card_remembers_what_it_was_drawn_from_and_the_last_message():
+    card = case_card(summary(), "en", drawn_from="x", message=("error", "Refused: nope"))
+    stores = [c for c in card.children if getattr(c, "id", None) == {"type": CASE_CARD, "id": 7}]
+    assert stores[0].data == {"fp": "x", "message": ["error", "Refused: nope"]}
+    assert "Refused: nope" in text_of(card)
+
+
+def test_a_parked_case_shows_its_clock_paused_not_a_deadline():
+    text = text_of(case_card(summary(state="parked", overdue=False, actions=["resume"]), "en"))
+    assert "Clock paused" in text and "⚠" not in text
+
+
+def test_fingerprint_changes_with_state_overdue_history_and_assignee():
+    base = fingerprint(summary())
+    assert base == "registered|1|2|"
+    assert fingerprint(summary(state="dispatched")) != base
+    assert fingerprint(summary(overdue=False)) != base
+    assert fingerprint(summary(history=[])) != base
+    assert fingerprint(summary(assignee="team:1")) != base
+    assert fingerprint(None) == ""
+
+
+def test_find_case_looks_in_open_overdue_and_tasks():
+    task = summary(9, task="revisit", state="closed")
+    found = view(summary(), tasks_by_worker={"4": [task]})
+    assert find_case(found, 7)["id"] == 7
+    assert find_case(found, 9)["task"] == "revisit"
+    assert find_case(found, 99) is None
+    assert find_case(None, 7) is None
+
+
+# -- dispatch targets ------------------------------------------------------------------------------
+
+
+def test_targets_put_the_grid_worker_of_the_case_first_then_matching_teams():
+    published = view(
+        targets={
+            "workers": [
+                {"id": 1, "grid_id": 2, "name": "长白一网格"},
+                {"id": 5, "grid_id": 3, "name": "长白二网格"},
+            ],
+            "teams": [
+                {"id": 8, "kind": "property", "name": "物业维修队"},
+                {"id": 9, "kind": "fire", "name": "长白社区微型消防站"},
+            ],
+            "communities": [{"id": 2, "name": "长白社区"}],
+        }
+    )
+    options = dispatch_targets(summary(department="fire"), published, "en")
+    values = [o["value"] for o in options]
+    assert values[:3] == ["worker:5", "team:9", "team:8"]
+    assert set(values) == {"worker:1", "worker:5", "team:8", "team:9", "community:2"}
+    assert all(not any("\u4e00" <= ch <= "\u9fff" for ch in o["label"]) for o in options[:2])
+
+
+def test_targets_fall_back_to_ranked_communities_and_workers_with_tasks():
+    published = view(
+        indicators={"community": [{"key": 6, "name": "控江社区"}]},
+        tasks_by_worker={"12": [], "3": []},
+    )
+    values = [o["value"] for o in dispatch_targets(summary(), published, "zh")]
+    assert values == ["community:6", "worker:3", "worker:12"]
+    assert dispatch_targets(summary(), None, "zh") == []
+
+
+# -- taps --------------------------------------------------------------------------------------------
+
+
+def test_tapped_ignores_buttons_only_drawn_and_reads_the_pattern_id():
+    pattern = {"type": "case-act", "case": 7, "action": "dispatch", "key": "k1"}
+    prop = json.dumps(pattern) + ".n_clicks"
+    assert tapped([{"prop_id": prop, "value": 0}]) is None
+    assert tapped([{"prop_id": prop, "value": 1}]) == pattern
+    assert tapped([{"prop_id": "card-close.n_clicks", "value": 1}]) is None
+    assert tapped(None) is None
+
+
+@given(st.text(max_size=80), st.one_of(st.none(), st.integers(), st.text(max_size=5)))
+def test_tapped_never_raises_on_anything_the_browser_sends(prop_id, value):
+    result = tapped([{"prop_id": prop_id, "value": value}])
+    assert result is None or isinstance(result, dict)
+
+
+@given(st.text(max_size=60))
+def test_profile_always_gives_a_known_language(search):
+    lang, mode = profile(search, "zh")
+    assert lang in LANGUAGES
+    assert isinstance(mode, str)
+
+
+def test_profile_reads_mode_and_language_and_defaults_to_the_wall():
+    assert profile("?mode=tablet&lang=en", "zh") == ("en", "tablet")
+    assert profile("", "zh") == ("zh", "wall")
+    assert profile(None, "en") == ("en", "wall")
+
+
+def test_inputs_of_picks_the_values_of_the_tapped_case():
+    states = [
+        {"id": {"type": "case-input", "case": 7, "name": "note"}, "value": "go"},
+        {"id": {"type": "case-input", "case": 7, "name": "target"}, "value": "team:1"},
+        {"id": {"type": "case-input", "case": 8, "name": "note"}, "value": "other"},
+    ]
+    assert inputs_of(states, 7) == {"note": "go", "target": "team:1"}
+
+
+def test_moved_shows_the_new_state_its_actions_and_a_history_line_until_the_view_catches_up():
+    result = ActResult(7, "dispatched", True, datetime(2026, 5, 6, 3, 0))  # naive, as SQLite
+    shown = moved(
+        summary(),
+        result,
+        action="dispatch",
+        actor="tablet",
+        note=None,
+        target="team:1",
+        now=NOW,
+    )
+    assert shown["state"] == "dispatched"
+    assert shown["assignee"] == "team:1"
+    assert "accept" in shown["actions"] and "dispatch" in shown["actions"]
+    assert shown["overdue"] is False
+    assert shown["history"][-1]["to_state"] == "dispatched"
+    assert len(shown["history"]) == 3
+    repeat = moved(
+        summary(), ActResult(7, "dispatched", False), action="dispatch", actor="tablet",
+        note=None, target="team:1", now=NOW,
+    )  # fmt: skip
+    assert len(repeat["history"]) == 2 and "assignee" in repeat and repeat["assignee"] is None
+
+
+def test_messages_say_done_already_done_or_the_desks_reason():
+    assert outcome(ActResult(7, "dispatched", True), "dispatch", "en")[0] == "ok"
+    kind, text = outcome(ActResult(7, "dispatched", False), "dispatch", "en")
+    assert kind == "repeat" and "once" in text
+    kind, text = refused(CaseActionError("case 7: dispatch needs a target"), "en")
+    assert kind == "error" and "dispatch needs a target" in text
+    assert "Traceback" not in refused(RuntimeError("boom"), "en")[1]
+    assert "boom" not in refused(RuntimeError("boom"), "en")[1]
+
+
+class FakeClock:
+    """Stand still at NOW."""
+
+    def now(self) -> datetime:
+        return NOW
+
+
+class FakeDesk:
+    """Act once per key, refuse a dispatch without a target, as the real desk does."""
+
+    def __init__(self) -> None:
+        self.clock = FakeClock()
+        self.calls: list[dict[str, Any]] = []
+        self.keys: set[str] = set()
+
+    def act(self, action: str, actor: str, **kw: Any) -> ActResult:
+        self.calls.append({"action": action, "actor": actor, **kw})
+        if action == "dispatch" and not kw.get("target"):
+            raise CaseActionError("dispatch target None must be team:<id>")
+        applied = kw["action_key"] not in self.keys
+        self.keys.add(kw["action_key"])
+        return ActResult(kw.get("case_id") or 7, "dispatched", applied, NOW + timedelta(hours=2))
+
+
+def test_a_double_tap_acts_once_and_says_so():
+    desk = FakeDesk()
+    screens = CaseScreens(lambda name: view(summary()), desk, "zh")
+    tap = {"type": CASE_ACT, "case": 7, "action": "dispatch", "key": "k1"}
+    first = screens.act(tap, {"target": "team:1", "note": " "}, "?mode=tablet&lang=en")
+    second = screens.act(tap, {"target": "team:1"}, "?mode=tablet&lang=en")
+    assert [c["action_key"] for c in desk.calls] == ["k1", "k1"]
+    assert desk.calls[0]["note"] is None and desk.calls[0]["actor"] == "tablet"
+    assert "Done: Dispatch" in text_of(first)
+    assert "Already done" in text_of(second)
+    assert first.__dict__["data-state"] == "dispatched"
+
+
+def test_a_refused_tap_shows_the_reason_and_the_wall_cannot_act():
+    desk = FakeDesk()
+    screens = CaseScreens(lambda name: view(summary()), desk, "zh")
+    tap = {"type": CASE_ACT, "case": 7, "action": "dispatch", "key": "k1"}
+    card = screens.act(tap, {}, "?mode=tablet&lang=en")
+    assert "Refused: dispatch target None" in text_of(card)
+    assert card.__dict__["data-state"] == "registered"
+    assert screens.act(tap, {"target": "team:1"}, "?mode=wall") is no_update
+    assert len(desk.calls) == 1
+
+
+def test_acknowledge_registers_the_alerts_case_and_shows_its_card():
+    desk = FakeDesk()
+    screens = CaseScreens(lambda name: view(summary(), overdue=[]), desk, "zh")
+    card = screens.acknowledge({"type": "alert-ack", "id": 40, "key": "a1"}, "?mode=tablet")
+    assert desk.calls[0]["action"] == "acknowledge" and desk.calls[0]["alert_id"] == 40
+    assert "已办理" in text_of(card)
+
+
+# -- the grid worker page ------------------------------------------------------------------------
+
+
+def test_worker_id_accepts_numbers_only():
+    assert worker_id("12") == "12"
+    assert worker_id(" 3 ") == "3"
+    assert worker_id("x; drop") is None
+    assert worker_id(None) is None
+
+
+def test_worker_tasks_list_handling_first_and_offer_the_phone_actions():
+    handle = summary(1, state="dispatched", task="handle", overdue=False,
+                     actions=["dispatch", "accept", "arrive", "handled", "supervise", "void"])  # fmt: skip
+    revisit = summary(2, state="closed", task="revisit", actions=["revisit"])
+    tasks = tasks_of({"tasks_by_worker": {"4": [revisit, handle]}}, "4")
+    assert [t["id"] for t in tasks] == [1, 2]
+    accept = ids_of(task_card(handle, "en", counter_keys()), "worker-act")
+    assert [b["action"] for b in accept] == ["accept", "handled"]
+    handling = summary(1, state="handling", task="handle", actions=["arrive", "handled", "void"])
+    assert [b["action"] for b in ids_of(task_card(handling, "en"), "worker-act")] == ["handled"]
+    revisit_card = task_card(revisit, "en")
+    assert [b["action"] for b in ids_of(revisit_card, "worker-act")] == ["revisit"]
+    assert ids_of(revisit_card, "worker-sat") == [{"type": "worker-sat", "case": 2}]
+    assert "No task" in text_of(task_list("4", [], "en"))
+    assert "/worker?worker=" in text_of(task_list(None, [], "en"))
+
+
+def published(tasks: dict[str, list], version: str) -> bytes:
+    """Return a published view's bytes, stamps last as the publisher writes them."""
+    body = {
+        "tasks_by_worker": tasks,
+        "version": version,
+        "generated_at": "x",
+        "published_wall": 1.0,
+    }
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+def test_worker_refresh_redraws_only_when_the_workers_tasks_change():
+    task = summary(1, state="dispatched", task="handle", actions=["accept", "handled"])
+    context = {"worker": "4", "lang": "en", "version": "v1", "fp": tasks_fingerprint([task])}
+    assert refreshed(published({"4": [task]}, "v1"), context) == (None, None)
+    cards, new = refreshed(published({"4": [task], "5": []}, "v2"), context)
+    assert cards is None and new["version"] == "v2"
+    moved_on = dict(task, state="handling")
+    cards, new = refreshed(published({"4": [moved_on]}, "v3"), context)
+    assert cards is not None and new["fp"] != context["fp"]
+    assert refreshed(None, context) == (None, None)
+    assert refreshed(published({}, "v4"), {"worker": None}) == (None, None)
