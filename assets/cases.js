@@ -34,8 +34,13 @@
       timeZone: ZONE, hour12: false, month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit",
     });
   }
+  const CJK = /[\u3400-\u9fff]/;
   function title(cfg, c) {
-    return (cfg.lang === "en" ? c.title_en || c.code : c.title_zh || c.title_en || c.code) || "—";
+    if (cfg.lang !== "en") return c.title_zh || c.title_en || c.code || "—";
+    // English never shows Chinese: a title without a translation gives way to its category.
+    if (c.title_en && !CJK.test(c.title_en)) return c.title_en;
+    const category = cfg.t["case_category_" + c.category];
+    return category || (c.category && !CJK.test(c.category) ? c.category : c.code || "—");
   }
   // The same string as layouts.cases.fingerprint: when it differs, the open card is redrawn.
   function fingerprint(c) {
@@ -54,7 +59,7 @@
     if (table === "department") return tr(cfg, "case_department_" + row.key) || String(row.key);
     const name = row.name || String(row.key);
     // Place names are Chinese in the store; English pages show the number, never Chinese.
-    return cfg.lang === "en" && /[\u3400-\u9fff]/.test(name)
+    return cfg.lang === "en" && CJK.test(name)
       ? tr(cfg, table === "grid" ? "case_level_grid" : "case_level_community") + " " + row.key : name;
   }
   function cell(column, row) {

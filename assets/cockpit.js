@@ -151,8 +151,14 @@
       div("bars", main.map((r) => barRow(tr(cfg, "state_" + r.state), r.count, max, "b-case"))),
       side.length ? div("chips", side.map((r) => span("chip", tr(cfg, "state_" + r.state) + " " + fmt(r.count)))) : null,
       overdueList.length ? div("overdue-list", overdueList.map((c) =>
-        div("overdue-row", "⚠ " + (c.code || c.id || "") + " " + (cfg.lang === "en" ? c.title_en : c.title_zh) || ""))) : null,
+        div("overdue-row", "⚠ " + (c.code || c.id || "") + " " + caseTitle(cfg, c)))) : null,
     ];
+  }
+  function caseTitle(cfg, c) {
+    // A case title is what a person typed: in English, fall back to the category's name.
+    if (cfg.lang !== "en") return c.title_zh || "";
+    if (c.title_en && !/[\u3400-\u9fff]/.test(c.title_en)) return c.title_en;
+    return cfg.t["category_" + c.category] || String(c.category || "").replace(/[._]/g, " ");
   }
   function resolutionPage(cfg, res) {
     res = res || {};

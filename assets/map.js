@@ -108,7 +108,7 @@
       return { radius: 3.5 * scale, color: "#8a9bb0", weight: 1.5, fillOpacity: 0 };
     }
     // Online is the quiet normal: a small dot that leaves the building colours readable.
-    return { radius: 1.6 * scale, stroke: false, fillColor: "#3ad1b0", fillOpacity: 0.75 };
+    return { radius: 1.4 * scale, stroke: false, fillColor: "#2fb39a", fillOpacity: 0.6 };
   }
   function devicePoint(feature, latlng, ctx) {
     attach(ctx.map);
@@ -215,11 +215,16 @@
     });
   }
   function caseStyle(c) {
-    const colour = CASE_COLOUR[CASE_STAGE[c.state] || "work"];
-    // Overdue: larger, red, dashed ring; the legend says the word.
-    return c.overdue
-      ? { radius: 7, color: "#ff6b6b", weight: 3, dashArray: "4 3", fillColor: colour, fillOpacity: 0.9 }
-      : { radius: 5, color: "#0b1320", weight: 1, fillColor: colour, fillOpacity: 0.9, dashArray: null };
+    const stage = CASE_STAGE[c.state] || "work";
+    const colour = CASE_COLOUR[stage];
+    // Each stage has its own mark besides its colour: new ringed white, done hollow, overdue
+    // larger with a red dashed ring; the legend says the words.
+    if (c.overdue) {
+      return { radius: 7, color: "#ff6b6b", weight: 3, dashArray: "4 3", fillColor: colour, fillOpacity: 0.9 };
+    }
+    if (stage === "new") return { radius: 5, color: "#ffffff", weight: 1.5, fillColor: colour, fillOpacity: 0.95, dashArray: null };
+    if (stage === "done") return { radius: 5, color: colour, weight: 2.5, fillOpacity: 0, dashArray: null };
+    return { radius: 5, stroke: false, fillColor: colour, fillOpacity: 0.95, dashArray: null };
   }
   function drawCases(view) {
     const group = reg.groups.cases;

@@ -29,6 +29,7 @@ from layouts.cases import (
     dispatch_targets,
     find_case,
     fingerprint,
+    new_nonce,
     state_word,
 )
 
@@ -71,6 +72,14 @@ def inputs_of(states: list[dict[str, Any]], case_id: int) -> dict[str, Any]:
         for state in states or []
         if isinstance(state.get("id"), dict) and state["id"].get("case") == case_id
     }
+
+
+def card_memory(states: list[dict[str, Any]], case_id: Any) -> dict[str, Any]:
+    """Return what the open card of the case remembers: fingerprint, nonce, last message."""
+    for state in states or []:
+        if isinstance(state.get("id"), dict) and state["id"].get("id") == case_id:
+            return state.get("value") or {}
+    return {}
 
 
 def moved(
@@ -142,6 +151,7 @@ class CaseScreens:
         case_id: int,
         search: str | None,
         *,
+        nonce: str,
         shown: Mapping[str, Any] | None = None,
         message: tuple[str, str] | None = None,
     ) -> Any:
@@ -153,13 +163,16 @@ class CaseScreens:
         return case_card(
             case,
             lang,
+            nonce=nonce,
             drawn_from=fingerprint(published),
             targets=dispatch_targets(case, view, lang) if case else [],
             interactive=mode in INTERACTIVE_MODES and self.desk is not None,
             message=message,
         )
 
-    def act(self, tap: Mapping[str, Any], values: Mapping[str, Any], search: str | None) -> Any:
+    def act(
+        self, tap: Mapping[str, Any], values: Mapping[str, Any], search: str | None, nonce: str
+    ) -> Any:
         """Apply the tapped action once (per key) and return the card with what happened."""
         lang, mode = profile(search, self.default_lang)
         if self.desk is None or mode not in INTERACTIVE_MODES:
@@ -184,7 +197,7 @@ class CaseScreens:
         except Exception as exc:  # the tablet shows why; the log keeps anything unexpected
             if not isinstance(exc, CaseActionError):
                 log.exception("case %s: %s failed", case_id, action)
-            return self.card(case_id, search, message=refused(exc, lang))
+            return self.card(case_id, search, nonce=nonce, message=refused(exc, lang))
         case = find_case(self.read_view(CASES), case_id)
         shown = moved(
             case,
@@ -195,7 +208,9 @@ class CaseScreens:
             target=target,
             now=self.desk.clock.now(),
         )
-        return self.card(case_id, search, shown=shown, message=outcome(result, action, lang))
+        return self.card(
+            case_id, search, nonce=nonce, shown=shown, message=outcome(result, action, lang)
+        )
 
     def acknowledge(self, tap: Mapping[str, Any], search: str | None) -> Any:
         """Acknowledge an alert (registering its case) and show the case's card."""
@@ -225,7 +240,11 @@ class CaseScreens:
             now=self.desk.clock.now(),
         )
         return self.card(
-            result.case_id, search, shown=shown, message=outcome(result, "acknowledge", lang)
+            result.case_id,
+            search,
+            nonce=new_nonce(),
+            shown=shown,
+            message=outcome(result, "acknowledge", lang),
         )
 
 
@@ -247,7 +266,7 @@ def register(
         tap = tapped(ctx.triggered)
         if tap is None or not isinstance(tap.get("id"), int):
             return no_update
-        return screens.card(tap["id"], search)
+        return screens.card(tap["id"], search, nonce=new_nonce())
 
     @app.callback(
         overlay,
@@ -262,21 +281,24 @@ def register(
         case_id = picked.get("id")
         if not isinstance(case_id, int) or isinstance(case_id, bool):
             return no_update
-        return screens.card(case_id, search)
+        return screens.card(case_id, search, nonce=new_nonce())
 
     @app.callback(
         overlay,
         Input({"type": CASE_ACT, "case": ALL, "action": ALL, "key": ALL}, "n_clicks"),
         State({"type": CASE_INPUT, "case": ALL, "name": ALL}, "value"),
+        State({"type": CASE_CARD, "id": ALL}, "data"),
         State(LOCATION, "search"),
         prevent_initial_call=True,
     )
-    def act(_clicks: list[Any], _values: list[Any], search: str | None):
+    def act(_clicks: list[Any], _values: list[Any], _cards: list[Any], search: str | None):
         """Apply the tapped action through the desk and return the card with the outcome."""
         tap = tapped(ctx.triggered)
         if tap is None:
             return no_update
-        return screens.act(tap, inputs_of(ctx.states_list[0], tap.get("case")), search)
+        card = card_memory(ctx.states_list[1], tap.get("case"))
+        values = inputs_of(ctx.states_list[0], tap.get("case"))
+        return screens.act(tap, values, search, card.get("nonce") or new_nonce())
 
     @app.callback(
         overlay,
@@ -303,16 +325,14 @@ def register(
         tap = tapped(ctx.triggered)
         if tap is None or not isinstance(tap.get("id"), int):
             return no_update
-        kept = next(
-            (
-                state.get("value") or {}
-                for state in ctx.states_list[0]
-                if isinstance(state.get("id"), dict) and state["id"].get("id") == tap["id"]
-            ),
-            {},
-        )
+        kept = card_memory(ctx.states_list[0], tap["id"])
         message = kept.get("message")
-        return screens.card(tap["id"], search, message=tuple(message) if message else None)
+        return screens.card(
+            tap["id"],
+            search,
+            nonce=kept.get("nonce") or new_nonce(),
+            message=tuple(message) if message else None,
+        )
 
     def clientside(function: str, *args: Any, **kwargs: Any) -> None:
         """Register one function of assets/cases.js."""

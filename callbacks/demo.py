@@ -60,6 +60,7 @@ def register(app: Dash, demo: DemoController) -> None:
         return {"reload": True, "at": time.time()}
 
     def clientside(function: str, *args, **kwargs) -> None:
+        """Register one function of assets/demo.js."""
         app.clientside_callback(
             ClientsideFunction(namespace="demo", function_name=function), *args, **kwargs
         )
@@ -76,7 +77,17 @@ def register(app: Dash, demo: DemoController) -> None:
         Input("view-demo", "data"),
         State("labels-store", "data"),
     )
-    clientside("reload", Output("demo-reload", "data", allow_duplicate=True),
-               Input("demo-reload", "data"), prevent_initial_call=True)
-    clientside("reload", Output("demo-wait", "disabled"), Input("demo-wait", "n_intervals"),
-               prevent_initial_call=True)
+    # Switching the source reloads the page: the map of a recorded street is not the demo's.
+    clientside(
+        "reload",
+        Output("demo-ack", "data", allow_duplicate=True),
+        Input("demo-reload", "data"),
+        prevent_initial_call=True,
+    )
+    # The "preparing" page asks again every two seconds until the demo street is ready.
+    clientside(
+        "reload",
+        Output("demo-wait", "disabled"),
+        Input("demo-wait", "n_intervals"),
+        prevent_initial_call=True,
+    )

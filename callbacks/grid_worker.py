@@ -66,7 +66,7 @@ def refreshed(
     if fp == context.get("fp"):
         return None, {**context, "version": version}
     return (
-        task_list(context["worker"], tasks, context.get("lang", "zh")),
+        task_list(context["worker"], tasks, context.get("lang", "zh"), context.get("nonce", "")),
         {**context, "version": version, "fp": fp},
     )
 
@@ -135,12 +135,13 @@ def register(app: Dash, read_raw: ReadRaw, read_view: ReadView, desk: CaseDesk |
                 target=None,
                 now=now,
             )
-            | {"task": task.get("task")}
+            | {"task": task.get("task"), "drawn_state": task.get("state")}
             if task["id"] == case_id
             else task
             for task in tasks
         ]
-        return _message(outcome(result, action, lang)), task_list(worker, shown, lang)
+        nonce = context.get("nonce", "")
+        return _message(outcome(result, action, lang)), task_list(worker, shown, lang, nonce)
 
 
 def _value_for(states: list[dict[str, Any]], case_id: int) -> Any:

@@ -10,8 +10,8 @@ from typing import Any
 from cockpit.geo import Point, wgs84_to_gcj02
 from cockpit.panels import DeviceState
 from cockpit.rules.housing import BuildingFacts, RiskResult
-from cockpit.rules.results import RuleKind
 from data_adapters.map_geometry import MapRows
+from data_adapters.map_overlays import UNMAPPED_ALERT_KINDS
 
 MAP_GEOMETRY = "map_geometry"
 MAP_DEVICES = "map_devices"
@@ -31,8 +31,6 @@ LAYERS = (BASEMAP, GROUND, BUILDINGS, DEVICES, ENTERPRISES)
 LAYER_VIEW_PREFIX = "map_layer_"
 
 LEVEL_RANK = {"red": 4, "orange": 3, "yellow": 2, "blue": 1}
-# Not live incidents: offline devices are greyed in the device layer, visits are a task list.
-UNMAPPED_ALERT_KINDS = frozenset({RuleKind.DEVICE_OFFLINE.value, RuleKind.ENTERPRISE_VISIT.value})
 MAX_ALERT_MARKERS = 200  # pulsing DOM markers are dear on a 2013 tablet: gravest, newest first
 MAX_CASE_MARKERS = 1000
 DIGITS = 6  # ~0.1 m: finer than any footprint, and a third fewer bytes than the stored 7
@@ -245,13 +243,6 @@ class Positions:
 # -- live overlays (every tick, small) ------------------------------------------------------
 
 
-def offline(state: DeviceState, now_ts: float, offline_after_intervals: float) -> bool:
-    """Tell whether a device is silent past its allowed silence (fire.device_state's test)."""
-    if state.last_seen is None or state.interval_s <= 0:
-        return True
-    return now_ts - state.last_seen > offline_after_intervals * state.interval_s
-
-
 def device_states(
     states: Mapping[int, DeviceState],
     alarmed: Iterable[int],
@@ -261,10 +252,16 @@ def device_states(
     """Return the map_devices view: ids in alarm and offline (every other device is online)."""
     alarm_set = set(alarmed)
     alarm, silent = [], []
+    k = offline_after_intervals
+    # fire.device_state's test, inlined: this loop runs over every device at every tick.
     for device_id, state in states.items():
         if device_id in alarm_set:
             alarm.append(device_id)
-        elif offline(state, now_ts, offline_after_intervals):
+        elif (
+            state.last_seen is None
+            or state.interval_s <= 0
+            or now_ts - state.last_seen > k * state.interval_s
+        ):
             silent.append(device_id)
     return {
         "alarm": sorted(alarm),

@@ -9,6 +9,7 @@ from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from cockpit.clock import Clock
+from cockpit.rules.results import RuleKind
 from cockpit.store import schema as s
 from data_adapters.base import Adapter, AdapterError
 from data_adapters.panel_facts import OPEN_STATES
@@ -16,6 +17,9 @@ from data_adapters.panel_facts import OPEN_STATES
 # The map shows at most this many open cases, newest first; the panels count them all.
 CASE_LIMIT = 2000
 ALERT_LIMIT = 2000
+# Not live incidents: offline devices are greyed in the device layer, visits are a task list
+# (thousands at a time, which would crowd the real alarms out of the limit above).
+UNMAPPED_ALERT_KINDS = frozenset({RuleKind.DEVICE_OFFLINE.value, RuleKind.ENTERPRISE_VISIT.value})
 
 
 def _read(engine: Engine, work) -> Any:
@@ -65,7 +69,7 @@ def read_open_alerts(conn: Connection) -> list[dict[str, Any]]:
             s.Alert.title_en,
             s.Alert.raised_at,
         )
-        .where(s.Alert.open_key.is_not(None))
+        .where(s.Alert.open_key.is_not(None), s.Alert.kind.not_in(UNMAPPED_ALERT_KINDS))
         .order_by(s.Alert.raised_at.desc(), s.Alert.id.desc())
         .limit(ALERT_LIMIT),
     )

@@ -69,16 +69,31 @@ class RecordedDayReader:
             a = s.Alert
             for row in conn.execute(
                 select(
-                    a.id, a.kind, a.level, a.title, a.title_en, a.object_type, a.object_id,
-                    a.raised_at, a.resolved_at,
+                    a.id,
+                    a.kind,
+                    a.level,
+                    a.title,
+                    a.title_en,
+                    a.object_type,
+                    a.object_id,
+                    a.raised_at,
+                    a.resolved_at,
                 ).where(a.raised_at >= start, a.raised_at < end)
             ).mappings():
                 items.append(RecordedItem(row["raised_at"], "alert", dict(row)))
             h, c = s.CaseHistory, s.Case
             for row in conn.execute(
                 select(
-                    h.at, h.action, h.to_state, h.target, c.code, c.source, c.category,
-                    c.title, c.title_en, c.alert_id,
+                    h.at,
+                    h.action,
+                    h.to_state,
+                    h.target,
+                    c.code,
+                    c.source,
+                    c.category,
+                    c.title,
+                    c.title_en,
+                    c.alert_id,
                 )
                 .join(c, c.id == h.case_id)
                 .where(h.at >= start, h.at < end, h.action.in_(REPLAYED_ACTIONS))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import re
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -23,15 +25,24 @@ ALERT_ACK = "alert-ack"  # {"type", "id": alert id, "key"}: the alert card's ack
 CASES_PANEL = "panel-cases"
 HISTORY_SHOWN = 12
 SATISFACTION = (1, 2, 3, 4, 5)
+CJK = re.compile(r"[\u3400-\u9fff]")
 # Actions whose note the desk requires; the card says so next to the note box.
 NOTE_ACTIONS = frozenset({"park", "void", "supervise", "reject", "escalate"})
 
-NewKey = Callable[[], str]
+
+def new_nonce() -> str:
+    """Return a fresh id for one opened card or one loaded page."""
+    return uuid.uuid4().hex[:16]
 
 
-def new_key() -> str:
-    """Return a fresh action key: each drawn button acts at most once, however often tapped."""
-    return uuid.uuid4().hex
+def action_key(nonce: str, drawn_from: str, action: str) -> str:
+    """Return a button's action key: the same for the same card, published case and action.
+
+    A double tap, even one landing on the card redrawn after the first tap, sends the same key,
+    and the desk acts once; once the published case has moved on, the keys are new.
+    """
+    digest = hashlib.blake2s(drawn_from.encode(), digest_size=6).hexdigest()
+    return f"{nonce}-{digest}-{action}"
 
 
 def fingerprint(case: Mapping[str, Any] | None) -> str:
@@ -113,10 +124,14 @@ def category_word(category: Any, lang: str) -> str:
 
 
 def title_of(case: Mapping[str, Any], lang: str) -> str:
-    """Return the case title in the language (English falls back to the code, never Chinese)."""
-    if lang == "en":
-        return case.get("title_en") or case.get("code") or "—"
-    return case.get("title_zh") or case.get("title_en") or case.get("code") or "—"
+    """Return the case title in the language; English never shows Chinese (the category instead)."""
+    if lang != "en":
+        return case.get("title_zh") or case.get("title_en") or case.get("code") or "—"
+    title = case.get("title_en") or ""
+    if title and not CJK.search(title):
+        return title
+    category = category_word(case.get("category"), "en")
+    return category if not CJK.search(category) else str(case.get("code") or "—")
 
 
 # -- dispatch targets ----------------------------------------------------------------------------
@@ -144,13 +159,12 @@ def dispatch_targets(
 
     worker_word = label("case_target_worker", lang)
     for worker in targets.get("workers") or []:
-        name = worker.get("name") or f"{worker_word} {worker['id']}"
         near = 0 if grid_id is not None and worker.get("grid_id") == grid_id else 3
-        add(near, f"worker:{worker['id']}", f"{worker_word} · {_place(name, lang)}")
+        add(near, f"worker:{worker['id']}", _named(worker_word, worker, lang))
     for team in targets.get("teams") or []:
         kind = say(f"case_department_{team.get('kind')}", lang, team.get("kind"))
         same = 1 if team.get("kind") and team.get("kind") == case.get("department") else 2
-        add(same, f"team:{team['id']}", f"{kind} · {_place(team.get('name'), lang)}")
+        add(same, f"team:{team['id']}", _named(kind, team, lang))
     communities = targets.get("communities") or [
         {"id": row.get("key"), "name": row.get("name")}
         for row in (view.get("indicators") or {}).get("community") or []
@@ -158,8 +172,7 @@ def dispatch_targets(
     community_word = label("case_target_community", lang)
     for community in communities:
         if community.get("id") is not None:
-            text = f"{community_word} · {_place(community.get('name'), lang)}"
-            add(4, f"community:{community['id']}", text)
+            add(4, f"community:{community['id']}", _named(community_word, community, lang))
     if not targets.get("workers"):
         for worker_id in sorted(view.get("tasks_by_worker") or {}, key=_numeric):
             add(5, f"worker:{worker_id}", f"{worker_word} {worker_id}")
@@ -167,9 +180,11 @@ def dispatch_targets(
     return [option for _, option in options]
 
 
-def _place(name: Any, lang: str) -> str:
-    """Return a place or team name in the language."""
-    return place_name(str(name), lang, str(name)) if name else "—"
+def _named(word: str, target: Mapping[str, Any], lang: str) -> str:
+    """Return 'word · name' in the language; a name English cannot spell becomes the number."""
+    name = target.get("name")
+    shown = place_name(str(name), lang, "") if name else ""
+    return f"{word} · {shown}" if shown not in ("", "—") else f"{word} {target.get('id')}"
 
 
 def _numeric(text: str) -> tuple[int, str]:
@@ -184,16 +199,17 @@ def case_card(
     case: Mapping[str, Any] | None,
     lang: str,
     *,
+    nonce: str = "",
     drawn_from: str = "",
     targets: list[dict[str, str]] | None = None,
     interactive: bool = True,
     message: tuple[str, str] | None = None,
-    key: NewKey = new_key,
 ) -> html.Div:
     """Return a case's card: state, category, deadline with overdue flag, history, actions.
 
     `drawn_from` is the fingerprint of the published case the card stands for: when the published
-    case moves on, assets/cases.js asks for the card again. `message` is (ok|error, text).
+    case moves on, assets/cases.js asks for the card again; with the card's `nonce` it makes the
+    buttons' action keys. `message` is (ok|repeat|error, text).
     """
     if not case:
         return html.Div(
@@ -212,7 +228,11 @@ def case_card(
         children=[
             dcc.Store(
                 id={"type": CASE_CARD, "id": case_id},
-                data={"fp": drawn_from, "message": list(message) if message else None},
+                data={
+                    "fp": drawn_from,
+                    "nonce": nonce,
+                    "message": list(message) if message else None,
+                },
             ),
             dcc.Store(id={"type": CASE_STALE, "id": case_id}),
             html.H2(
@@ -235,12 +255,21 @@ def case_card(
                         label("case_centre", lang),
                         say(f"case_centre_{case.get('centre')}", lang, case.get("centre")),
                     ),
-                    _field(label("case_assignee", lang), assignee_word(case.get("assignee"), lang)),
+                    _field(
+                        label("case_assignee", lang),
+                        assignee_word(
+                            case.get("assignee"),
+                            lang,
+                            {o["value"]: o["label"] for o in targets or []},
+                        ),
+                    ),
                     _field(label("case_reported", lang), when(case.get("reported_at"), lang)),
                     _field(label("case_deadline", lang), _deadline(case, lang), "case-deadline"),
                 ],
             ),
-            _actions(case, lang, targets or [], key) if interactive else None,
+            _actions(case, lang, targets or [], lambda a: action_key(nonce, drawn_from, a))
+            if interactive
+            else None,
             html.H3(label("case_history", lang)),
             _history(case.get("history") or [], lang),
         ],
@@ -297,7 +326,10 @@ def _deadline(case: Mapping[str, Any], lang: str) -> Any:
 
 
 def _actions(
-    case: Mapping[str, Any], lang: str, targets: list[dict[str, str]], key: NewKey
+    case: Mapping[str, Any],
+    lang: str,
+    targets: list[dict[str, str]],
+    key: Callable[[str], str],
 ) -> html.Div:
     """Return the inputs the allowed actions need and one button per allowed action."""
     case_id = case["id"]
@@ -345,7 +377,7 @@ def _actions(
     buttons = [
         html.Button(
             action_word(action, lang),
-            id={"type": CASE_ACT, "case": case_id, "action": action, "key": key()},
+            id={"type": CASE_ACT, "case": case_id, "action": action, "key": key(action)},
             className=f"case-button case-button-{action}",
             n_clicks=0,
         )

@@ -37,11 +37,18 @@ def demo_bar(view: dict[str, Any] | None, lang: str) -> html.Section:
             html.Div(
                 className="demo-clock-box",
                 children=[
-                    html.Div(_source_note(view, lang), id="demo-source-note", className="demo-note"),
+                    html.Div(
+                        _source_note(view, lang), id="demo-source-note", className="demo-note"
+                    ),
                     html.Div(view.get("time", "—"), id="demo-clock", className="demo-clock"),
                     html.Div(
-                        label(f"demo_state_{view.get('state', 'preparing')}", lang),
-                        id="demo-state",
+                        [
+                            html.Span(label("demo_sim_time", lang) + " · "),
+                            html.Span(
+                                label(f"demo_state_{view.get('state', 'preparing')}", lang),
+                                id="demo-state",
+                            ),
+                        ],
                         className="demo-state",
                     ),
                     html.Div(
@@ -59,7 +66,9 @@ def demo_bar(view: dict[str, Any] | None, lang: str) -> html.Section:
                 className="demo-captions",
                 children=[
                     html.Div(
-                        caption_line(current, lang) if current else label("demo_waiting_caption", lang),
+                        caption_line(current, lang)
+                        if current
+                        else label("demo_waiting_caption", lang),
                         id="demo-caption",
                         className="demo-caption" + (f" kind-{current['kind']}" if current else ""),
                         role="status",

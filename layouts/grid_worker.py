@@ -10,10 +10,10 @@ from dash import dcc, html
 
 from cockpit.i18n import label
 from layouts.cases import (
-    NewKey,
+    action_key,
     action_word,
     category_word,
-    new_key,
+    new_nonce,
     state_word,
     title_of,
     when,
@@ -58,8 +58,10 @@ def worker_page(
     lang: str,
     refresh_ms: int,
     version: str | None = None,
+    nonce: str | None = None,
 ) -> html.Div:
     """Return the whole phone page for one grid worker."""
+    nonce = nonce or new_nonce()
     other = "en" if lang == "zh" else "zh"
     switch = "?" + urlencode({"worker": worker or "", "lang": other})
     return html.Div(
@@ -73,6 +75,7 @@ def worker_page(
                     "lang": lang,
                     "version": version,
                     "fp": tasks_fingerprint(tasks),
+                    "nonce": nonce,
                 },
             ),
             dcc.Interval(id=WORKER_INTERVAL, interval=refresh_ms, disabled=worker is None),
@@ -101,26 +104,28 @@ def worker_page(
             html.Main(
                 id=WORKER_TASKS,
                 className="worker-tasks",
-                children=task_list(worker, tasks, lang),
+                children=task_list(worker, tasks, lang, nonce),
             ),
         ],
     )
 
 
 def task_list(
-    worker: str | None, tasks: list[Mapping[str, Any]], lang: str, key: NewKey = new_key
+    worker: str | None, tasks: list[Mapping[str, Any]], lang: str, nonce: str
 ) -> list[Any]:
     """Return one card per task, or a line saying there is none (or no worker was named)."""
     if worker is None:
         return [html.Div(label("worker_missing", lang), className="note worker-empty")]
     if not tasks:
         return [html.Div(label("worker_no_tasks", lang), className="note worker-empty")]
-    return [task_card(task, lang, key) for task in tasks]
+    return [task_card(task, lang, nonce) for task in tasks]
 
 
-def task_card(task: Mapping[str, Any], lang: str, key: NewKey = new_key) -> html.Article:
+def task_card(task: Mapping[str, Any], lang: str, nonce: str) -> html.Article:
     """Return one task: what and where, due when, and the buttons its state allows."""
     case_id = task["id"]
+    # Keys follow the published state (`drawn_state` while a tap's result is not yet published).
+    drawn = f"{case_id}:{task.get('drawn_state') or task.get('state')}"
     kind = task.get("task") or "handle"
     overdue = bool(task.get("overdue"))
     actions = task.get("actions") or []
@@ -136,7 +141,12 @@ def task_card(task: Mapping[str, Any], lang: str, key: NewKey = new_key) -> html
     buttons = [
         html.Button(
             action_word(action, lang),
-            id={"type": WORKER_ACT, "case": case_id, "action": action, "key": key()},
+            id={
+                "type": WORKER_ACT,
+                "case": case_id,
+                "action": action,
+                "key": action_key(nonce, drawn, action),
+            },
             className=f"worker-button worker-button-{action}",
             n_clicks=0,
         )

@@ -24,6 +24,12 @@ PICK_ID = "street-map-pick"  # alert and case markers (drawn by assets/map.js) w
 CONFIG_ID = "street-map-config"
 STATUS_ID = "street-map-status"  # clientside callbacks report what they drew in data-*
 SWITCH_ID = "map-layer-switch"
+CASE_KEYS = (
+    ("new", "map_case_new"),
+    ("work", "map_case_work"),
+    ("done", "map_case_done"),
+    ("late", "map_case_overdue"),
+)
 LEVEL_ICONS = {"red": "▲", "orange": "◆", "yellow": "●", "blue": "■"}
 
 
@@ -105,9 +111,13 @@ def _legend(lang: str, mode: str) -> html.Div:
                 className=f"map-key map-alert-{level}",
             )
             for level in LEVELS
-        ]
-        + [
-            html.Span(label("map_case_overdue", lang), className="map-key map-case-late"),
+        ],
+    )
+    cases = html.Div(
+        className="map-legend-row",
+        children=[
+            html.Span(label(key, lang), className=f"map-key map-case-{stage}")
+            for stage, key in CASE_KEYS
         ],
     )
     return html.Div(
@@ -118,6 +128,7 @@ def _legend(lang: str, mode: str) -> html.Div:
             risk,
             devices,
             alerts,
+            cases,
         ],
     )
 

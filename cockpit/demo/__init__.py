@@ -1,1 +1,1 @@
-"""Play demo mode for visiting officials: a scripted day on a synthetic street, or a recorded day."""
+"""Play demo mode for visiting officials: a scripted day on a synthetic street, or a past one."""

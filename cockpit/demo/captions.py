@@ -27,7 +27,9 @@ class Caption:
 
     def as_dict(self) -> dict[str, Any]:
         """Return the caption as the view model carries it, with its local time of day."""
-        return dict(asdict(self), at=self.at.isoformat(), time=to_display(self.at).strftime("%H:%M"))
+        return dict(
+            asdict(self), at=self.at.isoformat(), time=to_display(self.at).strftime("%H:%M")
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +71,7 @@ class CaptionBoard:
             return list(self._captions)
 
     def view(self, status: PlayerStatus, **extra: Any) -> dict[str, Any]:
-        """Return the `demo` view model: captions, the current one, clock, speed, state, progress."""
+        """Return the `demo` view model: captions, the current one, clock, speed, progress."""
         shown = [c.as_dict() for c in self.captions()[-MAX_CAPTIONS:]]
         local = to_display(status.now)
         return {

@@ -197,7 +197,9 @@ class DemoController:
 
     def _build(self) -> None:
         try:
-            self._days = [d.isoformat() for d in self.reader.days_with_data(local_day(SystemClock().now()))]
+            self._days = [
+                d.isoformat() for d in self.reader.days_with_data(local_day(SystemClock().now()))
+            ]
         except Exception:
             log.exception("cannot list the recorded days for replay")
         try:

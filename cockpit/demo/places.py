@@ -76,8 +76,14 @@ class DemoPlaces:
         e, a = s.Enterprise, s.Address
         with self.engine.connect() as conn:
             row = conn.execute(
-                select(e.name, a.full_text, s.Building.lon, s.Building.lat, s.Building.grid_id,
-                       s.Community.name.label("community"))
+                select(
+                    e.name,
+                    a.full_text,
+                    s.Building.lon,
+                    s.Building.lat,
+                    s.Building.grid_id,
+                    s.Community.name.label("community"),
+                )
                 .join(a, a.id == e.address_id)
                 .join(s.Building, s.Building.id == e.building_id)
                 .join(s.Grid, s.Grid.id == s.Building.grid_id)
@@ -88,8 +94,13 @@ class DemoPlaces:
             return None
         community_en = place_name(row.community, "en", "the street")
         return Place(
-            row.name, f"a prepaid-card business in {community_en}", row.lon, row.lat,
-            row.grid_id, row.community, community_en,
+            row.name,
+            f"a prepaid-card business in {community_en}",
+            row.lon,
+            row.lat,
+            row.grid_id,
+            row.community,
+            community_en,
         )
 
     @staticmethod
@@ -116,7 +127,9 @@ class DemoPlaces:
             ).all()
         if not teams:
             return None
-        team = min(teams, key=lambda r: (r.base_lon - place.lon) ** 2 + (r.base_lat - place.lat) ** 2)
+        team = min(
+            teams, key=lambda r: (r.base_lon - place.lon) ** 2 + (r.base_lat - place.lat) ** 2
+        )
         key = f"case_department_{kind}"
         department = (label(key, "en") if key in LABELS else kind.replace("_", " ")).lower()
         # Community teams are named after their community: 长白社区微型消防站 → the Changbai ...
@@ -141,4 +154,3 @@ class DemoPlaces:
         number = _GRID_NO.search(row.name)
         grid_en = f"grid {number[1]} of {place.community_en}" if number else place.community_en
         return Responder(f"worker:{row.id}", f"{row.name}网格员", f"the grid worker of {grid_en}")
-

@@ -54,7 +54,10 @@ class Player:
         with self._lock:
             state = FINISHED if self.finished else PLAYING if self._playing else PAUSED
             return PlayerStatus(
-                state, self._speed, self.timeline.clock.now(), self.timeline.start,
+                state,
+                self._speed,
+                self.timeline.clock.now(),
+                self.timeline.start,
                 self.timeline.end,
             )
 

@@ -7,18 +7,22 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from cockpit.clock import ManualClock
-from cockpit.demo.captions import REPLAY, Caption, CaptionBoard, PlayerStatus
+from cockpit.demo.captions import DEMO_VIEW, REPLAY, Caption, CaptionBoard, PlayerStatus
 from cockpit.i18n import label, place_name
 from cockpit.live import LiveStore
 from cockpit.viewmodels import TICKER, ViewModelPublisher
 from cockpit.worker import TickerFeed
 from data_adapters.recorded_day import RecordedItem, day_bounds
 
-DEMO_VIEW = "demo"
 # A replay starts a little before the day's first record and stops a little after its last.
 MARGIN = timedelta(minutes=5)
 COMPLAINT_LABELS = {"110": "complaint_110", "12345": "complaint_12345", "96315": "complaint_96315"}
-CASE_KINDS = {"dispatch": "dispatch", "arrive": "arrival", "handled": "handling", "close": "closure"}
+CASE_KINDS = {
+    "dispatch": "dispatch",
+    "arrive": "arrival",
+    "handled": "handling",
+    "close": "closure",
+}
 
 
 def caption_for(item: RecordedItem) -> Caption | None:
@@ -34,9 +38,7 @@ def caption_for(item: RecordedItem) -> Caption | None:
             item.at, "signal", f"{label(key, 'zh')}：新投诉", f"{label(key, 'en')}: a new complaint"
         )
     if item.what == "request":
-        return Caption(
-            item.at, "signal", "居民诉求：新诉求", "Resident request: a new request"
-        )
+        return Caption(item.at, "signal", "居民诉求：新诉求", "Resident request: a new request")
     if item.what == "case":
         return _case_caption(item)
     return None
@@ -45,25 +47,35 @@ def caption_for(item: RecordedItem) -> Caption | None:
 def _case_caption(item: RecordedItem) -> Caption:
     """Say one step of a case: dispatched to whom, arrived, handled, closed."""
     f = item.facts
-    code = f["code"]
-    what_zh = f"（{f['title']}）" if f["alert_id"] else ""
-    what_en = f" ({f['title_en'] or f['title']})" if f["alert_id"] else ""
-    who_zh = f.get("target_name") or f.get("target") or "处置力量"
+    what_zh, what_en = _case_subject(f)
+    who_zh = f.get("target_name") or "处置力量"
     who_en = _target_en(f.get("target"), f.get("target_name"))
-    texts = {
-        "dispatch": (f"案件 {code}{what_zh} 派遣至{who_zh}", f"Case {code}{what_en} dispatched to {who_en}"),
-        "arrive": (f"案件 {code} 处置力量到达现场", f"Case {code}: responders on site"),
-        "handled": (f"案件 {code} 处置完毕", f"Case {code} handled"),
-        "close": (f"案件 {code}{what_zh} 结案", f"Case {code}{what_en} closed"),
-    }
-    zh, en = texts[f["action"]]
-    return Caption(item.at, CASE_KINDS[f["action"]], zh, en)
+    zh, en = {
+        "dispatch": (f"{what_zh}：派遣至{who_zh}", f"{what_en}: dispatched to {who_en}"),
+        "arrive": (f"{what_zh}：处置力量到达现场", f"{what_en}: responders on site"),
+        "handled": (f"{what_zh}：处置完毕", f"{what_en}: handled"),
+        "close": (f"{what_zh}：结案", f"{what_en}: case closed"),
+    }[f["action"]]
+    return Caption(item.at, CASE_KINDS[f["action"]], zh, en[:1].upper() + en[1:])
+
+
+def _case_subject(facts: dict[str, Any]) -> tuple[str, str]:
+    """Name what a case is about without what a resident wrote: the demo shows no personal data."""
+    if facts["alert_id"] is not None:
+        return facts["title"], facts["title_en"] or facts["title"]
+    return {
+        "grid_worker": (f"网格上报（{facts['title']}）", "A grid worker's report"),
+        "resident": ("居民诉求", "A resident request"),
+        "complaint": ("投诉件", "A complaint"),
+    }.get(facts["source"], ("案件", "A case"))
 
 
 def _target_en(target: str | None, name: str | None) -> str:
     """Name a dispatch target in English without personal names."""
     kind = (target or "").partition(":")[0]
-    romanised = place_name(name.split("社区")[0] + "社区", "en", "") if name and "社区" in name else ""
+    romanised = (
+        place_name(name.split("社区")[0] + "社区", "en", "") if name and "社区" in name else ""
+    )
     if kind == "worker":
         return f"a grid worker of {romanised}" if romanised else "a grid worker"
     if kind == "community":
@@ -134,6 +146,7 @@ class DayReplay:
     def publish(self, status: PlayerStatus) -> None:
         """Publish the `demo` view model for the replay."""
         self.publisher.publish(
-            DEMO_VIEW, self.board.view(status, replay_day=self.day.isoformat(), **self.extra()),
+            DEMO_VIEW,
+            self.board.view(status, replay_day=self.day.isoformat(), **self.extra()),
             status.now,
         )

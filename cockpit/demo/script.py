@@ -6,7 +6,7 @@ A script (cockpit/demo/day.toml) names the local start and end of the day and a 
     end = "12:40"
     [[step]]
     at = "08:12"            # local time of day (Asia/Shanghai), HH:MM or HH:MM:SS
-    story = "fire"          # steps of one story run in order; an unmet wait holds back only its story
+    story = "fire"          # a story's steps run in order; a wait holds back only its story
     do = "incident"         # see ACTIONS
     incident = "smoke_alarm"
     kind = "alarm"          # the caption's kind: see KINDS
@@ -43,7 +43,7 @@ ACTIONS = ("caption", "incident", "await_alert", *CASE_ACTIONS, "revisit")
 KINDS = ("info", "signal", "alarm", "dispatch", "arrival", "handling", "closure")
 PLACEHOLDERS = frozenset({"place", "team", "level", "title", "minutes"})
 LEVELS = ("blue", "yellow", "orange", "red")
-_TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)(?::([0-5]\d))?$")
+_TIME = re.compile(r"([01]\d|2[0-3]):([0-5]\d)(?::([0-5]\d))?")
 
 
 class ScriptError(ValueError):
@@ -102,7 +102,7 @@ class DayScript:
 
 def parse_time(value: object, where: str) -> time:
     """Return a local time of day from "HH:MM" or "HH:MM:SS"."""
-    match = _TIME.match(value) if isinstance(value, str) else None
+    match = _TIME.fullmatch(value) if isinstance(value, str) else None
     if match is None:
         raise ScriptError(f"{where}: expected a time of day like 08:15 or 08:15:30, got {value!r}")
     hours, minutes, seconds = match.groups()
@@ -161,7 +161,16 @@ def _step(index: int, item: object, where: str) -> Step:
     if not isinstance(item, dict):
         raise ScriptError(f"{where}: must be a table")
     allowed = {
-        "at", "story", "do", "kind", "zh", "en", "incident", "alert_kind", "min_level", "to",
+        "at",
+        "story",
+        "do",
+        "kind",
+        "zh",
+        "en",
+        "incident",
+        "alert_kind",
+        "min_level",
+        "to",
         "satisfaction",
     }
     unknown = set(item) - allowed
@@ -196,7 +205,7 @@ def _step(index: int, item: object, where: str) -> Step:
     if do == "dispatch" and not (
         isinstance(to, str) and (to == "grid_worker" or to.startswith("team:"))
     ):
-        raise ScriptError(f"{where}: dispatch needs to = \"team:<kind>\" or \"grid_worker\"")
+        raise ScriptError(f'{where}: dispatch needs to = "team:<kind>" or "grid_worker"')
     satisfaction = item.get("satisfaction")
     if do == "revisit" and satisfaction not in range(1, 6):
         raise ScriptError(f"{where}: revisit needs a satisfaction from 1 to 5")

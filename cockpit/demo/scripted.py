@@ -13,10 +13,10 @@ from sqlalchemy import Engine, select
 
 from cockpit.cases.desk import CaseActionError, CaseDesk
 from cockpit.clock import ManualClock
-from cockpit.domain.kinds import CaseSource
-from cockpit.demo.captions import SCRIPTED, Caption, CaptionBoard, PlayerStatus
+from cockpit.demo.captions import DEMO_VIEW, SCRIPTED, Caption, CaptionBoard, PlayerStatus
 from cockpit.demo.places import DemoPlaces, Place, Responder
 from cockpit.demo.script import LEVELS, DayScript, Step, fill
+from cockpit.domain.kinds import CaseSource
 from cockpit.i18n import label
 from cockpit.simulator.scenario import LiveScenario, ScriptedIncident
 from cockpit.store import schema as s
@@ -24,7 +24,6 @@ from cockpit.viewmodels import ViewModelPublisher
 
 log = logging.getLogger(__name__)
 
-DEMO_VIEW = "demo"
 # While a story waits for its alert, the day moves in steps this short, so the alert is seen
 # within a few simulated seconds of being raised, at any speed.
 WAIT_STEP = timedelta(seconds=15)
@@ -167,9 +166,9 @@ class ScriptedDay:
         ran = False
         while True:
             now = self.clock.now()
-            due = [s for s in self._heads() if self.script.when(s, self.day) <= now]
+            due = [h for h in self._heads() if self.script.when(h, self.day) <= now]
             progressed = False
-            for step in sorted(due, key=lambda s: (self.script.when(s, self.day), s.index)):
+            for step in sorted(due, key=lambda h: (self.script.when(h, self.day), h.index)):
                 if self._run(step, now):
                     self._pending.remove(step)
                     progressed = ran = True
@@ -212,7 +211,9 @@ class ScriptedDay:
                 values[lang]["level"] = label(f"level_{story.alert['level']}", lang)
                 values[lang]["title"] = story.alert[f"title_{lang}"] or story.alert["title_zh"]
         self.board.add(
-            Caption(at, step.kind, fill(step.zh, values["zh"]), _sentence(fill(step.en, values["en"])))
+            Caption(
+                at, step.kind, fill(step.zh, values["zh"]), _sentence(fill(step.en, values["en"]))
+            )
         )
 
     def _incident(self, step: Step, now: datetime, story: _Story) -> None:

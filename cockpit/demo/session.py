@@ -14,7 +14,7 @@ import sqlite3
 import threading
 import uuid
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time
 from pathlib import Path
 
 from sqlalchemy import Engine, text, update
@@ -22,7 +22,8 @@ from sqlalchemy import Engine, text, update
 from cockpit.alerts import AlertBook
 from cockpit.cases.deadlines import load_cases_config
 from cockpit.cases.desk import CaseDesk
-from cockpit.clock import ManualClock, SystemClock, local_day
+from cockpit.clock import DISPLAY_ZONE, ManualClock, SystemClock, local_day
+from cockpit.demo.captions import SPEEDS
 from cockpit.demo.player import Player
 from cockpit.demo.script import DayScript, load_script
 from cockpit.demo.scripted import DemoScenario, ScriptedDay
@@ -31,7 +32,8 @@ from cockpit.live import InProcessLiveStore
 from cockpit.rules.config import load_rules_config
 from cockpit.settings import Settings
 from cockpit.simulator.generator import seed_street
-from cockpit.simulator.tiers import get_tier
+from cockpit.simulator.history import seed_history
+from cockpit.simulator.tiers import Tier, get_tier
 from cockpit.store import schema
 from cockpit.store.database import make_engine, migrate
 from cockpit.streaming import StreamingRules
@@ -41,6 +43,8 @@ from cockpit.worker import ViewModelWorker, build_worker
 log = logging.getLogger(__name__)
 
 DEMO_TIER = "changbai"
+HISTORY_DAYS = 30
+DEMO_STORE_POLL_S = 60.0
 # Devices of the demo street report at most this often. A demo plays at 60x or more, where the real
 # street's 30-second readings would cost a whole core; the wall looks the same, and the offline
 # rule reads the same registry intervals, so no device seems silent.
@@ -52,10 +56,21 @@ def demo_folder(settings: Settings) -> Path:
     return settings.data_dir / "demo"
 
 
-def ensure_template(folder: Path, settings: Settings, day: date) -> Path:
-    """Return a seeded demo street for the day, seeding it first if this day has none yet."""
+def ensure_template(
+    folder: Path,
+    settings: Settings,
+    day: date,
+    tier: Tier | None = None,
+    history_until: datetime | None = None,
+) -> Path:
+    """Return a seeded demo street for the day, seeding it first if this day has none yet.
+
+    The street gets a month of closed-loop history up to `history_until` (default: the day's
+    start), so the wall's trends and indicators have a past as on a street that has been running.
+    """
+    tier = tier or get_tier(DEMO_TIER)
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"template-{DEMO_TIER}-{settings.seed}-{day.isoformat()}.db"
+    path = folder / f"template-{tier.name}-{settings.seed}-{day.isoformat()}.db"
     if path.exists():
         return path
     scratch = folder / f"seeding-{os.getpid()}-{uuid.uuid4().hex[:8]}.db"
@@ -64,10 +79,16 @@ def ensure_template(folder: Path, settings: Settings, day: date) -> Path:
         migrate(engine)
         report = seed_street(
             engine,
-            get_tier(DEMO_TIER),
+            tier,
             settings.seed,
             (settings.map_center_lon, settings.map_center_lat),
             as_of=day,
+        )
+        seed_history(
+            engine,
+            history_until or datetime.combine(day, time(0), DISPLAY_ZONE),
+            HISTORY_DAYS,
+            settings.seed,
         )
         with engine.begin() as conn:
             conn.execute(
@@ -83,7 +104,7 @@ def ensure_template(folder: Path, settings: Settings, day: date) -> Path:
         engine.dispose()
     os.replace(scratch, path)  # atomic: another process never sees half a template
     _remove(scratch)
-    for old in folder.glob(f"template-{DEMO_TIER}-*.db"):
+    for old in folder.glob(f"template-{tier.name}-*.db"):
         if old != path:
             _remove(old)
     return path
@@ -127,12 +148,13 @@ class DemoSession:
         day: date | None = None,
         speed: float | None = None,
         playing: bool = True,
+        tier: Tier | None = None,
     ) -> DemoSession:
         """Create a fresh demo street for the day (default today) and get it ready to play."""
         script = script or load_script()
         day = day or local_day(SystemClock().now())
         folder = demo_folder(settings)
-        template = ensure_template(folder, settings, day)
+        template = ensure_template(folder, settings, day, tier, script.bounds(day)[0])
         path = folder / f"session-{os.getpid()}-{uuid.uuid4().hex[:8]}.db"
         copy_database(template, path)
         engine = make_engine(f"sqlite:///{path}")
@@ -155,12 +177,18 @@ class DemoSession:
         ingest = Ingest(engine, live, clock, StreamingRules(engine, alerts, rules_cfg), desk)
         scenario = DemoScenario(engine, ingest, clock, settings.seed)
         scenario.step()  # live state as a running street would have it, before the first tick
-        # The demo's street has its own name: production's display name is not the demo's.
-        demo_settings = settings.model_copy(update={"street_name": None})
-        worker = build_worker(engine, live, clock, alerts, rules_cfg, demo_settings, desk)
-        timeline = ScriptedDay(
-            script, day, clock, scenario, desk, engine, ViewModelPublisher(live)
+        # The demo's street has its own name: production's display name is not the demo's. Its
+        # data ages on the demo clock, up to the fastest speed times faster than real time; SQL
+        # is re-read once a simulated minute (a real second at 60x), not every few seconds.
+        demo_settings = settings.model_copy(
+            update={
+                "street_name": None,
+                "stale_after_seconds": settings.stale_after_seconds * max(SPEEDS),
+                "store_poll_seconds": max(settings.store_poll_seconds, DEMO_STORE_POLL_S),
+            }
         )
+        worker = build_worker(engine, live, clock, alerts, rules_cfg, demo_settings, desk)
+        timeline = ScriptedDay(script, day, clock, scenario, desk, engine, ViewModelPublisher(live))
         player = Player(timeline, speed or settings.demo_speed, playing=playing)
         player.tick(0.0)  # the opening caption and the demo view before the first page
         worker.tick()

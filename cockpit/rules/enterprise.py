@@ -414,7 +414,9 @@ def _optional(
     match trigger:
         case LeaseEnding(within_days=within):
             ends = enterprise.lease_ends_on
-            if ends is None or (ends - today).days > within:
+            # A lease that ended longer ago than the window and a firm still here: renewed, and
+            # the register not yet told; not a visit.
+            if ends is None or not -within <= (ends - today).days <= within:
                 return []
             days = (ends - today).days
             return [

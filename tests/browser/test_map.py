@@ -142,6 +142,7 @@ def test_tapping_a_building_on_the_tablet_opens_its_card_with_reasons(live_cockp
     page = open_page(live_cockpit.url + "?mode=tablet", 1024, 768)
     map_ready(page)
     page.locator("#map-section").scroll_into_view_if_needed()
+    screenshot(page, "map-tablet")
     # Devices sit on buildings; switch them (and cases) off so the tap lands on the footprint.
     for name in ("物联设备", "在办案件"):
         page.locator("#map-layer-switch label", has_text=name).click()

@@ -92,7 +92,8 @@ def test_wall_and_tablet_show_every_panel_with_live_data(cockpit, open_page, mod
     assert page.inner_text("#kpi-enterprises_watch") not in ("", "—")
     assert page.inner_text("#kpi-open_red_alerts") not in ("", "—")
     assert page.locator("#street-map").is_visible()
-    assert page.is_hidden("#stale-banner")
+    # A busy machine can make a source late for a moment; the banner must go once it catches up.
+    wait_for_text(page, "#stale-banner", lambda t: t == "", timeout=30)
     assert page.is_hidden("#card-close"), "the card overlay stays hidden while empty"
     if mode == "wall":
         # Readable at 4 m: numerals of 48 px and more, no text under 20 px.
@@ -150,11 +151,17 @@ def test_the_language_switch_leaves_no_chinese_on_the_english_screens(cockpit, o
     wait_for_text(tablet, "#data-freshness", lambda t: "s ago" in t)
     for shown in (page, tablet):
         # The switch names the other language in that language (中文), as switches do.
-        text = shown.evaluate(
-            "() => { const b = document.body.cloneNode(true);"
-            " b.querySelector('#language-switch').remove(); return b.innerText; }"
+        texts = shown.evaluate(
+            """() => { const out = []; let node;
+              const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+              while ((node = walk.nextNode())) {
+                if (!node.parentElement.closest('#language-switch, script, style')) {
+                  out.push(node.textContent);
+                }
+              }
+              return out; }"""
         )
-        chinese = [line for line in text.splitlines() if CJK.search(line)]
+        chinese = [text for text in texts if CJK.search(text)]
         assert chinese == [], chinese[:5]
         assert shown.inner_text("#language-switch") == "中文"
     assert page.console_errors == [] and tablet.console_errors == []

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,6 +21,7 @@ from layouts.cases import (
     dispatch_targets,
     find_case,
     fingerprint,
+    title_of,
 )
 from layouts.grid_worker import task_card, task_list, tasks_fingerprint, tasks_of, worker_id
 
@@ -112,27 +112,37 @@ def text_of(component: Any) -> str:
     return text_of(getattr(component, "children", None))
 
 
-def counter_keys():
-    """Return a key function giving k1, k2, ... so tests can tell renders apart."""
-    numbers = itertools.count(1)
-    return lambda: f"k{next(numbers)}"
-
-
 # -- the card ------------------------------------------------------------------------------------
 
 
+def keys(card: Any) -> dict[str, str]:
+    """Return the action key of each button of a card."""
+    return {b["action"]: b["key"] for b in ids_of(card, CASE_ACT)}
+
+
 def test_card_offers_one_button_per_allowed_action_each_with_its_own_key():
-    card = case_card(summary(), "en", targets=[{"label": "Team 1", "value": "team:1"}])
+    card = case_card(summary(), "en", nonce="n1", drawn_from=fingerprint(summary()))
     buttons = ids_of(card, CASE_ACT)
     assert [b["action"] for b in buttons] == ["dispatch", "escalate", "park", "void"]
     assert len({b["key"] for b in buttons}) == 4
-    assert all(b["case"] == 7 for b in buttons)
-    again = ids_of(case_card(summary(), "en"), CASE_ACT)
-    assert not {b["key"] for b in buttons} & {b["key"] for b in again}
+    assert all(b["case"] == 7 and len(b["key"]) <= 64 for b in buttons)
+
+
+def test_keys_hold_while_the_published_case_holds_so_a_double_tap_acts_once():
+    drawn = fingerprint(summary())
+    first = keys(case_card(summary(), "en", nonce="n1", drawn_from=drawn))
+    # Redrawn after the first tap, before the view is republished: the same keys.
+    redrawn = keys(case_card(summary(state="dispatched", actions=["dispatch"]), "en",
+                             nonce="n1", drawn_from=drawn))  # fmt: skip
+    assert redrawn["dispatch"] == first["dispatch"]
+    moved_on = keys(case_card(summary(), "en", nonce="n1", drawn_from="dispatched|0|3|team:1"))
+    assert moved_on["dispatch"] != first["dispatch"]
+    other_card = keys(case_card(summary(), "en", nonce="n2", drawn_from=drawn))
+    assert other_card["dispatch"] != first["dispatch"]
 
 
 def test_card_flags_overdue_and_lists_history_newest_first_in_the_language():
-    text = text_of(case_card(summary(), "en", key=counter_keys()))
+    text = text_of(case_card(summary(), "en"))
     assert "⚠ Overdue" in text
     assert "Registered" in text and "Dispatch" in text
     assert text.index("on it") < text.index("alert")  # newest first
@@ -149,7 +159,7 @@ def test_card_on_the_wall_shows_no_buttons_and_a_gone_case_says_so():
 def test_card_remembers_what_it_was_drawn_from_and_the_last_message():
     card = case_card(summary(), "en", drawn_from="x", message=("error", "Refused: nope"))
     stores = [c for c in card.children if getattr(c, "id", None) == {"type": CASE_CARD, "id": 7}]
-    assert stores[0].data == {"fp": "x", "message": ["error", "Refused: nope"]}
+    assert stores[0].data == {"fp": "x", "nonce": "", "message": ["error", "Refused: nope"]}
     assert "Refused: nope" in text_of(card)
 
 
@@ -198,7 +208,9 @@ def test_targets_put_the_grid_worker_of_the_case_first_then_matching_teams():
     values = [o["value"] for o in options]
     assert values[:3] == ["worker:5", "team:9", "team:8"]
     assert set(values) == {"worker:1", "worker:5", "team:8", "team:9", "community:2"}
-    assert all(not any("\u4e00" <= ch <= "\u9fff" for ch in o["label"]) for o in options[:2])
+    labels = {o["value"]: o["label"] for o in options}
+    assert labels["worker:5"] == "Grid worker 5"  # English cannot spell this grid's name
+    assert labels["community:2"] == "Community · Changbai Community"
 
 
 def test_targets_fall_back_to_ranked_communities_and_workers_with_tasks():
@@ -313,8 +325,8 @@ def test_a_double_tap_acts_once_and_says_so():
     desk = FakeDesk()
     screens = CaseScreens(lambda name: view(summary()), desk, "zh")
     tap = {"type": CASE_ACT, "case": 7, "action": "dispatch", "key": "k1"}
-    first = screens.act(tap, {"target": "team:1", "note": " "}, "?mode=tablet&lang=en")
-    second = screens.act(tap, {"target": "team:1"}, "?mode=tablet&lang=en")
+    first = screens.act(tap, {"target": "team:1", "note": " "}, "?mode=tablet&lang=en", "n1")
+    second = screens.act(tap, {"target": "team:1"}, "?mode=tablet&lang=en", "n1")
     assert [c["action_key"] for c in desk.calls] == ["k1", "k1"]
     assert desk.calls[0]["note"] is None and desk.calls[0]["actor"] == "tablet"
     assert "Done: Dispatch" in text_of(first)
@@ -326,10 +338,10 @@ def test_a_refused_tap_shows_the_reason_and_the_wall_cannot_act():
     desk = FakeDesk()
     screens = CaseScreens(lambda name: view(summary()), desk, "zh")
     tap = {"type": CASE_ACT, "case": 7, "action": "dispatch", "key": "k1"}
-    card = screens.act(tap, {}, "?mode=tablet&lang=en")
+    card = screens.act(tap, {}, "?mode=tablet&lang=en", "n1")
     assert "Refused: dispatch target None" in text_of(card)
     assert card.__dict__["data-state"] == "registered"
-    assert screens.act(tap, {"target": "team:1"}, "?mode=wall") is no_update
+    assert screens.act(tap, {"target": "team:1"}, "?mode=wall", "n1") is no_update
     assert len(desk.calls) == 1
 
 
@@ -357,15 +369,22 @@ def test_worker_tasks_list_handling_first_and_offer_the_phone_actions():
     revisit = summary(2, state="closed", task="revisit", actions=["revisit"])
     tasks = tasks_of({"tasks_by_worker": {"4": [revisit, handle]}}, "4")
     assert [t["id"] for t in tasks] == [1, 2]
-    accept = ids_of(task_card(handle, "en", counter_keys()), "worker-act")
+    accept = ids_of(task_card(handle, "en", "n1"), "worker-act")
     assert [b["action"] for b in accept] == ["accept", "handled"]
     handling = summary(1, state="handling", task="handle", actions=["arrive", "handled", "void"])
-    assert [b["action"] for b in ids_of(task_card(handling, "en"), "worker-act")] == ["handled"]
-    revisit_card = task_card(revisit, "en")
+    assert [b["action"] for b in ids_of(task_card(handling, "en", "n1"), "worker-act")] == [
+        "handled"
+    ]
+    revisit_card = task_card(revisit, "en", "n1")
     assert [b["action"] for b in ids_of(revisit_card, "worker-act")] == ["revisit"]
     assert ids_of(revisit_card, "worker-sat") == [{"type": "worker-sat", "case": 2}]
-    assert "No task" in text_of(task_list("4", [], "en"))
-    assert "/worker?worker=" in text_of(task_list(None, [], "en"))
+    assert "No task" in text_of(task_list("4", [], "en", "n1"))
+    assert "/worker?worker=" in text_of(task_list(None, [], "en", "n1"))
+    # Redrawn after a tap, the task's buttons keep the keys of the state still published.
+    after = dict(handling, drawn_state="dispatched")
+    before = {b["action"]: b["key"] for b in ids_of(task_card(handle, "en", "n1"), "worker-act")}
+    again = {b["action"]: b["key"] for b in ids_of(task_card(after, "en", "n1"), "worker-act")}
+    assert again["handled"] == before["handled"]
 
 
 def published(tasks: dict[str, list], version: str) -> bytes:
@@ -390,3 +409,11 @@ def test_worker_refresh_redraws_only_when_the_workers_tasks_change():
     assert cards is not None and new["fp"] != context["fp"]
     assert refreshed(None, context) == (None, None)
     assert refreshed(published({}, "v4"), {"worker": None}) == (None, None)
+
+
+def test_english_titles_never_show_chinese():
+    case = summary(title_en="消防通道堵塞", category="no_such_category")
+    assert title_of(case, "en") == "no_such_category"
+    assert title_of(dict(case, category="长白"), "en") == "AL00000007"
+    assert title_of(summary(), "en") == "Smoke alarm"
+    assert title_of(summary(), "zh") == "烟感报警"

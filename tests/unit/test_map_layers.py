@@ -29,7 +29,6 @@ from cockpit.map_layers import (
     identity,
     layer_view,
     merge_open_alerts,
-    offline,
     projection,
 )
 from cockpit.panels import DeviceState
@@ -167,7 +166,8 @@ def test_offline_agrees_with_the_fire_rule(last_seen, interval, k, now):
     # Datetimes keep microseconds only: disagreement is allowed within that rounding.
     if last_seen is not None and abs((now - last_seen) - k * interval) < 1e-3:
         return
-    assert offline(state, now, k) == (rule == "offline")
+    view = device_states({1: state}, (), now, k)
+    assert (view["offline"] == [1]) == (rule == "offline")
 
 
 def test_device_states_put_alarm_before_offline_and_count_all():

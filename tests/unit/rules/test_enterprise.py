@@ -216,6 +216,8 @@ def test_near_misses_do_not_fire() -> None:
     """A 25 % tax fall, a lease in 120 days, an old lawsuit, a tiny firm's staff drop: nothing."""
     assert codes(dataclasses.replace(STEADY, annual_tax_wan=75.0)) == set()
     assert codes(dataclasses.replace(STEADY, lease_ends_on=TODAY + timedelta(days=120))) == set()
+    # Ended long ago with the firm still here: renewed, the register not yet told.
+    assert codes(dataclasses.replace(STEADY, lease_ends_on=TODAY - timedelta(days=400))) == set()
     assert codes(dataclasses.replace(STEADY, lawsuits=(TODAY - timedelta(days=400),))) == set()
     small = EnterpriseSnapshot(LAST_YEAR.on, BOSSES, 100.0, insured_staff=4)
     assert codes(dataclasses.replace(STEADY, insured_staff=1), EnterpriseHistory(small)) == set()

@@ -1,0 +1,129 @@
+"""Close the loop from the tablet: dispatch a case and watch the wall follow, acknowledge an alert."""
+
+from __future__ import annotations
+
+import random
+import re
+import time
+
+import pytest
+
+from tests.browser.conftest import CockpitServer, screenshot
+from tests.browser.test_screens import raise_alert, wait_for_text
+
+pytestmark = pytest.mark.browser
+
+
+def case_state(server: CockpitServer, case_id: int) -> tuple[str, list[tuple[str, str, str]]]:
+    """Return a case's state and its history (action, actor, key) from the server's store."""
+    from sqlalchemy import select
+
+    from cockpit.store import schema
+    from cockpit.store.database import make_engine
+
+    engine = make_engine(server.database_url)
+    try:
+        with engine.connect() as conn:
+            state = conn.execute(
+                select(schema.Case.state).where(schema.Case.id == case_id)
+            ).scalar_one()
+            h = schema.CaseHistory
+            history = conn.execute(
+                select(h.action, h.actor, h.action_key).where(h.case_id == case_id).order_by(h.id)
+            ).all()
+    finally:
+        engine.dispose()
+    return state, [tuple(row) for row in history]
+
+
+def funnel_count(page, state_word: str) -> int | None:
+    """Return the wall's funnel count for a state while the case loop page shows, else None."""
+    rows = page.locator("#panel-governance-body .bar-row", has_text=state_word)
+    for i in range(rows.count()):
+        row = rows.nth(i)
+        if row.locator(".bar-name").inner_text().strip() == state_word:
+            return int(row.locator(".bar-value").inner_text().replace(",", "").split()[0])
+    return None
+
+
+def wait_for_funnel(page, state_word: str, predicate, timeout: float = 60.0) -> int:
+    """Wait until the wall shows its case loop page with a count that satisfies the predicate."""
+    deadline = time.monotonic() + timeout
+    seen = None
+    while time.monotonic() < deadline:
+        seen = funnel_count(page, state_word)
+        if seen is not None and predicate(seen):
+            return seen
+        time.sleep(0.1)
+    raise AssertionError(f"the wall's {state_word} count never fit; last seen {seen}")
+
+
+def test_a_case_dispatched_on_the_tablet_shows_on_the_wall(cockpit, open_page):
+    wall = open_page(f"{cockpit.url}?mode=wall&lang=en", 1920, 1080)
+    tablet = open_page(f"{cockpit.url}?mode=tablet&lang=en", 1024, 768)
+    before = wait_for_funnel(wall, "Dispatched", lambda n: True)
+    wait_for_text(tablet, "#panel-cases-body", lambda t: "Open cases" in t)
+    tablet.click(".tablet-nav a[href='#panel-cases']")
+    # A case waiting for dispatch: registered, else reported (registered first, on the card).
+    row = tablet.locator(".case-row:has(.case-chip-registered)").first
+    if not row.count():
+        row = tablet.locator(".case-row:has(.case-chip-reported)").first
+    row.click()
+    card = tablet.locator(".card-case")
+    card.wait_for()
+    case_id = int(card.get_attribute("data-case"))
+    if card.get_attribute("data-state") == "reported":
+        tablet.click(".case-button-register")
+        tablet.wait_for_selector(".card-case[data-state='registered'] .case-button-dispatch")
+    assert tablet.locator(".card-case .case-history").is_visible()
+    assert tablet.locator(".case-target").is_visible()
+    screenshot(tablet, "tablet-case-card", docs=True)
+
+    tablet.locator(".case-button-dispatch").dblclick()  # a double tap acts once
+    message = wait_for_text(tablet, ".case-message", lambda t: "Dispatched" in t, timeout=10)
+    assert "Done: Dispatch" in message or "Already done" in message
+    state, history = case_state(cockpit, case_id)
+    assert state == "dispatched"
+    dispatches = [row for row in history if row[0] == "dispatch"]
+    assert len(dispatches) == 1 and dispatches[0][1] == "tablet"
+    # The wall follows within a few refreshes (the cycle shows the case loop page every ~12 s).
+    after = wait_for_funnel(wall, "Dispatched", lambda n: n >= before + 1, timeout=60)
+    print(f"wall dispatched count {before} -> {after}")
+    # The tablet's open card follows the published case too: its history shows the dispatch.
+    wait_for_text(tablet, ".card-case .case-history", lambda t: "tablet" in t, timeout=10)
+    assert tablet.console_errors == [] and wall.console_errors == []
+
+
+def test_a_refused_action_says_why_on_the_card(cockpit, open_page):
+    tablet = open_page(f"{cockpit.url}?mode=tablet&lang=en", 1024, 768)
+    wait_for_text(tablet, "#panel-cases-body", lambda t: "Open cases" in t)
+    voidable = ", ".join(
+        f".case-row:has(.case-chip-{state})"
+        for state in ("reported", "registered", "dispatched", "handling")
+    )
+    tablet.locator(voidable).first.click()
+    tablet.locator(".card-case").wait_for()
+    button = tablet.locator(".card-case .case-button-void")
+    button.click()  # no note: the desk refuses and the card says why
+    message = wait_for_text(tablet, ".case-message", lambda t: "Refused" in t, timeout=10)
+    assert "needs a reason or note" in message
+    assert "Traceback" not in tablet.inner_text("#card-overlay")
+    assert tablet.console_errors == []
+
+
+def test_acknowledging_an_alert_registers_its_case(cockpit, open_page):
+    tablet = open_page(f"{cockpit.url}?mode=tablet&lang=en", 1024, 768)
+    wait_for_text(tablet, "#data-freshness", lambda t: "s ago" in t)
+    tag = f"{random.randrange(10**5):05d}"
+    raise_alert(cockpit, f"烟感报警 确认{tag}", f"Smoke alarm ack {tag}")
+    wait_for_text(tablet, "#alert-ticker", lambda t: f"ack {tag}" in t, timeout=10)
+    tablet.locator(".ticker-item", has_text=f"ack {tag}").dispatch_event("click")
+    tablet.locator(".case-button-acknowledge").click()
+    card = tablet.locator(".card-case")
+    card.wait_for(timeout=10000)
+    message = wait_for_text(tablet, ".case-message", lambda t: "Registered" in t, timeout=10)
+    assert re.search(r"Done: Acknowledge", message)
+    state, history = case_state(cockpit, int(card.get_attribute("data-case")))
+    assert state == "registered"
+    assert [row[:2] for row in history if row[0] == "register"] == [("register", "tablet")]
+    assert tablet.console_errors == []

@@ -1,0 +1,135 @@
+"""Test the demo controller with a fake session: lazy start, commands, switching, stopping."""
+
+from __future__ import annotations
+
+import threading
+from datetime import date
+
+import pytest
+
+from cockpit.demo.captions import PAUSED, PLAYING
+from cockpit.demo.controller import DemoController, DemoError
+from cockpit.live import InProcessLiveStore
+from cockpit.settings import Settings
+
+
+class FakeSession:
+    """Stand in for a DemoSession: a live store, a player-like switch, start and stop."""
+
+    def __init__(self) -> None:
+        self.live = InProcessLiveStore()
+        self.live.set_view("overview", b'{"demo": true}')
+        self.player = FakePlayer()
+        self.timeline = type("T", (), {"extra": None})()
+        self.started = self.stopped = False
+
+    def start(self) -> None:
+        self.started = True
+
+    def stop(self) -> None:
+        self.stopped = True
+
+
+class FakePlayer:
+    """Hold a state and a speed."""
+
+    def __init__(self) -> None:
+        self.state, self.speed = PLAYING, 60.0
+
+    def status(self):
+        return type("S", (), {"state": self.state})()
+
+    def play(self) -> None:
+        self.state = PLAYING
+
+    def pause(self) -> None:
+        self.state = PAUSED
+
+    def set_speed(self, speed: float) -> None:
+        self.speed = speed
+
+
+@pytest.fixture
+def controller(sqlite_engine):
+    """Return a controller over an empty recorded store, with fake sessions it keeps a list of."""
+    sessions: list[FakeSession] = []
+    ready = threading.Event()
+
+    def open_session(settings, **kw):
+        sessions.append(FakeSession())
+        ready.set()
+        return sessions[-1]
+
+    production = InProcessLiveStore()
+    production.set_view("overview", b'{"production": true}')
+    stop = threading.Event()
+    demo = DemoController(Settings(), sqlite_engine, production, stop, open_session=open_session)
+    demo.test_sessions, demo.test_ready, demo.test_stop = sessions, ready, stop
+    yield demo
+    demo.stop()
+
+
+def wait_ready(demo: DemoController) -> None:
+    """Wait until the background preparation swapped the fake session in."""
+    for _ in range(200):
+        if demo.ensure_started():
+            return
+        threading.Event().wait(0.01)
+    raise AssertionError("the demo never became ready")
+
+
+def test_nothing_starts_before_the_first_demo_page(controller) -> None:
+    """The controller prepares nothing until ensure_started, then serves the demo's own views."""
+    assert controller.test_sessions == []
+    assert controller.read_raw("overview") is None
+    wait_ready(controller)
+    assert len(controller.test_sessions) == 1 and controller.test_sessions[0].started
+    assert controller.read_raw("overview") == b'{"demo": true}'  # never production's
+
+
+def test_commands_reach_the_player_and_bad_speeds_are_refused(controller) -> None:
+    """Toggle pauses and resumes; speeds outside the offered ones raise DemoError."""
+    wait_ready(controller)
+    player = controller.test_sessions[0].player
+    controller.toggle()
+    assert player.state == PAUSED and controller.status() == PAUSED
+    controller.toggle()
+    assert player.state == PLAYING
+    controller.set_speed(300)
+    assert player.speed == 300
+    with pytest.raises(DemoError, match="speed must be one of"):
+        controller.set_speed(42)
+
+
+def test_restart_swaps_in_a_fresh_session_and_stops_the_old(controller) -> None:
+    """Restart prepares a new street in the background; the old one stops once it is swapped."""
+    wait_ready(controller)
+    first = controller.test_sessions[0]
+    controller.restart()
+    for _ in range(200):
+        if first.stopped:
+            break
+        threading.Event().wait(0.01)
+    assert first.stopped and len(controller.test_sessions) == 2
+    assert controller.test_sessions[1].started
+
+
+def test_a_day_without_records_cannot_be_replayed(controller) -> None:
+    """Replaying a day the store holds nothing for raises DemoError and keeps the script."""
+    wait_ready(controller)
+    with pytest.raises(DemoError, match="nothing recorded"):
+        controller.replay(date(2026, 5, 20))
+    assert controller.mode == "scripted"
+
+
+def test_the_runtime_stop_event_stops_the_demo(controller) -> None:
+    """Setting the runtime's stop event stops the session and refuses to start another."""
+    wait_ready(controller)
+    controller.test_stop.set()
+    session = controller.test_sessions[0]
+    for _ in range(200):
+        if session.stopped:
+            break
+        threading.Event().wait(0.01)
+    assert session.stopped
+    assert controller.ensure_started() is False
