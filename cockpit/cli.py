@@ -253,6 +253,37 @@ def bench_panels_command(database_url: str | None, scale: str) -> None:
     bench_panel_facts(database_url, scale, say=click.echo)
 
 
+@bench.command(name="map")
+@click.option(
+    "--scale",
+    type=click.Choice(["changbai", "s-street", "district"]),
+    default="s-street",
+    show_default=True,
+    help="Street to seed, with a year of activity.",
+)
+def bench_map_command(scale: str) -> None:
+    """Time the map's layers, its refresh reads, its cards and what it adds to a worker tick."""
+    from cockpit.bench_map import bench_map
+
+    bench_map(scale=scale, say=click.echo)
+
+
+@bench.command(name="refresh")
+@click.option(
+    "--scale",
+    type=click.Choice(["changbai", "s-street", "district"]),
+    default="s-street",
+    show_default=True,
+    help="Street to seed.",
+)
+@click.option("--redis-url", default=None, help="Redis for the view models; default: in-process.")
+def bench_refresh_command(scale: str, redis_url: str | None) -> None:
+    """Time the screens' one refresh callback: nothing new, one view changed, every view changed."""
+    from cockpit.bench_refresh import bench_refresh
+
+    bench_refresh(scale, redis_url, say=click.echo)
+
+
 @main.group(name="import")
 def import_group() -> None:
     """Import real registers into the store."""

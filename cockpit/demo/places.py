@@ -95,7 +95,7 @@ class DemoPlaces:
         community_en = place_name(row.community, "en", "the street")
         return Place(
             row.name,
-            f"a prepaid-card business in {community_en}",
+            f"a business in {community_en}",
             row.lon,
             row.lat,
             row.grid_id,
