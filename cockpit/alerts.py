@@ -107,6 +107,10 @@ class AlertBook:
                     status=AlertStatus.ACKNOWLEDGED.value, acknowledged_at=at, acknowledged_by=by
                 )
             )
+        # Every screen's ticker and alert card show who has it in hand, without a SQL poll.
+        self.live.append_event(
+            ALERT_STREAM, {"event": "acknowledged", "id": alert_id, "ts": at.timestamp()}
+        )
 
     def resolve(self, condition_key: str, at: datetime) -> int | None:
         """Resolve the open alert of a condition when it has cleared; return its id, if any."""
@@ -233,6 +237,8 @@ class AlertBook:
                 "title_en": candidate.title_en,
                 "object_type": candidate.object_type,
                 "object_id": candidate.object_id,
+                "routing": candidate.routing,
+                "reasons": candidate.reasons_json(),
                 "ts": at.timestamp(),
             },
         )

@@ -330,9 +330,11 @@ class ViewModelWorker:
 
 
 class TickerFeed:
-    """Keep the newest alerts from the live alert stream for the ticker (滚动播报)."""
+    """Keep the alerts that matter most from the live alert stream for the ticker (滚动播报)."""
 
     SIZE = 20
+    # Due visits are a work list (the enterprise panel lists them), not alarms to broadcast.
+    SKIPPED_KINDS = frozenset({RuleKind.ENTERPRISE_VISIT.value})
 
     def __init__(self) -> None:
         self.cursor = "0"
@@ -344,6 +346,8 @@ class TickerFeed:
             self.cursor = event_id
             item = self._items.get(event.get("id"))
             if event.get("event") == "raised":
+                if event.get("kind") in self.SKIPPED_KINDS:
+                    continue
                 row = {k: v for k, v in event.items() if k != "event"} | {"status": "new"}
                 if row.get("object_type") == "resident":
                     row["object_id"] = (
@@ -352,10 +356,19 @@ class TickerFeed:
                 self._items[event["id"]] = row
             elif item is not None and event.get("event") == "escalated":
                 item.update(level=event.get("level", item["level"]), escalated=True)
+            elif item is not None and event.get("event") == "acknowledged":
+                if item["status"] == "new":
+                    item.update(status="acknowledged", acknowledged_at=event.get("ts"))
             elif item is not None and event.get("event") == "resolved":
                 item["status"] = "resolved"
-        newest = sorted(self._items.values(), key=lambda i: i["ts"], reverse=True)[: self.SIZE]
-        self._items = {i["id"]: i for i in newest}
+        # A burst of minor alerts must not push an open red one off the wall: keep open ones
+        # first, gravest first, then the newest.
+        kept = sorted(
+            self._items.values(),
+            key=lambda i: (i["status"] != "resolved", level_rank(i["level"]), i["ts"]),
+            reverse=True,
+        )[: self.SIZE]
+        self._items = {i["id"]: i for i in kept}
         return bool(events)
 
     def model(self) -> dict:

@@ -5,13 +5,15 @@ from __future__ import annotations
 from cockpit.worker import TickerFeed
 
 
-def raised(alert_id: int, ts: float, level: str = "yellow") -> tuple[str, dict]:
+def raised(
+    alert_id: int, ts: float, level: str = "yellow", kind: str = "fire.smoke"
+) -> tuple[str, dict]:
     """Return a 'raised' event as the alert book announces it."""
     return f"{alert_id}-0", {
         "event": "raised",
         "id": alert_id,
         "level": level,
-        "kind": "fire.smoke",
+        "kind": kind,
         "title_zh": "烟感报警",
         "title_en": "Smoke alarm",
         "object_type": "device",
@@ -42,3 +44,21 @@ def test_keeps_only_the_newest_twenty():
     feed.absorb([raised(i, float(i)) for i in range(1, 31)])
     ids = [i["id"] for i in feed.model()["items"]]
     assert ids == list(range(30, 10, -1))
+
+
+def test_a_burst_of_minor_alerts_keeps_the_open_red_one():
+    feed = TickerFeed()
+    feed.absorb([raised(1, 1.0, "red"), raised(2, 2.0, "orange")])
+    feed.absorb([raised(i, float(i), "blue") for i in range(3, 40)])
+    feed.absorb([("x-0", {"event": "resolved", "id": 2, "ts": 50.0})])
+    feed.absorb([raised(i, float(i), "blue") for i in range(40, 45)])
+    ids = [i["id"] for i in feed.model()["items"]]
+    assert 1 in ids and 2 not in ids and len(ids) == TickerFeed.SIZE
+
+
+def test_due_visits_stay_off_the_ticker_and_acknowledgement_shows():
+    feed = TickerFeed()
+    feed.absorb([raised(1, 1.0, "blue", kind="enterprise.visit"), raised(2, 2.0, "red")])
+    feed.absorb([("y-0", {"event": "acknowledged", "id": 2, "ts": 3.0})])
+    (item,) = feed.model()["items"]
+    assert item["id"] == 2 and item["status"] == "acknowledged" and item["acknowledged_at"] == 3.0
