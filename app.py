@@ -11,6 +11,8 @@ import dash
 import flask
 from dash import Dash
 
+from callbacks import cases as case_callbacks
+from callbacks import grid_worker as worker_callbacks
 from callbacks import map as map_callbacks
 from callbacks import shell as shell_callbacks
 from cockpit.health import make_health_blueprint
@@ -64,9 +66,18 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     dash.register_page(
         "cockpit", path="/", layout=serve_cockpit, title=label("title", settings.language)
     )
+    reader = partial(read_view, runtime.live)
+    dash.register_page(
+        "worker",
+        path="/worker",
+        layout=worker_callbacks.make_layout(reader, settings.language, settings.refresh_ms),
+        title=label("worker_title", settings.language),
+    )
     app.layout = dash.page_container
     shell_callbacks.register(app, runtime.live.get_view)
     map_callbacks.register(app, partial(read_view, runtime.live))
+    case_callbacks.register(app, reader, runtime.cases, settings.language)
+    worker_callbacks.register(app, runtime.live.get_view, reader, runtime.cases)
     return app
 
 
