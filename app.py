@@ -12,15 +12,18 @@ import flask
 from dash import Dash
 
 from callbacks import cases as case_callbacks
+from callbacks import demo as demo_callbacks
 from callbacks import grid_worker as worker_callbacks
 from callbacks import map as map_callbacks
 from callbacks import shell as shell_callbacks
+from cockpit.demo.controller import DemoController
 from cockpit.health import make_health_blueprint
 from cockpit.i18n import label, pick_language
 from cockpit.open311 import make_blueprint
 from cockpit.runtime import Runtime
 from cockpit.settings import Settings
 from cockpit.viewmodels import read_view
+from layouts.demo import demo_page, preparing_page
 from layouts.shell import ScreenConfig, page, pick_mode
 
 ASSETS = Path(__file__).with_name("assets")
@@ -32,6 +35,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     runtime = runtime or Runtime.open(settings)
     if settings.embedded_worker:
         runtime.start_background()
+    # One demo per web process, started by the first ?mode=demo page and stopped with the runtime;
+    # under gunicorn each worker process plays its own (see cockpit/demo/controller.py).
+    demo = DemoController(settings, runtime.engine, runtime.live, runtime.stop_event)
     app = Dash(
         __name__,
         assets_folder=str(ASSETS),
@@ -58,10 +64,20 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
 
     def serve_cockpit(lang: str | None = None, mode: str | None = None, **_query):
         """Build the page for the URL's ?lang= and ?mode= (Dash pages hand the query over)."""
+        chosen = pick_language(lang, settings.language)
+        if pick_mode(mode) == "demo":
+            return serve_demo(chosen)
         views = {name: read_view(runtime.live, name) for name in shell_callbacks.REFRESHED_VIEWS}
         geometry = read_view(runtime.live, "map_geometry")
-        chosen = pick_language(lang, settings.language)
         return page(views, geometry, chosen, pick_mode(mode), screen, time.time())
+
+    def serve_demo(lang: str):
+        """Build the demo page from the demo's own store: its street, never production's."""
+        if not demo.ensure_started():
+            return preparing_page(lang, demo.failure)
+        views = {name: demo.read_view(name) for name in shell_callbacks.REFRESHED_VIEWS}
+        shell = page(views, demo.read_view("map_geometry"), lang, "demo", screen, time.time())
+        return demo_page(shell, views["demo"], lang)
 
     dash.register_page(
         "cockpit", path="/", layout=serve_cockpit, title=label("title", settings.language)
@@ -74,7 +90,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         title=label("worker_title", settings.language),
     )
     app.layout = dash.page_container
-    shell_callbacks.register(app, runtime.live.get_view)
+    shell_callbacks.register(app, runtime.live.get_view, read_demo=demo.read_raw)
+    demo_callbacks.register(app, demo)
     map_callbacks.register(app, partial(read_view, runtime.live))
     case_callbacks.register(app, reader, runtime.cases, settings.language)
     worker_callbacks.register(app, runtime.live.get_view, reader, runtime.cases)

@@ -7,7 +7,7 @@
   const RATES = { closure_rate: 1, on_time_handling: 1 };
   const TABLES = [["community", "case_by_community"], ["grid", "case_by_grid"],
     ["department", "case_by_department"]];
-  const LIST_LIMIT = 40;
+  const LIST_LIMIT = 25;
 
   function h(type, props, children) {
     const p = Object.assign({}, props || {});
@@ -76,24 +76,32 @@
       n_clicks: 0,
       title: tr(cfg, "tap_for_detail"),
     }, [
-      c.overdue ? span("case-overdue-flag", "⚠ " + tr(cfg, "case_overdue")) : null,
-      c.priority === "urgent" ? span("case-urgent", "▲ " + tr(cfg, "case_priority_urgent")) : null,
-      span("case-row-code", c.code || String(c.id)),
-      span("case-row-title", title(cfg, c)),
+      span("case-row-main", [
+        c.overdue ? span("case-overdue-flag", "⚠ " + tr(cfg, "case_overdue")) : null,
+        c.priority === "urgent" ? span("case-urgent", "▲ " + tr(cfg, "case_priority_urgent")) : null,
+        span("case-row-title", title(cfg, c)),
+        span("case-row-code", c.code || String(c.id)),
+      ]),
       span("case-chip case-chip-" + c.state, tr(cfg, "state_" + c.state)),
       span("case-row-due", when(cfg, c.deadline_at)),
     ]);
   }
+  // One Markdown table per dimension: a few components instead of hundreds of cells, so the
+  // tablet's first render stays quick.
   function indicatorTable(cfg, table, key, rows) {
+    if (!rows.length) return div("case-table-box", [h("H4", {}, tr(cfg, key)), div("note", tr(cfg, "case_no_indicators"))]);
+    const clean = (text) => String(text).replace(/\|/g, "/");
+    const head = [tr(cfg, "case_ind_rank"), ""].concat(COLUMNS.map((c) =>
+      c === "cases" ? tr(cfg, "case_ind_registered") : tr(cfg, "case_ind_" + c)));
+    const lines = [
+      "| " + head.map(clean).join(" | ") + " |",
+      "|" + head.map((_, i) => (i === 1 ? ":---" : "---:")).join("|") + "|",
+    ].concat(rows.map((r) => "| " + [fmt(r.rank), rowName(cfg, table, r)]
+      .concat(COLUMNS.map((c) => cell(c, r))).map(clean).join(" | ") + " |"));
     return div("case-table-box", [
       h("H4", {}, tr(cfg, key)),
-      rows.length ? h("Table", { className: "table case-indicators case-ind-" + table }, [
-        h("Thead", {}, h("Tr", {}, [h("Th", {}, tr(cfg, "case_ind_rank")), h("Th", {}, "")]
-          .concat(COLUMNS.map((c) => h("Th", {}, c === "cases" ? tr(cfg, "case_ind_registered")
-            : tr(cfg, "case_ind_" + c)))))),
-        h("Tbody", {}, rows.map((r) => h("Tr", {}, [h("Td", {}, fmt(r.rank)), h("Td", {}, rowName(cfg, table, r))]
-          .concat(COLUMNS.map((c) => h("Td", {}, cell(c, r))))))),
-      ]) : div("note", tr(cfg, "case_no_indicators")),
+      { type: "Markdown", namespace: "dash_core_components",
+        props: { children: lines.join("\n"), className: "case-indicators case-ind-" + table } },
     ]);
   }
   function fillPanel(view, cfg) {
@@ -121,7 +129,9 @@
   function ranking(cfg, view, n) {
     const rows = ((view && view.indicators && view.indicators.community) || []).filter((r) => r.score !== null);
     if (!rows.length) return null;
-    const shown = rows.length <= 2 * n ? rows : rows.slice(0, n).concat(rows.slice(-n));
+    // The wall's panel has no room to scroll: two at each end there.
+    const count = cfg.mode === "tablet" ? n : Math.min(n, 2);
+    const shown = rows.length <= 2 * count ? rows : rows.slice(0, count).concat(rows.slice(-count));
     return div("case-ranking", [
       h("H4", {}, tr(cfg, "case_ranking")),
       h("Ol", { className: "case-rank-list" }, shown.map((r) => h("Li", { className: "case-rank-row" }, [

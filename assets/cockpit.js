@@ -138,6 +138,10 @@
     });
   }
   function caseLoopPage(cfg, cases, casesView) {
+    // The cases view is republished the moment any screen acts on a case: prefer its counts.
+    if (casesView && casesView.funnel && casesView.funnel.length && casesView.kpis) {
+      cases = { funnel: casesView.funnel, open: casesView.kpis.open, overdue: casesView.kpis.overdue };
+    }
     const funnel = (cases && cases.funnel) || [];
     const main = funnel.filter((r) => MAIN_STATES.indexOf(r.state) >= 0);
     const side = funnel.filter((r) => MAIN_STATES.indexOf(r.state) < 0 && r.count > 0);
@@ -150,8 +154,10 @@
       ]),
       div("bars", main.map((r) => barRow(tr(cfg, "state_" + r.state), r.count, max, "b-case"))),
       side.length ? div("chips", side.map((r) => span("chip", tr(cfg, "state_" + r.state) + " " + fmt(r.count)))) : null,
-      overdueList.length ? div("overdue-list", overdueList.map((c) =>
-        div("overdue-row", "⚠ " + (c.code || c.id || "") + " " + caseTitle(cfg, c)))) : null,
+      overdueList.length ? div("overdue-list", overdueList.map((c) => window.cockpitCases
+        ? window.cockpitCases.caseButton(cfg, c)
+        : div("overdue-row", "⚠ " + (c.code || c.id || "") + " " + caseTitle(cfg, c)))) : null,
+      window.cockpitCases ? window.cockpitCases.ranking(cfg, casesView, 3) : null,
     ];
   }
   function caseTitle(cfg, c) {
@@ -490,6 +496,9 @@
           h("H3", {}, tr(cfg, "reasons")),
           reasons.length ? h("Ul", { className: "card-reasons" }, reasons.map((r) =>
             h("Li", {}, cfg.lang === "en" ? r.text_en || r.en : r.text_zh || r.zh))) : note(tr(cfg, "no_reasons")),
+          // Acknowledging registers the alert's case; the case card (assets/cases.js) takes over.
+          cfg.mode !== "wall" && item.status !== "resolved" && window.cockpitCases
+            ? window.cockpitCases.acknowledgeButton(cfg, item) : null,
         ]);
       },
       enterpriseCard: function (_clicks, view, cfg) {

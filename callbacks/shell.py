@@ -21,6 +21,7 @@ REFRESHED_VIEWS: tuple[str, ...] = (
     "livelihood",
     "cases",
     *("map_colours", "map_devices", "map_alerts", "map_cases"),
+    "demo",  # demo mode's captions and clock (callbacks/demo.py); absent elsewhere
 )
 # The view whose publication time says how fresh the page is (the worker publishes it each tick).
 PULSE_VIEW = "overview"
@@ -83,19 +84,30 @@ def refresh_views(
     return out, (versions if versions != held else no_update), {"age_s": age_s}
 
 
-def register(app: Dash, read_raw: ReadRaw, views: tuple[str, ...] = REFRESHED_VIEWS) -> None:
-    """Attach the refresh callback and the clientside fan-out for the given views to the app."""
+def register(
+    app: Dash,
+    read_raw: ReadRaw,
+    views: tuple[str, ...] = REFRESHED_VIEWS,
+    read_demo: ReadRaw | None = None,
+) -> None:
+    """Attach the refresh callback and the clientside fan-out for the given views to the app.
+
+    A page in demo mode reads its views with `read_demo` (the demo's own store), if given.
+    """
 
     @app.callback(
         [Output(f"view-{name}", "data") for name in views]
         + [Output("view-versions", "data"), Output("heartbeat-store", "data")],
         Input("refresh-interval", "n_intervals"),
         State("view-versions", "data"),
+        State("labels-store", "data"),
         prevent_initial_call=True,
     )
-    def refresh(_tick: int, held: dict[str, str] | None):
+    def refresh(_tick: int, held: dict[str, str] | None, config: dict[str, Any] | None):
         """Return the views newer than the client's, their versions and a heartbeat."""
-        out, versions, heartbeat = refresh_views(read_raw, views, held, time.time())
+        demo = read_demo is not None and (config or {}).get("mode") == "demo"
+        reader = read_demo if demo else read_raw
+        out, versions, heartbeat = refresh_views(reader, views, held, time.time())
         return [*out, versions, heartbeat]
 
     def clientside(function: str, *args, **kwargs) -> None:

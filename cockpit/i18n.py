@@ -390,7 +390,7 @@ LABELS: dict[str, dict[str, str]] = {
     "case_category_enterprise.visit": {"zh": "企业必访", "en": "Enterprise visit due"},
     "case_category_exposed_rubbish": {"zh": "暴露垃圾", "en": "Exposed rubbish"},
     "case_category_street_cleanliness": {"zh": "道路不洁", "en": "Dirty street"},
-    "case_category_illegal_building": {"zh": "违法搭建", "en": "Illegal building"},
+    "case_category_illegal_building": {"zh": "违法搭建", "en": "Unauthorised construction"},
     "case_category_occupied_passage": {"zh": "占道经营", "en": "Stall blocking the way"},
     "case_category_fire_passage": {"zh": "消防通道堵塞", "en": "Blocked fire lane"},
     "case_category_facility_damage": {"zh": "公共设施损坏", "en": "Damaged public facility"},
@@ -400,6 +400,15 @@ LABELS: dict[str, dict[str, str]] = {
     "case_category_consumer_rights": {"zh": "消费维权", "en": "Consumer rights"},
     "case_category_product_quality": {"zh": "商品质量", "en": "Product quality"},
     "case_category_unpaid_wages": {"zh": "拖欠工资", "en": "Unpaid wages"},
+    # The Open311 services again (cockpit.domain.services), for the browser's case lists.
+    "case_category_repair": {"zh": "设施报修", "en": "Facility repair"},
+    "case_category_sanitation": {"zh": "环境卫生", "en": "Sanitation"},
+    "case_category_parking": {"zh": "乱停放", "en": "Illegal parking"},
+    "case_category_noise": {"zh": "噪声扰民", "en": "Noise"},
+    "case_category_greenery": {"zh": "绿化养护", "en": "Trees and greenery"},
+    "case_category_water": {"zh": "供水排水", "en": "Water supply and drainage"},
+    "case_category_elevator": {"zh": "电梯故障", "en": "Lift fault"},
+    "case_category_elderly_care": {"zh": "为老服务", "en": "Elderly care"},
 }
 
 

@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 from dash import dcc, html
 
 from cockpit.i18n import label, labels_for, place_name
+from layouts.cases import CASES_PANEL, cases_panel
 from layouts.map import street_map
 from layouts.panels import PANELS, kpi_strip, panel
 
@@ -187,6 +188,7 @@ def _wall_body(geometry: dict[str, Any] | None, lang: str) -> html.Main:
 def _tablet_body(geometry: dict[str, Any] | None, lang: str, mode: str) -> html.Main:
     """Return the tablet's body: a sticky jump bar over the map and the panels in one scroll."""
     targets = [("map-section", "map")] + [(f"panel-{name}", f"panel_{name}") for name in PANELS]
+    targets.append((CASES_PANEL, "panel_cases"))
     return html.Main(
         className="tablet-body",
         children=[
@@ -197,6 +199,7 @@ def _tablet_body(geometry: dict[str, Any] | None, lang: str, mode: str) -> html.
             ),
             html.Section(street_map(geometry, lang, mode), id="map-section", className="map-slot"),
             *(panel(name, lang) for name in PANELS),
+            cases_panel(lang),
         ],
     )
 

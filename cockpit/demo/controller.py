@@ -15,6 +15,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
+import orjson
 from sqlalchemy import Engine
 
 from cockpit.clock import SystemClock, local_day
@@ -100,6 +101,11 @@ class DemoController:
         if session is None:
             return None
         return session.live.get_view(name)
+
+    def read_view(self, name: str) -> dict[str, Any] | None:
+        """Return a published view the demo screen shows, parsed, or None."""
+        raw = self.read_raw(name)
+        return orjson.loads(raw) if raw else None
 
     def replay_days(self) -> list[str]:
         """Return the recorded days a replay can show, newest first (read when the demo starts)."""

@@ -29,6 +29,9 @@ log = logging.getLogger(__name__)
 WAIT_STEP = timedelta(seconds=15)
 # A story whose alert has not come after this long is given up (logged), so the day goes on.
 WAIT_LIMIT = timedelta(minutes=30)
+# While a story waits for the worker's sync to open its alert's case, the clock holds (the case
+# desk, not the demo, opens cases), for at most this many player ticks (about 30 s at 0.2 s).
+MAX_HOLD_TICKS = 150
 ACTORS = {
     "acknowledge": "demo:duty-officer",
     "dispatch": "demo:duty-officer",
@@ -82,6 +85,7 @@ class _Story:
     case_id: int | None = None
     responder: Responder | None = None
     waiting_since: datetime | None = None
+    waiting_for_case: bool = False
     given_up: bool = False
 
 
@@ -105,6 +109,7 @@ class ScriptedDay:
         self.board = CaptionBoard(SCRIPTED, sum(step.captioned for step in self.script.steps))
         self._pending: list[Step] = list(self.script.steps)
         self._stories: dict[str, _Story] = {}
+        self._held = 0
 
     @property
     def done(self) -> bool:
@@ -116,6 +121,9 @@ class ScriptedDay:
     def run_until(self, moment: datetime) -> None:
         """Move the clock to the moment: step the street, run each due step at its own time."""
         while True:
+            self._run_due()
+            if self._holding():
+                return  # the next tick tries again: the worker's sync is about to open the case
             now = self.clock.now()
             target = moment
             due = self._next_due()
@@ -157,6 +165,14 @@ class ScriptedDay:
 
     def _waiting(self) -> bool:
         return any(self._story(step).waiting_since is not None for step in self._heads())
+
+    def _holding(self) -> bool:
+        """Tell whether the clock should hold for a case the worker's sync has not opened yet."""
+        if not any(self._story(step).waiting_for_case for step in self._heads()):
+            self._held = 0
+            return False
+        self._held += 1
+        return self._held <= MAX_HOLD_TICKS
 
     def _story(self, step: Step) -> _Story:
         return self._stories.setdefault(step.story, _Story())
@@ -284,10 +300,12 @@ class ScriptedDay:
         case_id = self._case_of(story.alert["id"])
         if case_id is None:
             story.waiting_since = story.waiting_since or now
+            story.waiting_for_case = True
             if now - story.waiting_since > WAIT_LIMIT:
                 self._give_up(step, story, "no case was opened for the alert")
             return story.given_up
         story.waiting_since = None
+        story.waiting_for_case = False
         story.case_id = case_id
         self.desk.act("register", ACTORS[step.do], case_id=case_id, action_key=_key(step))
         self._caption(step, now, story)

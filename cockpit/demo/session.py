@@ -116,6 +116,25 @@ def _remove(path: Path) -> None:
         candidate.unlink(missing_ok=True)
 
 
+def sweep_sessions(folder: Path) -> None:
+    """Delete session files left by processes that have ended (killed before they could)."""
+    for path in folder.glob("session-*-*.db"):
+        pid = path.name.split("-")[1]
+        if pid.isdigit() and not _alive(int(pid)):
+            _remove(path)
+
+
+def _alive(pid: int) -> bool:
+    """Tell whether a process with the id runs on this machine."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def copy_database(source: Path, target: Path) -> None:
     """Copy a SQLite database with SQLite's own backup, consistent even in WAL mode."""
     with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
@@ -155,6 +174,7 @@ class DemoSession:
         day = day or local_day(SystemClock().now())
         folder = demo_folder(settings)
         template = ensure_template(folder, settings, day, tier, script.bounds(day)[0])
+        sweep_sessions(folder)
         path = folder / f"session-{os.getpid()}-{uuid.uuid4().hex[:8]}.db"
         copy_database(template, path)
         engine = make_engine(f"sqlite:///{path}")

@@ -417,3 +417,12 @@ def test_english_titles_never_show_chinese():
     assert title_of(dict(case, category="长白"), "en") == "AL00000007"
     assert title_of(summary(), "en") == "Smoke alarm"
     assert title_of(summary(), "zh") == "烟感报警"
+
+
+def test_every_service_has_a_category_label_with_the_catalogues_names():
+    from cockpit.domain.services import SERVICES
+    from cockpit.i18n import LABELS
+
+    for service in SERVICES:
+        entry = LABELS[f"case_category_{service.code}"]
+        assert (entry["zh"], entry["en"]) == (service.name.zh, service.name.en)

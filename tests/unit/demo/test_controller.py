@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from datetime import date
 
@@ -9,6 +10,7 @@ import pytest
 
 from cockpit.demo.captions import PAUSED, PLAYING
 from cockpit.demo.controller import DemoController, DemoError
+from cockpit.demo.session import sweep_sessions
 from cockpit.live import InProcessLiveStore
 from cockpit.settings import Settings
 
@@ -133,3 +135,14 @@ def test_the_runtime_stop_event_stops_the_demo(controller) -> None:
         threading.Event().wait(0.01)
     assert session.stopped
     assert controller.ensure_started() is False
+
+
+def test_session_files_of_ended_processes_are_swept(tmp_path) -> None:
+    """A session file whose process is gone is deleted; this process's own files stay."""
+    mine = tmp_path / f"session-{os.getpid()}-aaaa.db"
+    gone = tmp_path / "session-999999999-bbbb.db"
+    for path in (mine, gone, tmp_path / "session-999999999-bbbb.db-wal"):
+        path.write_bytes(b"x")
+    sweep_sessions(tmp_path)
+    assert mine.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [mine.name]

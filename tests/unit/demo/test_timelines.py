@@ -10,7 +10,7 @@ from cockpit.demo.captions import PLAYING, PlayerStatus
 from cockpit.demo.places import Place, Responder
 from cockpit.demo.replay import DayReplay, caption_for
 from cockpit.demo.script import parse_script
-from cockpit.demo.scripted import ScriptedDay
+from cockpit.demo.scripted import MAX_HOLD_TICKS, ScriptedDay
 from cockpit.live import InProcessLiveStore
 from cockpit.viewmodels import ViewModelPublisher, read_view
 from data_adapters.recorded_day import RecordedItem
@@ -91,6 +91,17 @@ class FakeDay(ScriptedDay):
         return 12 if self.case_at is not None and self.clock.now() >= self.case_at else None
 
 
+def play(day: FakeDay, until: datetime, ticks: int = 1000) -> None:
+    """Call run_until as the player's ticks would, until the clock gets there."""
+    for _ in range(ticks):
+        if day.clock.now() >= until and not day._heads():
+            return
+        day.run_until(until)
+        if day.clock.now() >= until:
+            day.run_until(until)
+            return
+
+
 def make_day(desk: FakeDesk | None = None, live: InProcessLiveStore | None = None) -> FakeDay:
     script = parse_script(GOOD)
     start, _ = script.bounds(DAY)
@@ -138,11 +149,35 @@ def test_a_story_waits_for_its_alert_while_the_clock_moves_in_short_steps() -> N
     day.run_until(day.start + timedelta(minutes=20))
     assert [c.kind for c in day.board.captions()] == ["info"]
     assert day.scenario.steps >= 10 * 60 // 15  # 15-second steps while waiting, not one jump
-    day.run_until(day.end)
+    play(day, day.end)
     kinds_and_times = [(c.kind, c.at - day.start) for c in day.board.captions()]
     assert kinds_and_times[1] == ("alarm", timedelta(minutes=25))
     assert kinds_and_times[2][0] == "dispatch"
     assert kinds_and_times[2][1] >= timedelta(minutes=26)
+
+
+def test_the_clock_holds_until_the_sync_has_opened_the_case() -> None:
+    """An alert's case opened late by the worker's sync holds the clock, not the caption time."""
+    day = make_day()
+    day.alert_at = day.start + timedelta(minutes=10)
+    day.run_until(day.end)
+    assert day.clock.now() == day.start + timedelta(minutes=12)  # the acknowledge step's time
+    day.run_until(day.end)
+    assert day.clock.now() == day.start + timedelta(minutes=12)
+    day.case_at = day.start  # the worker's sync has opened it meanwhile
+    day.run_until(day.end)
+    registered = [c for c in day.board.captions() if c.kind == "dispatch"]
+    assert registered[0].at == day.start + timedelta(minutes=13)  # dispatch at its own time
+    assert day.desk.acts[0] == ("register", {"case_id": 12, "action_key": "demo-step-3"})
+
+
+def test_a_sync_that_never_comes_lets_the_clock_go_after_a_while(caplog) -> None:
+    """After MAX_HOLD_TICKS the day moves on and the story is given up, logged, not stuck."""
+    day = make_day()
+    day.alert_at = day.start + timedelta(minutes=10)
+    play(day, day.end, ticks=MAX_HOLD_TICKS + 10)
+    assert day.clock.now() == day.end
+    assert "no case was opened" in caplog.text
 
 
 def test_a_refused_action_stops_only_its_story(caplog) -> None:
