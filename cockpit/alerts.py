@@ -52,7 +52,7 @@ class AlertBook:
                     self._row(candidate, at),
                 ).scalar_one()
         except IntegrityError:
-            return self._fold(candidate)
+            return self._fold(candidate, at)
         self._announce("raised", alert_id, candidate.level, candidate, at)
         return Raised(alert_id, True, candidate.level)
 
@@ -74,7 +74,7 @@ class AlertBook:
             "raised_at": at,
         }
 
-    def _fold(self, candidate: AlertCandidate) -> Raised:
+    def _fold(self, candidate: AlertCandidate, at: datetime) -> Raised:
         """Keep the open alert; raise its level if the new evidence is graver, and keep the reasons."""
         with self.engine.begin() as conn:
             alert_id, level = conn.execute(
@@ -90,6 +90,21 @@ class AlertBook:
                     .values(level=candidate.level.value, reasons=candidate.reasons_json())
                 )
                 current = candidate.level
+                regraded = True
+            else:
+                regraded = False
+        if regraded:
+            # Graver evidence: the ticker and cards show the new level and reasons at once.
+            self.live.append_event(
+                ALERT_STREAM,
+                {
+                    "event": "regraded",
+                    "id": alert_id,
+                    "level": current.value,
+                    "reasons": candidate.reasons_json(),
+                    "ts": at.timestamp(),
+                },
+            )
         return Raised(alert_id, False, current)
 
     def acknowledge(self, alert_id: int, by: str, at: datetime) -> None:

@@ -356,6 +356,8 @@ class TickerFeed:
                 self._items[event["id"]] = row
             elif item is not None and event.get("event") == "escalated":
                 item.update(level=event.get("level", item["level"]), escalated=True)
+            elif item is not None and event.get("event") == "regraded":
+                item.update(level=event.get("level", item["level"]), reasons=event.get("reasons"))
             elif item is not None and event.get("event") == "acknowledged":
                 if item["status"] == "new":
                     item.update(status="acknowledged", acknowledged_at=event.get("ts"))

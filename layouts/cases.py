@@ -28,6 +28,8 @@ SATISFACTION = (1, 2, 3, 4, 5)
 CJK = re.compile(r"[\u3400-\u9fff]")
 # Actions whose note the desk requires; the card says so next to the note box.
 NOTE_ACTIONS = frozenset({"park", "void", "supervise", "reject", "escalate"})
+# Taken by the handler on the spot (the grid worker's page), not by the command room's tablet.
+HANDLER_ONLY = frozenset({"accept", "arrive", "self_handle"})
 
 
 def new_nonce() -> str:
@@ -172,7 +174,10 @@ def dispatch_targets(
     community_word = label("case_target_community", lang)
     for community in communities:
         if community.get("id") is not None:
-            add(4, f"community:{community['id']}", _named(community_word, community, lang))
+            # A community's name says what it is; a number needs the word.
+            name = _named("", community, lang).lstrip(" ·")
+            text = name if not name.isdigit() else f"{community_word} {name}"
+            add(4, f"community:{community['id']}", text)
     if not targets.get("workers"):
         for worker_id in sorted(view.get("tasks_by_worker") or {}, key=_numeric):
             add(5, f"worker:{worker_id}", f"{worker_word} {worker_id}")
@@ -333,7 +338,7 @@ def _actions(
 ) -> html.Div:
     """Return the inputs the allowed actions need and one button per allowed action."""
     case_id = case["id"]
-    actions = [a for a in case.get("actions") or [] if a != "self_handle"]
+    actions = [a for a in case.get("actions") or [] if a not in HANDLER_ONLY]
     if not actions:
         return html.Div(label("case_no_actions", lang), className="note case-no-actions")
     inputs: list[Any] = []

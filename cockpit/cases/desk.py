@@ -413,7 +413,12 @@ class CaseDesk:
         return "street"
 
     def _open(self, conn: Connection, reports: list[Report]) -> list[tuple[int, bool]]:
-        """Open or link each report in this transaction; return (case id, opened) per report."""
+        """Open or link each new report in this transaction; return (case id, opened) for each."""
+        # A tap on the wall may have opened an alert's case before the sync reached the alert.
+        taken = _already_reported(conn, reports)
+        reports = [r for r in reports if (r.source.value, r.source_id) not in taken]
+        if not reports:
+            return []
         window = timedelta(hours=self.config.duplicates.window_hours)
         earliest = min(r.reported_at for r in reports) - window
         known = self._open_problems(conn, reports, earliest)
@@ -793,11 +798,13 @@ class CaseDesk:
                 reports = [r for r in reports if r.source_id == alert_id]
                 if not reports:
                     raise CaseActionError(f"no alert {alert_id}, or its kind opens no case")
-                ((case_id, _),) = self._open(conn, reports)
-            return case_id
+                opened = self._open(conn, reports)
+            if opened:
+                return opened[0][0]
         except IntegrityError:
-            with self.engine.connect() as conn:
-                return conn.execute(query).scalar_one()  # the sync opened it meanwhile
+            pass
+        with self.engine.connect() as conn:
+            return conn.execute(query).scalar_one()  # the sync opened it meanwhile
 
     def _state(self, case_id: int) -> str:
         """Return a case's state, or raise CaseActionError when there is no such case."""
@@ -858,6 +865,23 @@ class CaseDesk:
                 .all()
             )
         return [dict(row, at=row["at"].isoformat()) for row in rows]
+
+
+def _already_reported(conn: Connection, reports: list[Report]) -> set[tuple[str, int]]:
+    """Return the (source, source id) of the reports that already opened or joined a case."""
+    taken: set[tuple[str, int]] = set()
+    by_source: dict[str, list[int]] = {}
+    for report in reports:
+        if report.source_id is not None:
+            by_source.setdefault(report.source.value, []).append(report.source_id)
+    for source, ids in by_source.items():
+        rows = conn.execute(
+            select(s.CaseReport.source_id).where(
+                s.CaseReport.source == source, s.CaseReport.source_id.in_(ids)
+            )
+        )
+        taken.update((source, source_id) for (source_id,) in rows)
+    return taken
 
 
 def _history_row(

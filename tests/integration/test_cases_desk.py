@@ -307,3 +307,41 @@ def test_a_parked_clock_resumes_exactly_after_a_restart(
     assert planner.calendar.between(clock.now(), result.deadline_at) == pytest.approx(
         left, abs=1e-3
     )
+
+
+def test_acknowledging_an_alert_before_the_sync_leaves_the_sync_working(any_engine) -> None:
+    """A tap that opens an alert's case first: the sync skips that alert and opens the next."""
+    clock = ManualClock(MONDAY_10)
+    ingest, desk, alerts = street(any_engine, InProcessLiveStore(), clock)
+    desk.sync()  # the cursor is set before any alert exists
+    device = first_id(any_engine, schema.Device.id, schema.Device.kind == DeviceKind.SMOKE.value)
+    other = first_id(
+        any_engine,
+        schema.Device.id,
+        schema.Device.kind == DeviceKind.SMOKE.value,
+        schema.Device.id > device,
+    )
+    ingest.device_messages(
+        [
+            {
+                "device_id": d,
+                "device_type": "smoke",
+                "kind": "event",
+                "ts": clock.now().isoformat(),
+                "seq": 1,
+                "values": {"alarm": True, "obscuration_pct_m": 4.2, "battery_pct": 90},
+            }
+            for d in (device, other)
+        ]
+    )
+    with any_engine.connect() as conn:
+        first_alert, second_alert = conn.scalars(
+            select(schema.Alert.id).order_by(schema.Alert.id)
+        ).all()
+    tapped = desk.act("acknowledge", "duty", alert_id=first_alert, action_key="tap")
+    result = desk.sync()
+    assert result.opened == 1  # only the second alert's case: the first exists already
+    with any_engine.connect() as conn:
+        cases_by_alert = dict(conn.execute(select(schema.Case.alert_id, schema.Case.id)).all())
+    assert cases_by_alert[first_alert] == tapped.case_id and second_alert in cases_by_alert
+    assert desk.sync().opened == 0

@@ -124,6 +124,8 @@ def test_card_offers_one_button_per_allowed_action_each_with_its_own_key():
     card = case_card(summary(), "en", nonce="n1", drawn_from=fingerprint(summary()))
     buttons = ids_of(card, CASE_ACT)
     assert [b["action"] for b in buttons] == ["dispatch", "escalate", "park", "void"]
+    working = case_card(summary(actions=["accept", "arrive", "handled", "supervise"]), "en")
+    assert [b["action"] for b in ids_of(working, CASE_ACT)] == ["handled", "supervise"]
     assert len({b["key"] for b in buttons}) == 4
     assert all(b["case"] == 7 and len(b["key"]) <= 64 for b in buttons)
 
@@ -210,7 +212,11 @@ def test_targets_put_the_grid_worker_of_the_case_first_then_matching_teams():
     assert set(values) == {"worker:1", "worker:5", "team:8", "team:9", "community:2"}
     labels = {o["value"]: o["label"] for o in options}
     assert labels["worker:5"] == "Grid worker 5"  # English cannot spell this grid's name
-    assert labels["community:2"] == "Community · Changbai Community"
+    assert labels["community:2"] == "Changbai Community"
+    zh = {o["value"]: o["label"] for o in dispatch_targets(summary(), published, "zh")}
+    assert zh["community:2"] == "长白社区"
+    unspelled = view(targets={"communities": [{"id": 3, "name": "鹿鸣社区"}]})
+    assert dispatch_targets(summary(), unspelled, "en")[0]["label"] == "Community 3"
 
 
 def test_targets_fall_back_to_ranked_communities_and_workers_with_tasks():
