@@ -168,6 +168,7 @@ class CaseScreens:
             targets=dispatch_targets(case, view, lang) if case else [],
             interactive=mode in INTERACTIVE_MODES and self.desk is not None,
             message=message,
+            just_acted=shown is not None,
         )
 
     def act(

@@ -25,6 +25,7 @@ from layouts.grid_worker import (
     task_list,
     tasks_fingerprint,
     tasks_of,
+    with_drafts,
     worker_id,
     worker_page,
 )
@@ -51,9 +52,15 @@ def make_layout(read_view: ReadView, default_lang: str, refresh_ms: int) -> Call
 
 
 def refreshed(
-    raw: bytes | None, context: Mapping[str, Any]
+    raw: bytes | None,
+    context: Mapping[str, Any],
+    notes: Mapping[int, Any] | None = None,
+    satisfaction: Mapping[int, Any] | None = None,
 ) -> tuple[list[Any] | None, dict[str, Any] | None]:
-    """Return (new task cards, new context) when the worker's tasks changed, else Nones."""
+    """Return (new task cards, new context) when the worker's tasks changed, else Nones.
+
+    What the worker has typed or chosen (notes, satisfaction by case id) is carried over.
+    """
     if not raw or not context.get("worker"):
         return None, None
     stamps = peek(raw)
@@ -65,8 +72,9 @@ def refreshed(
     version = view.get("version")
     if fp == context.get("fp"):
         return None, {**context, "version": version}
+    drafted = with_drafts(tasks, notes or {}, satisfaction or {})
     return (
-        task_list(context["worker"], tasks, context.get("lang", "zh"), context.get("nonce", "")),
+        task_list(context["worker"], drafted, context.get("lang", "zh"), context.get("nonce", "")),
         {**context, "version": version, "fp": fp},
     )
 
@@ -79,11 +87,14 @@ def register(app: Dash, read_raw: ReadRaw, read_view: ReadView, desk: CaseDesk |
         Output(WORKER_CONTEXT, "data"),
         Input(WORKER_INTERVAL, "n_intervals"),
         State(WORKER_CONTEXT, "data"),
+        State({"type": WORKER_NOTE, "case": ALL}, "value"),
+        State({"type": WORKER_SAT, "case": ALL}, "value"),
         prevent_initial_call=True,
     )
-    def refresh(_tick: int, context: dict[str, Any] | None):
-        """Redraw the task list only when this worker's tasks changed."""
-        cards, new_context = refreshed(read_raw(CASES), context or {})
+    def refresh(_tick: int, context: dict[str, Any] | None, _notes: list, _sats: list):
+        """Redraw the task list only when this worker's tasks changed, keeping what was typed."""
+        notes, sats = (_by_case(states) for states in ctx.states_list[1:3])
+        cards, new_context = refreshed(read_raw(CASES), context or {}, notes, sats)
         return (
             no_update if cards is None else cards,
             no_update if new_context is None else new_context,
@@ -123,7 +134,8 @@ def register(app: Dash, read_raw: ReadRaw, read_view: ReadView, desk: CaseDesk |
             if not isinstance(exc, CaseActionError):
                 log.exception("worker %s: %s on case %s failed", worker, action, case_id)
             return _message(refused(exc, lang)), no_update
-        tasks = tasks_of(read_view(CASES), worker)
+        notes, sats = (_by_case(states) for states in ctx.states_list[0:2])
+        tasks = with_drafts(tasks_of(read_view(CASES), worker), notes, sats)
         now = desk.clock.now()
         shown = [
             moved(
@@ -135,13 +147,22 @@ def register(app: Dash, read_raw: ReadRaw, read_view: ReadView, desk: CaseDesk |
                 target=None,
                 now=now,
             )
-            | {"task": task.get("task"), "drawn_state": task.get("state")}
+            | {"task": task.get("task"), "drawn_state": task.get("state"), "just_acted": True}
             if task["id"] == case_id
             else task
             for task in tasks
         ]
         nonce = context.get("nonce", "")
         return _message(outcome(result, action, lang)), task_list(worker, shown, lang, nonce)
+
+
+def _by_case(states: list[dict[str, Any]]) -> dict[int, Any]:
+    """Return the inputs' values by the case they belong to."""
+    return {
+        state["id"]["case"]: state.get("value")
+        for state in states or []
+        if isinstance(state.get("id"), dict) and state.get("value") not in (None, "")
+    }
 
 
 def _value_for(states: list[dict[str, Any]], case_id: int) -> Any:

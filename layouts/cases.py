@@ -188,8 +188,11 @@ def dispatch_targets(
 def _named(word: str, target: Mapping[str, Any], lang: str) -> str:
     """Return 'word · name' in the language; a name English cannot spell becomes the number."""
     name = target.get("name")
-    shown = place_name(str(name), lang, "") if name else ""
-    return f"{word} · {shown}" if shown not in ("", "—") else f"{word} {target.get('id')}"
+    # place_name returns the fallback only when it cannot spell the name: "?" tells that apart.
+    shown = place_name(str(name), lang, "?") if name else "?"
+    if shown in ("?", "—", ""):
+        return f"{word} {target.get('id')}"
+    return f"{word} · {shown}"
 
 
 def _numeric(text: str) -> tuple[int, str]:
@@ -209,6 +212,7 @@ def case_card(
     targets: list[dict[str, str]] | None = None,
     interactive: bool = True,
     message: tuple[str, str] | None = None,
+    just_acted: bool = False,
 ) -> html.Div:
     """Return a case's card: state, category, deadline with overdue flag, history, actions.
 
@@ -227,6 +231,9 @@ def case_card(
     classes = ["card", "card-case", f"case-state-{state}"]
     if overdue:
         classes.append("is-overdue")
+    if just_acted:
+        # The buttons wait a moment, so a double tap's second half hits nothing new.
+        classes.append("just-acted")
     return html.Div(
         className=" ".join(classes),
         **{"data-case": str(case_id), "data-state": str(state)},

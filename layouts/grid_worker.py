@@ -45,6 +45,16 @@ def tasks_of(view: Mapping[str, Any] | None, worker: str | None) -> list[dict[st
     return sorted(tasks, key=lambda t: (t.get("task") != "handle", not t.get("overdue"), t["id"]))
 
 
+def with_drafts(
+    tasks: list[dict[str, Any]], notes: Mapping[int, Any], satisfaction: Mapping[int, Any]
+) -> list[dict[str, Any]]:
+    """Return the tasks carrying what the worker already typed or chose, to survive a redraw."""
+    return [
+        dict(task, draft_note=notes.get(task["id"]), draft_sat=satisfaction.get(task["id"]))
+        for task in tasks
+    ]
+
+
 def tasks_fingerprint(tasks: list[Mapping[str, Any]]) -> str:
     """Return what says the worker's list changed: each task's id, kind, state and overdue flag."""
     return ";".join(
@@ -82,10 +92,15 @@ def worker_page(
             html.Header(
                 className="worker-header",
                 children=[
-                    html.H1(label("worker_title", lang)),
                     html.Div(
-                        label("worker_who", lang).format(id=worker) if worker else "",
-                        className="worker-who",
+                        className="worker-title-box",
+                        children=[
+                            html.H1(label("worker_title", lang)),
+                            html.Div(
+                                label("worker_who", lang).format(id=worker) if worker else "",
+                                className="worker-who",
+                            ),
+                        ],
                     ),
                     html.A(
                         label("language_switch", lang),
@@ -124,6 +139,7 @@ def task_list(
 def task_card(task: Mapping[str, Any], lang: str, nonce: str) -> html.Article:
     """Return one task: what and where, due when, and the buttons its state allows."""
     case_id = task["id"]
+    title, category = title_of(task, lang), category_word(task.get("category"), lang)
     # Keys follow the published state (`drawn_state` while a tap's result is not yet published).
     drawn = f"{case_id}:{task.get('drawn_state') or task.get('state')}"
     kind = task.get("task") or "handle"
@@ -157,7 +173,7 @@ def task_card(task: Mapping[str, Any], lang: str, nonce: str) -> html.Article:
         inputs.append(
             dcc.Textarea(
                 id={"type": WORKER_NOTE, "case": case_id},
-                value="",
+                value=task.get("draft_note") or "",
                 placeholder=label("case_note", lang),
                 className="worker-note",
                 rows=2,
@@ -172,7 +188,7 @@ def task_card(task: Mapping[str, Any], lang: str, nonce: str) -> html.Article:
                     dcc.RadioItems(
                         id={"type": WORKER_SAT, "case": case_id},
                         options=[{"label": f"{n} ★", "value": n} for n in SATISFACTION],
-                        value=None,
+                        value=task.get("draft_sat"),
                         inline=True,
                         className="worker-sat",
                     ),
@@ -180,7 +196,10 @@ def task_card(task: Mapping[str, Any], lang: str, nonce: str) -> html.Article:
             )
         )
     return html.Article(
-        className=f"worker-task task-{kind}" + (" is-overdue" if overdue else ""),
+        className=f"worker-task task-{kind}"
+        + (" is-overdue" if overdue else "")
+        # Just tapped: the buttons wait a moment, so a double tap's second half hits nothing new.
+        + (" just-acted" if task.get("just_acted") else ""),
         **{"data-case": str(case_id), "data-state": str(task.get("state"))},
         children=[
             html.Div(
@@ -195,12 +214,12 @@ def task_card(task: Mapping[str, Any], lang: str, nonce: str) -> html.Article:
                     html.Span(task.get("code") or "", className="worker-code"),
                 ],
             ),
-            html.H2(title_of(task, lang), className="worker-task-title"),
+            html.H2(title, className="worker-task-title"),
             html.Div(
                 className="worker-facts",
                 children=[
                     html.Span(state_word(task.get("state"), lang), className="case-chip"),
-                    html.Span(category_word(task.get("category"), lang)),
+                    html.Span(category) if category != title else None,
                     html.Span(
                         f"{label('case_deadline', lang)} {when(task.get('deadline_at'), lang)}"
                     )

@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import settings
 from sqlalchemy import Engine, text
 
 from cockpit.store.database import make_engine, migrate
@@ -17,6 +18,11 @@ POSTGRES_URL = os.environ.get(
 )
 REDIS_URL = os.environ.get("COCKPIT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 MQTT_HOST, MQTT_PORT = "127.0.0.1", 1883
+
+# Speed is measured by benchmarks, never asserted: no per-example deadline, so a loaded CI
+# machine cannot fail a property that holds.
+settings.register_profile("cockpit", deadline=None)
+settings.load_profile("cockpit")
 
 
 def server_answers(host: str, port: int) -> bool:
