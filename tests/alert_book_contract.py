@@ -44,7 +44,9 @@ def check_one_open_alert_per_condition(engine) -> None:
     assert open_count(engine) == 1
     assert book.open_alerts()[0]["reasons"][0]["code"] == "obscuration"
     events = book.live.read_events("alerts")
-    assert [e["event"] for _, e in events] == ["raised"]
+    # One alert on the wall: raised once, then shown at its graver level (the repeat says nothing).
+    assert [e["event"] for _, e in events] == ["raised", "regraded"]
+    assert events[-1][1]["level"] == "red" and events[-1][1]["id"] == first.alert_id
 
 
 def check_lifecycle_and_reopening(engine) -> None:

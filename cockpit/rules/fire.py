@@ -187,6 +187,9 @@ def _smoke(device: FireDevice, values: Mapping[str, Any], cfg: RulesConfig) -> l
     found: list[AlertCandidate] = []
     obscuration = values.get("obscuration_pct_m")
     obscuration = obscuration if is_number(obscuration) else None
+    alarmed = values.get("alarm") is True
+    rising = obscuration is not None and obscuration >= smoke.prealarm_obscuration_pct_m
+    # Built only when it is reported: most readings of a quiet street raise nothing.
     density = (
         Reason(
             "obscuration",
@@ -196,10 +199,10 @@ def _smoke(device: FireDevice, values: Mapping[str, Any], cfg: RulesConfig) -> l
             obscuration,
             smoke.prealarm_obscuration_pct_m,
         )
-        if obscuration is not None
+        if obscuration is not None and (alarmed or rising)
         else None
     )
-    if values.get("alarm") is True:
+    if alarmed:
         alarm = Reason("smoke_alarm", "烟感探测器报警", "The smoke detector is in alarm", "alarm")
         found.append(
             _device_alert(
@@ -212,7 +215,7 @@ def _smoke(device: FireDevice, values: Mapping[str, Any], cfg: RulesConfig) -> l
                 Routing.BROADCAST,
             )
         )
-    elif density and obscuration >= smoke.prealarm_obscuration_pct_m:
+    elif rising:
         found.append(
             _device_alert(
                 device,

@@ -94,8 +94,9 @@ def test_a_grid_worker_accepts_reports_handled_and_revisits_on_the_phone(cockpit
 def test_a_refused_revisit_says_why(cockpit, open_page):
     case_id, worker = dispatch_to_a_worker(cockpit)
     page = open_page(f"{cockpit.url}worker?worker={worker}&lang=zh", 390, 844)
+    # Once the dispatched case shows, the list is drawn from the view that holds it.
+    page.locator(f".worker-task[data-case='{case_id}']").wait_for(timeout=15000)
     revisit = page.locator(".worker-task.task-revisit").first
-    revisit.wait_for(timeout=15000)
     revisit.locator(".worker-button-revisit").click()  # no satisfaction chosen
     message = wait_for_text(page, ".worker-message", lambda t: "无法办理" in t, timeout=10)
     assert "satisfaction score from 1 to 5" in message
