@@ -178,7 +178,9 @@ class Settings(BaseSettings):
             sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
         return tuple(sources)
 
-    @field_validator("redis_url", "mqtt_url", "database_url", "tile_url", "complaint_sql_url", mode="before")
+    @field_validator(
+        "redis_url", "mqtt_url", "database_url", "tile_url", "complaint_sql_url", mode="before"
+    )
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         """Treat an empty string as unset, so COCKPIT_REDIS_URL= turns Redis off."""

@@ -11,9 +11,9 @@ from cockpit.clock import ManualClock
 from cockpit.ingest import Ingest
 from cockpit.live import RedisLiveStore
 from cockpit.mqtt_bridge import MqttBridge, MqttPublisher
+from cockpit.panels import SOURCE_HEALTH
 from cockpit.simulator.generator import seed_street
 from cockpit.simulator.scenario import LiveScenario
-from cockpit.panels import SOURCE_HEALTH
 from cockpit.viewmodels import OVERVIEW, read_view
 from cockpit.worker import ViewModelWorker
 from data_adapters.live_state import LiveStateAdapter
