@@ -70,6 +70,10 @@ class CaseActionError(ValueError):
     """Refuse an action: unknown case or alert, bad target, or a move the workflow forbids."""
 
 
+class _ChangedMeanwhileError(CaseActionError):
+    """Say the case moved between reading and writing it."""
+
+
 @dataclass(frozen=True)
 class ActResult:
     """Tell what an action did: the case, its state now, and whether this call changed it."""
@@ -619,6 +623,11 @@ class CaseDesk:
                 )
         except IntegrityError:
             applied = False  # the same key raced in from a second tap: it acted once
+        except _ChangedMeanwhileError:
+            # Two taps of one button race: the first moved the case, the second must not refuse.
+            if not self._acted(case_id, key):
+                raise
+            applied = False
         except WorkflowError as exc:
             raise CaseActionError(f"case {case_id}: {exc}") from exc
         if applied and act is Action.REGISTER:
@@ -665,7 +674,7 @@ class CaseDesk:
             .values(**changes)
         )
         if done.rowcount != 1:
-            raise CaseActionError(f"case {case_id} changed meanwhile; look again and retry")
+            raise _ChangedMeanwhileError(f"case {case_id} changed meanwhile; look again and retry")
         self._history(
             conn,
             case_id,
@@ -805,6 +814,18 @@ class CaseDesk:
             pass
         with self.engine.connect() as conn:
             return conn.execute(query).scalar_one()  # the sync opened it meanwhile
+
+    def _acted(self, case_id: int, key: str) -> bool:
+        """Tell whether an action with this key is already in the case's history."""
+        with self.engine.connect() as conn:
+            return (
+                conn.execute(
+                    select(s.CaseHistory.id).where(
+                        s.CaseHistory.case_id == case_id, s.CaseHistory.action_key == key
+                    )
+                ).first()
+                is not None
+            )
 
     def _state(self, case_id: int) -> str:
         """Return a case's state, or raise CaseActionError when there is no such case."""

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from cockpit.alerts import AlertBook
+from cockpit.cases import desk as desk_module
 from cockpit.cases.deadlines import Planner, load_cases_config
 from cockpit.cases.desk import CaseActionError, CaseDesk, Report
 from cockpit.cases.panel import CASES
@@ -345,3 +346,24 @@ def test_acknowledging_an_alert_before_the_sync_leaves_the_sync_working(any_engi
         cases_by_alert = dict(conn.execute(select(schema.Case.alert_id, schema.Case.id)).all())
     assert cases_by_alert[first_alert] == tapped.case_id and second_alert in cases_by_alert
     assert desk.sync().opened == 0
+
+
+class RacingDesk(CaseDesk):
+    """Act as a second tap that read the case before the first tap's write landed."""
+
+    def _apply(self, conn, case_id, action, actor, now, key, **kw):
+        """Find the case moved under it, as the losing half of a race does."""
+        raise desk_module._ChangedMeanwhileError(f"case {case_id} changed meanwhile")
+
+
+def test_the_losing_half_of_a_double_tap_is_not_refused(any_engine) -> None:
+    """A race lost to the same action key answers 'already done'; lost to another, it refuses."""
+    clock = ManualClock(MONDAY_10)
+    ingest, desk, alerts = street(any_engine, InProcessLiveStore(), clock)
+    case_id = grid_report(ingest, any_engine, clock.now())
+    assert desk.act("register", "centre", case_id=case_id, action_key="tap-9").applied
+    racer = RacingDesk(any_engine, desk.live, clock, CONFIG, alerts)
+    second = racer.act("register", "centre", case_id=case_id, action_key="tap-9")
+    assert (second.applied, second.state) == (False, "registered")
+    with pytest.raises(CaseActionError, match="changed meanwhile"):
+        racer.act("dispatch", "centre", case_id=case_id, target="community:1", action_key="x")
