@@ -7,19 +7,15 @@ from __future__ import annotations
 
 import gzip
 import random
-import statistics
-import sys
-import tempfile
 import time
 from collections.abc import Callable
 from datetime import timedelta
 from functools import partial
-from pathlib import Path
 
 import orjson
 from sqlalchemy import Engine
 
-from cockpit.bench_panels import NOW, add_activity
+from cockpit.bench_panels import NOW, busy_street, time_calls
 from cockpit.clock import ManualClock
 from cockpit.live import InProcessLiveStore
 from cockpit.map_layers import (
@@ -36,25 +32,11 @@ from cockpit.map_views import build_map_views
 from cockpit.panels import MAP_COLOURS, join_device_states, map_building_colours
 from cockpit.rules.config import load_rules_config
 from cockpit.rules.housing import building_risk
-from cockpit.simulator.generator import seed_street
-from cockpit.simulator.tiers import get_tier
-from cockpit.store.database import make_engine, migrate
 from cockpit.viewmodels import ViewModelPublisher, read_view
 from data_adapters.panel_facts import BuildingFactsAdapter
 from data_adapters.registry import DeviceRegistryAdapter
 
 Say = Callable[[str], None]
-
-
-def _time(work: Callable[[], object], runs: int) -> tuple[float, float]:
-    """Return the median and slowest of `runs` calls in milliseconds, after one warm-up."""
-    work()
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        work()
-        times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times), max(times)
 
 
 def measure(engine: Engine, runs: int = 10, say: Say = print) -> dict[str, float]:
@@ -67,7 +49,7 @@ def measure(engine: Engine, runs: int = 10, say: Say = print) -> dict[str, float
         engine, clock, timedelta(seconds=10), timedelta(minutes=5), None, "wgs84"
     )
     for adapter in views.adapters:
-        median, worst = _time(adapter.refresh, runs)
+        median, worst = time_calls(adapter.refresh, runs)
         figures[f"adapter_{adapter.name}_ms"] = median
         say(f"adapter {adapter.name}: median {median:.1f} ms, slowest {worst:.1f} ms")
 
@@ -93,20 +75,20 @@ def measure(engine: Engine, runs: int = 10, say: Say = print) -> dict[str, float
     first = (time.perf_counter() - started) * 1000
     figures["tick_first_ms"] = first
     say(f"worker tick, first (geometry, cards and overlays published): {first:.1f} ms")
-    median, worst = _time(
+    median, worst = time_calls(
         lambda: views.publish(publisher, states, risks, facts, [], NOW, 3.0), runs
     )
     figures["tick_steady_ms"] = median
     say(f"worker tick, steady (overlays only): median {median:.1f} ms, slowest {worst:.1f} ms")
     # Every slow poll brings new snapshot objects with, mostly, the same content.
-    median, worst = _time(
+    median, worst = time_calls(
         lambda: views.publish(publisher, states, list(risks), dict(facts), [], NOW, 3.0), runs
     )
     figures["tick_new_equal_inputs_ms"] = median
     say(
         f"worker tick after a slow poll, nothing changed: median {median:.1f} ms, slowest {worst:.1f} ms"
     )
-    median, worst = _time(lambda: views.publish_alerts(publisher, [], NOW), runs)
+    median, worst = time_calls(lambda: views.publish_alerts(publisher, [], NOW), runs)
     figures["alert_publish_ms"] = median
     say(f"alert arrival (alerts + device states): median {median:.1f} ms, slowest {worst:.1f} ms")
 
@@ -142,7 +124,7 @@ def _callbacks(live: InProcessLiveStore, runs: int, say: Say) -> dict[str, float
         for name in (MAP_COLOURS, MAP_DEVICES, MAP_ALERTS, MAP_CASES):
             orjson.loads(live.get_view(name) or b"null")
 
-    median, worst = _time(refresh_reads, runs)
+    median, worst = time_calls(refresh_reads, runs)
     figures["refresh_map_views_ms"] = median
     say(
         f"refresh callback, reading the 4 map views: median {median:.2f} ms, slowest {worst:.2f} ms"
@@ -159,7 +141,7 @@ def _callbacks(live: InProcessLiveStore, runs: int, say: Say) -> dict[str, float
         )
         to_json(building_card(composed, "zh"))
 
-    median, worst = _time(card, runs)
+    median, worst = time_calls(card, runs)
     figures["card_callback_ms"] = median
     say(f"building card callback: median {median:.1f} ms, slowest {worst:.1f} ms")
 
@@ -172,11 +154,11 @@ def _callbacks(live: InProcessLiveStore, runs: int, say: Say) -> dict[str, float
         with app.test_request_context(headers={"Accept-Encoding": "gzip"}):
             serve_layer(read, "devices", version, packed)
 
-    median, worst = _time(lambda: layer(None), runs)
+    median, worst = time_calls(lambda: layer(None), runs)
     figures["devices_layer_pack_ms"] = median
     say(f"devices layer, packed afresh: median {median:.1f} ms, slowest {worst:.1f} ms")
     packed: dict = {}
-    median, worst = _time(lambda: layer(packed), runs)
+    median, worst = time_calls(lambda: layer(packed), runs)
     figures["devices_layer_serve_ms"] = median
     say(f"devices layer, already packed: median {median:.2f} ms, slowest {worst:.2f} ms")
     return figures
@@ -186,21 +168,5 @@ def bench_map(
     url: str | None = None, scale: str = "s-street", runs: int = 10, say: Say = print
 ) -> dict[str, float]:
     """Seed a street with a year of activity (scratch SQLite unless a URL is given) and measure."""
-    with tempfile.TemporaryDirectory() as scratch:
-        engine = make_engine(url or f"sqlite:///{Path(scratch) / 'bench.db'}")
-        try:
-            migrate(engine)
-            started = time.perf_counter()
-            seed_street(engine, get_tier(scale), 42, (121.537, 31.279))
-            added = add_activity(engine, random.Random(42))
-            say(
-                f"seeded {scale} on {engine.dialect.name} with {added} "
-                f"in {time.perf_counter() - started:.1f} s"
-            )
-            return measure(engine, runs, say)
-        finally:
-            engine.dispose()
-
-
-if __name__ == "__main__":
-    bench_map(scale=sys.argv[1] if len(sys.argv) > 1 else "s-street")
+    with busy_street(url, scale, say) as engine:
+        return measure(engine, runs, say)

@@ -6,7 +6,8 @@ import random
 import statistics
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -103,7 +104,26 @@ def add_activity(engine: Engine, rng: random.Random, now: datetime = NOW) -> dic
     return {"cases": len(cases), "requests": len(requests), "alerts": len(alerts)}
 
 
-def _time(fetch: Callable[[], object], runs: int) -> tuple[float, float]:
+@contextmanager
+def busy_street(url: str | None, scale: str, say: Callable[[str], None]) -> Iterator[Engine]:
+    """Yield a store seeded with a street and a year of activity (scratch SQLite unless a URL)."""
+    with tempfile.TemporaryDirectory() as scratch:
+        engine = make_engine(url or f"sqlite:///{Path(scratch) / 'bench.db'}")
+        try:
+            migrate(engine)
+            started = time.perf_counter()
+            seed_street(engine, get_tier(scale), 42, (121.537, 31.279))
+            added = add_activity(engine, random.Random(42))
+            say(
+                f"seeded {scale} on {engine.dialect.name} with {added} "
+                f"in {time.perf_counter() - started:.1f} s"
+            )
+            yield engine
+        finally:
+            engine.dispose()
+
+
+def time_calls(fetch: Callable[[], object], runs: int) -> tuple[float, float]:
     """Return the median and the slowest of `runs` calls, in milliseconds, after one warm-up."""
     fetch()
     times = []
@@ -121,33 +141,21 @@ def bench_panel_facts(
     say: Callable[[str], None] = print,
 ) -> dict[str, float]:
     """Seed a street (a scratch SQLite file unless a URL of an empty store is given) and time."""
-    with tempfile.TemporaryDirectory() as scratch:
-        engine = make_engine(url or f"sqlite:///{Path(scratch) / 'bench.db'}")
-        try:
-            migrate(engine)
-            started = time.perf_counter()
-            seed_street(engine, get_tier(scale), 42, (121.537, 31.279))
-            added = add_activity(engine, random.Random(42))
-            say(
-                f"seeded {scale} on {engine.dialect.name} with {added} "
-                f"in {time.perf_counter() - started:.1f} s"
-            )
-            clock = ManualClock(NOW)
-            panel = PanelFactsAdapter(engine, clock, timedelta(seconds=30))
-            buildings = BuildingFactsAdapter(engine, clock, timedelta(seconds=60))
-            figures = {}
-            for adapter in (panel, buildings):
-                median, worst = _time(adapter._fetch, runs)
-                figures[adapter.name] = median
-                say(f"{adapter.name}: median {median:.1f} ms, slowest {worst:.1f} ms")
-            facts = buildings._fetch()
-            cfg = load_rules_config()
-            median, worst = _time(lambda: [building_risk(f, cfg) for f in facts.values()], runs)
-            figures["building_risk"] = median
-            say(
-                f"building_risk over {len(facts)} buildings: median {median:.1f} ms, "
-                f"slowest {worst:.1f} ms"
-            )
-            return figures
-        finally:
-            engine.dispose()
+    with busy_street(url, scale, say) as engine:
+        clock = ManualClock(NOW)
+        panel = PanelFactsAdapter(engine, clock, timedelta(seconds=30))
+        buildings = BuildingFactsAdapter(engine, clock, timedelta(seconds=60))
+        figures = {}
+        for adapter in (panel, buildings):
+            median, worst = time_calls(adapter._fetch, runs)
+            figures[adapter.name] = median
+            say(f"{adapter.name}: median {median:.1f} ms, slowest {worst:.1f} ms")
+        facts = buildings._fetch()
+        cfg = load_rules_config()
+        median, worst = time_calls(lambda: [building_risk(f, cfg) for f in facts.values()], runs)
+        figures["building_risk"] = median
+        say(
+            f"building_risk over {len(facts)} buildings: median {median:.1f} ms, "
+            f"slowest {worst:.1f} ms"
+        )
+        return figures

@@ -123,7 +123,3 @@ def _time(client: Any, body: bytes, runs: int) -> tuple[list[float], int]:
 def _p95(values: list[float]) -> float:
     """Return the 95th percentile."""
     return statistics.quantiles(values, n=20)[-1] if len(values) >= 20 else max(values)
-
-
-if __name__ == "__main__":
-    bench_refresh()

@@ -12,8 +12,8 @@ from cockpit.cases.workflow import ENDED
 from cockpit.clock import DISPLAY_ZONE, Clock
 from cockpit.domain.kinds import CaseState
 from cockpit.store import schema as s
-from data_adapters.base import Adapter
-from data_adapters.panel_facts import _read, display_day_start
+from data_adapters.base import Adapter, read_store
+from data_adapters.panel_facts import display_day_start
 
 WINDOW_DAYS = 30
 OPEN_STATES = tuple(state.value for state in CaseState if state not in ENDED)
@@ -61,7 +61,7 @@ class CaseFactsAdapter(Adapter[dict[str, Any]]):
     def _fetch(self) -> dict[str, Any]:
         """Return the facts; `_facts` lists the keys."""
         now = self.clock.now()
-        return _read(self.engine, lambda conn: self._facts(conn, now))
+        return read_store(self.engine, lambda conn: self._facts(conn, now))
 
     def _facts(self, conn: Connection, now: datetime) -> dict[str, Any]:
         """Return now, by_state, cases_today, open, revisits, history and indicators."""

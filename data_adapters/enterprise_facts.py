@@ -10,8 +10,7 @@ from sqlalchemy import Connection, Engine, select
 from cockpit.clock import Clock, local_day
 from cockpit.rules.enterprise import EnterpriseFacts, EnterpriseHistory, EnterpriseSnapshot
 from cockpit.store import schema as s
-from data_adapters.base import Adapter
-from data_adapters.panel_facts import _read
+from data_adapters.base import Adapter, read_store
 
 # Lawsuits and relocation signs older than this never matter to a trigger; skip reading them.
 EVENT_LOOKBACK_DAYS = 400
@@ -34,7 +33,7 @@ class EnterpriseFactsAdapter(Adapter[dict[int, tuple[EnterpriseFacts, Enterprise
     def _fetch(self) -> dict[int, tuple[EnterpriseFacts, EnterpriseHistory]]:
         """Return enterprise id → (today's facts, history) for every enterprise of the street."""
         today = local_day(self.clock.now())
-        return _read(self.engine, lambda conn: self._facts(conn, today))
+        return read_store(self.engine, lambda conn: self._facts(conn, today))
 
     def _facts(
         self, conn: Connection, today: date

@@ -7,11 +7,10 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, case, func, select
-from sqlalchemy.exc import SQLAlchemyError
 
 from cockpit.clock import Clock
 from cockpit.store import schema as s
-from data_adapters.base import Adapter, AdapterError
+from data_adapters.base import Adapter, read_store, rows_as_dicts
 
 
 @dataclass(frozen=True)
@@ -42,21 +41,7 @@ class MapGeometryAdapter(Adapter[MapRows]):
 
     def _fetch(self) -> MapRows:
         """Return the rows, or raise AdapterError when the store cannot be read."""
-        try:
-            with self.engine.connect() as conn:
-                return read_map_rows(conn)
-        except SQLAlchemyError as exc:
-            raise AdapterError(
-                f"SQL store: {exc.__class__.__name__}: {str(exc).splitlines()[0]}"
-            ) from exc
-
-
-def _rows(conn: Connection, statement) -> list[dict[str, Any]]:
-    """Return a statement's rows as plain dicts."""
-    result = conn.execute(statement)
-    keys = tuple(result.keys())
-    # zip over plain tuples: Row._mapping costs ten times more per row at 10,000 devices
-    return [dict(zip(keys, row, strict=True)) for row in result]
+        return read_store(self.engine, read_map_rows)
 
 
 def read_map_rows(conn: Connection) -> MapRows:
@@ -75,23 +60,23 @@ def read_map_rows(conn: Connection) -> MapRows:
         enterprises[building_id] = (int(n), int(prepaid or 0))
     return MapRows(
         street=dict(street._mapping) if street else None,
-        communities=_rows(
+        communities=rows_as_dicts(
             conn,
             select(s.Community.id, s.Community.name, s.Community.boundary).order_by(s.Community.id),
         ),
-        grids=_rows(
+        grids=rows_as_dicts(
             conn,
             select(
                 s.Grid.id, s.Grid.code, s.Grid.name, s.Grid.community_id, s.Grid.boundary
             ).order_by(s.Grid.id),
         ),
-        features=_rows(
+        features=rows_as_dicts(
             conn,
             select(s.MapFeature.kind, s.MapFeature.name, s.MapFeature.geometry).order_by(
                 s.MapFeature.id
             ),
         ),
-        buildings=_rows(
+        buildings=rows_as_dicts(
             conn,
             select(
                 s.Building.id,
@@ -106,7 +91,7 @@ def read_map_rows(conn: Connection) -> MapRows:
                 s.Building.lat,
             ).order_by(s.Building.id),
         ),
-        devices=_rows(
+        devices=rows_as_dicts(
             conn,
             select(
                 s.Device.id,

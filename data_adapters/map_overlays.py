@@ -6,12 +6,11 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, func, select
-from sqlalchemy.exc import SQLAlchemyError
 
 from cockpit.clock import Clock
 from cockpit.rules.results import RuleKind
 from cockpit.store import schema as s
-from data_adapters.base import Adapter, AdapterError
+from data_adapters.base import Adapter, read_store, rows_as_dicts
 from data_adapters.panel_facts import OPEN_STATES
 
 # The map shows at most this many open cases, newest first; the panels count them all.
@@ -20,24 +19,6 @@ ALERT_LIMIT = 2000
 # Not live incidents: offline devices are greyed in the device layer, visits are a task list
 # (thousands at a time, which would crowd the real alarms out of the limit above).
 UNMAPPED_ALERT_KINDS = frozenset({RuleKind.DEVICE_OFFLINE.value, RuleKind.ENTERPRISE_VISIT.value})
-
-
-def _read(engine: Engine, work) -> Any:
-    """Run the queries on one connection, turning SQL failures into AdapterError."""
-    try:
-        with engine.connect() as conn:
-            return work(conn)
-    except SQLAlchemyError as exc:
-        raise AdapterError(
-            f"SQL store: {exc.__class__.__name__}: {str(exc).splitlines()[0]}"
-        ) from exc
-
-
-def _dicts(conn: Connection, statement) -> list[dict[str, Any]]:
-    """Return a statement's rows as plain dicts."""
-    result = conn.execute(statement)
-    keys = tuple(result.keys())
-    return [dict(zip(keys, row, strict=True)) for row in result]
 
 
 class MapAlertsAdapter(Adapter[list[dict[str, Any]]]):
@@ -51,12 +32,12 @@ class MapAlertsAdapter(Adapter[list[dict[str, Any]]]):
 
     def _fetch(self) -> list[dict[str, Any]]:
         """Return open alerts, newest first, as dicts; see `read_open_alerts`."""
-        return _read(self.engine, read_open_alerts)
+        return read_store(self.engine, read_open_alerts)
 
 
 def read_open_alerts(conn: Connection) -> list[dict[str, Any]]:
     """Return open alerts; a resident's alert carries its building and loses the resident's id."""
-    alerts = _dicts(
+    alerts = rows_as_dicts(
         conn,
         select(
             s.Alert.id,
@@ -103,12 +84,12 @@ class MapCasesAdapter(Adapter[list[dict[str, Any]]]):
 
     def _fetch(self) -> list[dict[str, Any]]:
         """Return open cases, newest first, as dicts; see `read_open_cases`."""
-        return _read(self.engine, read_open_cases)
+        return read_store(self.engine, read_open_cases)
 
 
 def read_open_cases(conn: Connection) -> list[dict[str, Any]]:
     """Return open cases with lon/lat (None when nothing places them) and their deadline."""
-    rows = _dicts(
+    rows = rows_as_dicts(
         conn,
         select(
             s.Case.id,

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, String, and_, case, func, or_, select
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -16,7 +14,7 @@ from cockpit.domain.kinds import AlertStatus, CaseState, DeviceKind, Registratio
 from cockpit.rules.housing import BuildingFacts
 from cockpit.rules.results import RuleKind
 from cockpit.store import schema as s
-from data_adapters.base import Adapter, AdapterError
+from data_adapters.base import Adapter, read_store
 from data_adapters.registry import CLOSED_STATES
 
 T = TypeVar("T")
@@ -75,17 +73,6 @@ def display_day_start(day: date) -> datetime:
     return datetime.combine(day, time(), DISPLAY_ZONE).astimezone(UTC)
 
 
-def _read(engine: Engine, work: Callable[[Connection], T]) -> T:
-    """Run the queries on one connection, turning SQL failures into AdapterError."""
-    try:
-        with engine.connect() as conn:
-            return work(conn)
-    except SQLAlchemyError as exc:
-        raise AdapterError(
-            f"SQL store: {exc.__class__.__name__}: {str(exc).splitlines()[0]}"
-        ) from exc
-
-
 class PanelFactsAdapter(Adapter[dict[str, Any]]):
     """Read the governance, enterprise and livelihood aggregates in a dozen grouped queries."""
 
@@ -98,7 +85,7 @@ class PanelFactsAdapter(Adapter[dict[str, Any]]):
     def _fetch(self) -> dict[str, Any]:
         """Return one dict of aggregates; `_aggregate` lists its keys."""
         now = self.clock.now()
-        return _read(self.engine, lambda conn: self._aggregate(conn, now))
+        return read_store(self.engine, lambda conn: self._aggregate(conn, now))
 
     def _aggregate(self, conn: Connection, now: datetime) -> dict[str, Any]:
         """Compute the panels' facts at `now`."""
@@ -321,7 +308,7 @@ class BuildingFactsAdapter(Adapter[dict[int, BuildingFacts]]):
     def _fetch(self) -> dict[int, BuildingFacts]:
         """Return building id → BuildingFacts for every building of the street."""
         now = self.clock.now()
-        return _read(self.engine, lambda conn: self._facts(conn, now))
+        return read_store(self.engine, lambda conn: self._facts(conn, now))
 
     def _facts(self, conn: Connection, now: datetime) -> dict[int, BuildingFacts]:
         """Compute the facts at `now`; ages count from today's display-zone date."""

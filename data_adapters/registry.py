@@ -12,7 +12,7 @@ from cockpit.clock import DISPLAY_ZONE, Clock
 from cockpit.domain.kinds import CaseState
 from cockpit.store import schema
 from cockpit.store.counts import registry_counts
-from data_adapters.base import Adapter, AdapterError
+from data_adapters.base import Adapter, AdapterError, read_store
 
 CLOSED_STATES = (CaseState.CLOSED.value, CaseState.EVALUATED.value, CaseState.VOIDED.value)
 
@@ -81,11 +81,10 @@ class DeviceRegistryAdapter(Adapter[dict[int, tuple[str, int]]]):
 
     def _fetch(self) -> dict[int, tuple[str, int]]:
         """Return device id → (kind, reporting interval in seconds)."""
-        try:
-            with self.engine.connect() as conn:
-                rows = conn.execute(
-                    select(schema.Device.id, schema.Device.kind, schema.Device.report_interval_s)
-                ).all()
-        except SQLAlchemyError as exc:
-            raise AdapterError(f"SQL store: {exc.__class__.__name__}") from exc
+        rows = read_store(
+            self.engine,
+            lambda conn: conn.execute(
+                select(schema.Device.id, schema.Device.kind, schema.Device.report_interval_s)
+            ).all(),
+        )
         return {device_id: (kind, interval) for device_id, kind, interval in rows}
