@@ -321,12 +321,7 @@ class CaseDesk:
 
     def _alert_reports(self, conn: Connection, after: int) -> tuple[list[Report], int]:
         """Return reports for alerts after the id, with where each alert's object is."""
-        rows = conn.execute(
-            select(s.Alert.__table__)
-            .where(s.Alert.id > after)
-            .order_by(s.Alert.id)
-            .limit(SYNC_BATCH)
-        ).all()
+        rows = _rows_after(conn, s.Alert, after)
         if not rows:
             return [], after
         places = _alert_places(conn, rows)
@@ -361,10 +356,7 @@ class CaseDesk:
 
     def _request_reports(self, conn: Connection, after: int) -> tuple[list[Report], int]:
         """Return reports for resident requests after the id."""
-        r = s.ResidentRequest
-        rows = conn.execute(
-            select(r.__table__).where(r.id > after).order_by(r.id).limit(SYNC_BATCH)
-        ).all()
+        rows = _rows_after(conn, s.ResidentRequest, after)
         if not rows:
             return [], after
         places = _address_places(conn, {row.address_id for row in rows if row.address_id})
@@ -386,10 +378,7 @@ class CaseDesk:
 
     def _complaint_reports(self, conn: Connection, after: int) -> tuple[list[Report], int]:
         """Return reports for complaints after the id; 110 and police categories go to the police."""
-        c = s.Complaint
-        rows = conn.execute(
-            select(c.__table__).where(c.id > after).order_by(c.id).limit(SYNC_BATCH)
-        ).all()
+        rows = _rows_after(conn, s.Complaint, after)
         if not rows:
             return [], after
         places = _address_places(conn, {row.address_id for row in rows if row.address_id})
@@ -886,6 +875,13 @@ class CaseDesk:
                 .all()
             )
         return [dict(row, at=row["at"].isoformat()) for row in rows]
+
+
+def _rows_after(conn: Connection, model: Any, after: int) -> list[Any]:
+    """Return the next batch of a source table's rows past the sync's cursor, in id order."""
+    return conn.execute(
+        select(model.__table__).where(model.id > after).order_by(model.id).limit(SYNC_BATCH)
+    ).all()
 
 
 def _already_reported(conn: Connection, reports: list[Report]) -> set[tuple[str, int]]:
