@@ -13,6 +13,7 @@ from typing import Any
 import click
 
 from cockpit.settings import Settings
+from cockpit.simulator.tiers import TIERS
 
 
 def _settings(**overrides: Any) -> Settings:
@@ -54,9 +55,7 @@ def migrate(database_url: str | None) -> None:
 
 
 @main.command()
-@click.option(
-    "--scale", type=click.Choice(["changbai", "s-street", "district"]), help="Street size (tier)."
-)
+@click.option("--scale", type=click.Choice(list(TIERS)), help="Street size (tier).")
 @click.option(
     "--seed", "seed_value", type=int, help="Random seed; the same seed gives the same street."
 )
@@ -191,6 +190,17 @@ def worker(database_url: str | None, redis_url: str | None) -> None:
     runtime.stop()
 
 
+def bench_scale(help_text: str):
+    """Return the --scale option of a bench command: the street it seeds, S street by default."""
+    return click.option(
+        "--scale",
+        type=click.Choice(list(TIERS)),
+        default="s-street",
+        show_default=True,
+        help=help_text,
+    )
+
+
 @main.group()
 def bench() -> None:
     """Measure the cockpit on this machine; the last lines are the figures."""
@@ -203,13 +213,7 @@ def bench() -> None:
     show_default=True,
     help="Redis to ingest into; pass an empty string for the in-process live store.",
 )
-@click.option(
-    "--scale",
-    type=click.Choice(["changbai", "s-street", "district"]),
-    default="s-street",
-    show_default=True,
-    help="Street the devices come from.",
-)
+@bench_scale("Street the devices come from.")
 @click.option(
     "--seconds", type=float, default=10.0, show_default=True, help="How long to push readings."
 )
@@ -221,13 +225,7 @@ def bench_ingest_command(redis_url: str, scale: str, seconds: float) -> None:
 
 
 @bench.command(name="outage")
-@click.option(
-    "--scale",
-    type=click.Choice(["changbai", "s-street", "district"]),
-    default="s-street",
-    show_default=True,
-    help="Street that goes silent.",
-)
+@bench_scale("Street that goes silent.")
 def bench_outage_command(scale: str) -> None:
     """Time the worker when every device of the street falls silent at once, and after."""
     from cockpit.bench import bench_outage
@@ -239,13 +237,7 @@ def bench_outage_command(scale: str) -> None:
 @click.option(
     "--database-url", help="URL of an EMPTY store to fill; default: a scratch SQLite file."
 )
-@click.option(
-    "--scale",
-    type=click.Choice(["changbai", "s-street", "district"]),
-    default="s-street",
-    show_default=True,
-    help="Street to seed, with a year of cases, requests and alarms.",
-)
+@bench_scale("Street to seed, with a year of cases, requests and alarms.")
 def bench_panels_command(database_url: str | None, scale: str) -> None:
     """Time the panel and building-facts queries and the housing-risk rule on a busy street."""
     from cockpit.bench_panels import bench_panel_facts
@@ -254,13 +246,7 @@ def bench_panels_command(database_url: str | None, scale: str) -> None:
 
 
 @bench.command(name="map")
-@click.option(
-    "--scale",
-    type=click.Choice(["changbai", "s-street", "district"]),
-    default="s-street",
-    show_default=True,
-    help="Street to seed, with a year of activity.",
-)
+@bench_scale("Street to seed, with a year of activity.")
 def bench_map_command(scale: str) -> None:
     """Time the map's layers, its refresh reads, its cards and what it adds to a worker tick."""
     from cockpit.bench_map import bench_map
@@ -269,13 +255,7 @@ def bench_map_command(scale: str) -> None:
 
 
 @bench.command(name="refresh")
-@click.option(
-    "--scale",
-    type=click.Choice(["changbai", "s-street", "district"]),
-    default="s-street",
-    show_default=True,
-    help="Street to seed.",
-)
+@bench_scale("Street to seed.")
 @click.option("--redis-url", default=None, help="Redis for the view models; default: in-process.")
 def bench_refresh_command(scale: str, redis_url: str | None) -> None:
     """Time the screens' one refresh callback: nothing new, one view changed, every view changed."""
