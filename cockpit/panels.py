@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any
 
-from cockpit.alerts import ESCALATION
 from cockpit.domain.kinds import AlertLevel, CaseState, DeviceKind
 from cockpit.domain.services import find_service
 from cockpit.i18n import place_name
@@ -57,7 +56,6 @@ SMOKE_SOURCE_PREFIX = "source_"
 VISIT_TITLE_PREFIXES = ("必访：", "Visit due: ")
 TOP_ROWS = 20
 VISIT_ROWS = 12
-TICKER_ROWS = 20
 ERROR_CHARS = 200
 
 
@@ -470,61 +468,7 @@ def _requests(by_code: Mapping[str, Mapping[str, int]]) -> dict[str, Any]:
     }
 
 
-# -- ticker, map, source health --------------------------------------------------------------
-
-
-def ticker(events: Iterable[Any], lang: str = "zh") -> dict[str, Any]:
-    """Return the newest alerts from the live 'alerts' stream, newest first, at most 20."""
-    # Events are the stream's (id, payload) pairs or bare payloads as AlertBook announces them;
-    # 'escalated' and 'resolved' events update the alert they name when it was raised in view.
-    raised: dict[Any, dict[str, Any]] = {}
-    updates: list[Mapping[str, Any]] = []
-    for event in events:
-        payload = event[1] if isinstance(event, tuple | list) else event
-        if not isinstance(payload, Mapping):
-            continue
-        if payload.get("event") == "raised" and payload.get("id") is not None:
-            raised[payload["id"]] = dict(payload)
-        elif payload.get("event") in ("escalated", "resolved"):
-            updates.append(payload)
-    for update in updates:
-        alert = raised.get(update.get("id"))
-        if alert is None:
-            continue
-        if update["event"] == "resolved":
-            alert["resolved"] = True
-            continue
-        alert["escalated"] = True
-        if update.get("level") in LEVEL_VALUES:
-            alert["level"] = update["level"]
-        elif alert.get("level") in LEVEL_VALUES:
-            # Older events did not carry the new level: the book raises it one step.
-            alert["level"] = ESCALATION[AlertLevel(alert["level"])].value
-    newest = sorted(raised.values(), key=lambda a: (a.get("ts") or 0, str(a["id"])), reverse=True)
-    return {
-        "lang": lang,
-        "items": [_ticker_row(alert, lang) for alert in newest[:TICKER_ROWS]],
-    }
-
-
-def _ticker_row(alert: Mapping[str, Any], lang: str) -> dict[str, Any]:
-    """Shape one alert for the ticker; a person is never named or numbered on the wall."""
-    object_type = alert.get("object_type") or ""
-    # Residents are referred to by type only: the alert id is enough to drill down by role.
-    ref = object_type if object_type == "resident" else f"{object_type}:{alert.get('object_id')}"
-    title_zh, title_en = alert.get("title_zh") or "", alert.get("title_en") or ""
-    return {
-        "id": alert["id"],
-        "level": alert.get("level"),
-        "kind": alert.get("kind"),
-        "title": title_en if lang == "en" else title_zh,
-        "title_zh": title_zh,
-        "title_en": title_en,
-        "ref": ref,
-        "ts": alert.get("ts"),
-        "escalated": bool(alert.get("escalated")),
-        "resolved": bool(alert.get("resolved")),
-    }
+# -- map, source health --------------------------------------------------------------
 
 
 def map_building_colours(risk_results: Iterable[RiskResult]) -> dict[str, str]:

@@ -36,7 +36,7 @@ from cockpit.rules import fire
 from cockpit.rules.config import RulesConfig, load_rules_config
 from cockpit.rules.enterprise import visit_triggers
 from cockpit.rules.housing import building_risk
-from cockpit.rules.results import RuleKind, level_rank
+from cockpit.rules.results import WORK_LIST_KINDS, RuleKind, level_rank
 from cockpit.settings import Settings
 from cockpit.viewmodels import OVERVIEW, TICKER, ViewModelPublisher, build_overview
 from data_adapters.base import Adapter
@@ -333,8 +333,6 @@ class TickerFeed:
     """Keep the alerts that matter most from the live alert stream for the ticker (滚动播报)."""
 
     SIZE = 20
-    # Due visits are a work list (the enterprise panel lists them), not alarms to broadcast.
-    SKIPPED_KINDS = frozenset({RuleKind.ENTERPRISE_VISIT.value})
 
     def __init__(self) -> None:
         self.cursor = "0"
@@ -346,7 +344,7 @@ class TickerFeed:
             self.cursor = event_id
             item = self._items.get(event.get("id"))
             if event.get("event") == "raised":
-                if event.get("kind") in self.SKIPPED_KINDS:
+                if event.get("kind") in WORK_LIST_KINDS:
                     continue
                 row = {k: v for k, v in event.items() if k != "event"} | {"status": "new"}
                 if row.get("object_type") == "resident":

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, select
 
 from cockpit.clock import Clock
-from cockpit.rules.results import RuleKind
+from cockpit.rules.results import WORK_LIST_KINDS, RuleKind
 from cockpit.store import schema as s
 from data_adapters.base import Adapter, read_store, rows_as_dicts
 from data_adapters.panel_facts import OPEN_STATES
@@ -16,9 +16,9 @@ from data_adapters.panel_facts import OPEN_STATES
 # The map shows at most this many open cases, newest first; the panels count them all.
 CASE_LIMIT = 2000
 ALERT_LIMIT = 2000
-# Not live incidents: offline devices are greyed in the device layer, visits are a task list
-# (thousands at a time, which would crowd the real alarms out of the limit above).
-UNMAPPED_ALERT_KINDS = frozenset({RuleKind.DEVICE_OFFLINE.value, RuleKind.ENTERPRISE_VISIT.value})
+# Not live incidents: offline devices are greyed in the device layer, and work lists (due visits,
+# hundreds at a time) would crowd the real alarms out of the limit above.
+UNMAPPED_ALERT_KINDS = frozenset({RuleKind.DEVICE_OFFLINE.value}) | WORK_LIST_KINDS
 
 
 class MapAlertsAdapter(Adapter[list[dict[str, Any]]]):

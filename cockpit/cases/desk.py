@@ -42,6 +42,7 @@ from cockpit.cases.workflow import ENDED, Action, CaseRecord, WorkflowError
 from cockpit.clock import Clock
 from cockpit.domain.kinds import CaseSource, CaseState, RequestStatus
 from cockpit.live import LiveStore
+from cockpit.rules.results import WORK_LIST_KINDS
 from cockpit.store import schema as s
 from cockpit.store.bulk import bulk_insert
 from cockpit.store.database import max_id, reset_sequences
@@ -328,7 +329,7 @@ class CaseDesk:
         routing_cfg = self.config.routing
         reports = []
         for alert in rows:
-            if alert.kind in self.config.sync.skip_alert_kinds:
+            if alert.kind in WORK_LIST_KINDS or alert.kind in self.config.sync.skip_alert_kinds:
                 continue
             urgent = (
                 alert.level in routing_cfg.urgent_levels

@@ -40,6 +40,11 @@ class RuleKind(StrEnum):
     ENTERPRISE_VISIT = "enterprise.visit"
 
 
+# Kinds raised as alerts to be owned and tracked, but a work list rather than alarms: the enterprise
+# panel lists them; the ticker, the map and the case desk leave them out.
+WORK_LIST_KINDS = frozenset({RuleKind.ENTERPRISE_VISIT.value})
+
+
 class Routing(StrEnum):
     """Name where a candidate goes; the enterprise grades follow the studies' three routes."""
 

@@ -18,11 +18,11 @@ from cockpit.panels import (
     map_building_colours,
     shares_pct,
     source_health,
-    ticker,
 )
 from cockpit.rules.housing import RiskResult
 from cockpit.rules.results import Reason
 from cockpit.viewmodels import ViewModelPublisher, read_view
+from cockpit.worker import TickerFeed
 
 NOW = datetime(2026, 11, 21, 8, 0, tzinfo=UTC)
 NOW_TS = NOW.timestamp()
@@ -203,6 +203,13 @@ def visit_alerts() -> list[dict]:
         }
         for e, zh, en in rows
     ]
+
+
+def ticker_model(events: list[tuple[str, dict]]) -> dict:
+    """Return the ticker view model the worker publishes after these alert events."""
+    feed = TickerFeed()
+    feed.absorb(events)
+    return feed.model()
 
 
 def alert_events(n: int) -> list[tuple[str, dict]]:
@@ -411,64 +418,7 @@ def test_join_device_states_keeps_every_registered_device():
     }
 
 
-# -- ticker, map, source health ----------------------------------------------------------------
-
-
-def test_ticker_newest_first_at_most_20():
-    model = ticker(alert_events(30), "zh")
-    items = model["items"]
-    assert len(items) == 20
-    assert [i["id"] for i in items] == list(range(30, 10, -1))
-    assert items[0] == {
-        "id": 30,
-        "level": "yellow",
-        "kind": "fire.smoke",
-        "title": "烟感报警",
-        "title_zh": "烟感报警",
-        "title_en": "Smoke alarm",
-        "ref": "device:1029",
-        "ts": NOW_TS + 29,
-        "escalated": False,
-        "resolved": False,
-    }
-    assert ticker([payload for _, payload in alert_events(30)], "en")["items"][0]["title"] == (
-        "Smoke alarm"
-    )
-
-
-def test_ticker_applies_escalations_and_resolutions_and_hides_residents():
-    events = alert_events(3)
-    events.append(
-        (
-            "4-0",
-            {
-                "event": "raised",
-                "id": 4,
-                "level": "orange",
-                "kind": "elder.no_water",
-                "title_zh": "独居老人长时间无用水",
-                "title_en": "Elder living alone: no water use",
-                "object_type": "resident",
-                "object_id": 777,
-                "ts": NOW_TS + 10,
-            },
-        )
-    )
-    events.append(("5-0", {"event": "escalated", "id": 2, "ts": NOW_TS + 11}))
-    events.append(("5-1", {"event": "escalated", "id": 3, "level": "red", "ts": NOW_TS + 11}))
-    events.append(("6-0", {"event": "resolved", "id": 1, "ts": NOW_TS + 12}))
-    events.append(("7-0", {"event": "resolved", "id": 99, "ts": NOW_TS + 13}))  # raised long ago
-    items = {i["id"]: i for i in ticker(events, "zh")["items"]}
-    assert list(items) == [4, 3, 2, 1]
-    assert items[2]["level"] == "orange" and items[2]["escalated"], "one step up without a level"
-    assert items[3]["level"] == "red" and items[3]["escalated"], "the event's own level wins"
-    assert items[1]["resolved"] and not items[3]["resolved"]
-    assert items[4]["ref"] == "resident", "a resident is never numbered on the wall"
-    assert "777" not in orjson.dumps(ticker(events, "zh")).decode()
-
-
-def test_ticker_of_nothing():
-    assert ticker([], "zh") == {"lang": "zh", "items": []}
+# -- map, source health ----------------------------------------------------------------
 
 
 def test_map_colours_are_compact_and_json_keyed():
@@ -521,7 +471,7 @@ def every_model() -> dict[str, dict]:
         "governance": governance_panel(f, risks(), devices(), NOW),
         "enterprise": enterprise_panel(f, smoke_alerts(), visit_alerts()),
         "livelihood": livelihood_panel(f, devices(), f["alerts"]["open_objects"], NOW),
-        "ticker": ticker(alert_events(50), "zh"),
+        "ticker": ticker_model(alert_events(50)),
         "map_colours": map_building_colours(risks()),
         "source_health": source_health(
             [{"name": "registry", "state": "ok", "age_s": 1.0, "error": None}], {"rejected:x": 1}
@@ -556,4 +506,4 @@ def test_panels_stay_small_however_big_the_street():
     many_devices = {i: DeviceState("smoke", 60, NOW_TS) for i in range(100, 20_000)}
     assert size(governance_panel(f, many_risks, many_devices, NOW)) < SMALL
     assert size(enterprise_panel(f, smoke_alerts(2000), visit_alerts() * 500)) < SMALL
-    assert size(ticker(alert_events(5000), "zh")) < SMALL
+    assert size(ticker_model(alert_events(5000))) < SMALL

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import orjson
+
 from cockpit.worker import TickerFeed
 
 
@@ -62,3 +64,12 @@ def test_due_visits_stay_off_the_ticker_and_acknowledgement_shows():
     feed.absorb([("y-0", {"event": "acknowledged", "id": 2, "ts": 3.0})])
     (item,) = feed.model()["items"]
     assert item["id"] == 2 and item["status"] == "acknowledged" and item["acknowledged_at"] == 3.0
+
+
+def test_a_resident_is_never_numbered_on_the_wall():
+    feed = TickerFeed()
+    _, event = raised(4, 1.0, "orange", kind="elder.no_water")
+    feed.absorb([("4-0", event | {"object_type": "resident", "object_id": 777})])
+    (item,) = feed.model()["items"]
+    assert item["object_type"] == "resident" and item["object_id"] is None
+    assert "777" not in orjson.dumps(feed.model()).decode()
