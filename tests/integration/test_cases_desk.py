@@ -19,6 +19,8 @@ from cockpit.domain.kinds import CaseSource, CaseState, ComplaintSource, DeviceK
 from cockpit.ingest import Ingest
 from cockpit.live import InProcessLiveStore, RedisLiveStore
 from cockpit.rules.config import load_rules_config
+from cockpit.rules.enterprise import Trigger, TriggerCode
+from cockpit.rules.results import Reason
 from cockpit.settings import Settings
 from cockpit.simulator.generator import seed_street
 from cockpit.store import schema
@@ -367,3 +369,21 @@ def test_the_losing_half_of_a_double_tap_is_not_refused(any_engine) -> None:
     assert (second.applied, second.state) == (False, "registered")
     with pytest.raises(CaseActionError, match="changed meanwhile"):
         racer.act("dispatch", "centre", case_id=case_id, target="community:1", action_key="x")
+
+
+def test_a_due_visit_opens_no_case(any_engine) -> None:
+    """Due visits are a work list of the enterprise panel, not problems to dispatch."""
+    clock = ManualClock(MONDAY_10)
+    _, desk, alerts = street(any_engine, InProcessLiveStore(), clock)
+    desk.sync()
+    enterprise = first_id(any_engine, schema.Enterprise.id)
+    trigger = Trigger(
+        TriggerCode.ABNORMAL_OPERATION,
+        enterprise,
+        "经营异常",
+        "Abnormal operation",
+        clock.now().date(),
+        (Reason("status", "经营状态：abnormal", "Operating status: abnormal", "abnormal"),),
+    )
+    alerts.raise_candidate(trigger.to_alert(), clock.now())
+    assert desk.sync().opened == 0
