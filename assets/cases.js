@@ -9,11 +9,8 @@
     ["department", "case_by_department"]];
   const LIST_LIMIT = 25;
 
-  function h(type, props, children) {
-    const p = Object.assign({}, props || {});
-    if (children !== undefined) p.children = children;
-    return { type: type, namespace: "dash_html_components", props: p };
-  }
+  // assets/draw.js: the panel is drawn into the DOM, buttons on cards handed to Dash.
+  const h = (type, props, children) => window.cockpitDraw.h(type, props, children);
   const div = (cls, children, extra) => h("Div", Object.assign({ className: cls }, extra), children);
   const span = (cls, children, extra) => h("Span", Object.assign({ className: cls }, extra), children);
   const noUpdate = () => window.dash_clientside.no_update;
@@ -57,8 +54,8 @@
   }
   function rowName(cfg, table, row) {
     if (table === "department") return tr(cfg, "case_department_" + row.key) || String(row.key);
-    const name = row.name || String(row.key);
-    // Place names are Chinese in the store; English pages show the number, never Chinese.
+    const name = (cfg.lang === "en" && row.name_en) || row.name || String(row.key);
+    // Place names are Chinese in the store; English pages show the romanised name or the number.
     return cfg.lang === "en" && CJK.test(name)
       ? tr(cfg, table === "grid" ? "case_level_grid" : "case_level_community") + " " + row.key : name;
   }
@@ -71,9 +68,8 @@
 
   function caseButton(cfg, c) {
     return h("Button", {
-      id: { type: "case-open", id: c.id },
+      pick: { kind: "case", id: c.id },
       className: "case-row" + (c.overdue ? " is-overdue" : "") + (c.priority === "urgent" ? " is-urgent" : ""),
-      n_clicks: 0,
       title: tr(cfg, "tap_for_detail"),
     }, [
       span("case-row-main", [
@@ -86,27 +82,24 @@
       span("case-row-due", when(cfg, c.deadline_at)),
     ]);
   }
-  // One Markdown table per dimension: a few components instead of hundreds of cells, so the
-  // tablet's first render stays quick.
   function indicatorTable(cfg, table, key, rows) {
     if (!rows.length) return div("case-table-box", [h("H4", {}, tr(cfg, key)), div("note", tr(cfg, "case_no_indicators"))]);
-    const clean = (text) => String(text).replace(/\|/g, "/");
     const head = [tr(cfg, "case_ind_rank"), ""].concat(COLUMNS.map((c) =>
       c === "cases" ? tr(cfg, "case_ind_registered") : tr(cfg, "case_ind_" + c)));
-    const lines = [
-      "| " + head.map(clean).join(" | ") + " |",
-      "|" + head.map((_, i) => (i === 1 ? ":---" : "---:")).join("|") + "|",
-    ].concat(rows.map((r) => "| " + [fmt(r.rank), rowName(cfg, table, r)]
-      .concat(COLUMNS.map((c) => cell(c, r))).map(clean).join(" | ") + " |"));
     return div("case-table-box", [
       h("H4", {}, tr(cfg, key)),
-      { type: "Markdown", namespace: "dash_core_components",
-        props: { children: lines.join("\n"), className: "case-indicators case-ind-" + table } },
+      h("Table", { className: "case-indicators case-ind-" + table }, [
+        h("Thead", {}, h("Tr", {}, head.map((text) => h("Th", {}, text)))),
+        h("Tbody", {}, rows.map((r) => h("Tr", {}, [h("Td", {}, fmt(r.rank)), h("Td", {}, rowName(cfg, table, r))]
+          .concat(COLUMNS.map((c) => h("Td", {}, cell(c, r))))))),
+      ]),
     ]);
   }
   function fillPanel(view, cfg) {
     if (!cfg) return noUpdate();
-    if (!view) return div("note", tr(cfg, "waiting"));
+    return window.cockpitDraw.mount("panel-cases-body", view ? panelPages(cfg, view) : div("note", tr(cfg, "waiting")));
+  }
+  function panelPages(cfg, view) {
     const open = (view.open || []).slice().sort((a, b) => (b.overdue ? 1 : 0) - (a.overdue ? 1 : 0));
     const kpis = view.kpis || {};
     const ind = view.indicators || {};

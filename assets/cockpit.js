@@ -10,11 +10,9 @@
   const RESOLUTION = ["community", "street", "district"];
   const ZONE = "Asia/Shanghai";
 
-  function h(type, props, children) {
-    const p = Object.assign({}, props || {});
-    if (children !== undefined) p.children = children;
-    return { type: type, namespace: "dash_html_components", props: p };
-  }
+  // assets/draw.js: panels are drawn into the DOM, cards handed to Dash; both use its h().
+  const h = (type, props, children) => window.cockpitDraw.h(type, props, children);
+  const mount = (id, tree) => window.cockpitDraw.mount(id, tree);
   const div = (cls, children, extra) => h("Div", Object.assign({ className: cls }, extra), children);
   const span = (cls, children, extra) => h("Span", Object.assign({ className: cls }, extra), children);
   const noUpdate = () => window.dash_clientside.no_update;
@@ -225,9 +223,8 @@
     const rows = (smoke.watch || []).slice(0, cfg.mode === "tablet" ? 20 : 4);
     return [
       div("grade-row", LEVELS.map((l) => div("grade", [badge(cfg, l), span("grade-count", fmt(byGrade[l]))]))),
-      rows.length ? div("watch-list", rows.map((r, i) => h("Button", {
-        id: { type: "enterprise-row", index: "smoke-" + r.enterprise_id + "-" + i },
-        className: "watch-row", n_clicks: 0,
+      rows.length ? div("watch-list", rows.map((r) => h("Button", {
+        pick: { kind: "enterprise", id: r.enterprise_id }, className: "watch-row",
       }, [badge(cfg, r.level), span("watch-name", enterpriseName(cfg, r.enterprise_id)),
         span("watch-signals", tr(cfg, "signals") + " " + fmt(r.signals)), sourceChips(cfg, r.sources)])))
         : note(tr(cfg, "nothing_on_watch")),
@@ -245,9 +242,8 @@
       ]),
       triggers.length ? div("bars", triggers.slice(0, cfg.mode === "tablet" ? 8 : 4).map((r) => barRow(bi(cfg, r), r.count, max, "b-visit")))
         : note(tr(cfg, "no_visits")),
-      due.length ? div("watch-list", due.map((r, i) => h("Button", {
-        id: { type: "enterprise-row", index: "visit-" + r.enterprise_id + "-" + i },
-        className: "watch-row", n_clicks: 0,
+      due.length ? div("watch-list", due.map((r) => h("Button", {
+        pick: { kind: "enterprise", id: r.enterprise_id }, className: "watch-row",
       }, [span("watch-name", enterpriseName(cfg, r.enterprise_id)), span("watch-trigger", bi(cfg, triggers[r.trigger])),
         span("watch-since", when(cfg, r.since))]))) : null,
     ];
@@ -255,20 +251,35 @@
   function economyPage(cfg, b) {
     b = b || {};
     const top = (b.top || []).slice(0, cfg.mode === "tablet" ? 20 : 6);
-    // Vacancy shows once a source provides it; until then the column would only hold dashes.
-    const columns = ["building", "enterprises", "tax_wan", "prepaid"];
+    // Vacancy and the tax trend show once a source provides them; until then the columns
+    // would only hold dashes. A row without a figure (no unit count, no last year) shows "—".
+    const columns = ["building", "enterprises", "tax_wan"];
+    if (top.some((r) => r.tax_change_pct !== undefined)) columns.push("tax_trend");
+    columns.push("prepaid");
     if (top.some((r) => r.vacancy_pct !== undefined)) columns.push("vacancy");
+    // The arrow says the direction, so colour is never the only sign.
+    const trend = (pct) => (pct === null || pct === undefined ? "—"
+      : (pct > 0 ? "▲ " : pct < 0 ? "▼ " : "= ") + Math.abs(pct).toFixed(1) + "%");
     const cell = {
       building: (r) => r.label || "—", enterprises: (r) => fmt(r.enterprises),
       tax_wan: (r) => fmt(Math.round(r.tax_wan)), prepaid: (r) => fmt(r.prepaid),
-      vacancy: (r) => (r.vacancy_pct === undefined ? "—" : r.vacancy_pct + "%"),
+      tax_trend: (r) => trend(r.tax_change_pct),
+      vacancy: (r) => (r.vacancy_pct === undefined || r.vacancy_pct === null ? "—" : r.vacancy_pct + "%"),
     };
+    const street = [];
+    if (b.tax_change_pct !== null && b.tax_change_pct !== undefined) {
+      street.push(tr(cfg, "tax_vs_last_year") + " " + trend(b.tax_change_pct));
+    }
+    if (b.units_known && b.vacancy_pct !== null && b.vacancy_pct !== undefined) {
+      street.push(tr(cfg, "vacancy_known").replace("{pct}", b.vacancy_pct + "%").replace("{n}", fmt(b.units_known)));
+    }
     return [
       div("big-trio", [
         bigNumber(tr(cfg, "office_buildings"), b.buildings),
         bigNumber(tr(cfg, "enterprises"), b.enterprises),
         bigNumber(tr(cfg, "tax_wan"), Math.round(b.tax_wan || 0)),
       ]),
+      street.length ? div("trend-line", street.join(" · ")) : null,
       h("Table", { className: "table" }, [
         h("Thead", {}, h("Tr", {}, columns.map((k) => h("Th", {}, tr(cfg, k))))),
         h("Tbody", {}, top.map((r) => h("Tr", {}, columns.map((k) => h("Td", {}, cell[k](r)))))),
@@ -325,15 +336,49 @@
   }
   function requestsPage(cfg, req) {
     req = req || {};
-    const rows = (req.by_category || []).slice(0, cfg.mode === "tablet" ? 12 : 5);
-    const max = Math.max(1, ...rows.map((r) => r.total));
+    const tablet = cfg.mode === "tablet";
+    const rows = (req.by_category || []).slice(0, tablet ? 12 : 4);
+    // Mean revisit score (1-5) of the last 30 days; the tablet adds how many answered.
+    const score = (value, n) => (value === null || value === undefined ? "—"
+      : Number(value).toFixed(1) + (tablet && n ? " (" + fmt(n) + ")" : ""));
+    const columns = ["category", "today", "closed_pct", "satisfaction"];
+    const cell = {
+      category: (r) => bi(cfg, r), today: (r) => fmt(r.total),
+      closed_pct: (r) => (r.total ? r.closed_pct + "%" : "—"), satisfaction: (r) => score(r.satisfaction, r.answered),
+    };
     return [
-      div("big-pair", [
+      div("big-trio", [
         bigNumber(tr(cfg, "requests_today"), req.total),
         div("big", [div("big-value", req.total ? req.closed_pct + "%" : "—"), div("big-label", tr(cfg, "closed_pct"))]),
+        div("big", [div("big-value", score(req.satisfaction)), div("big-label", tr(cfg, "satisfaction"))]),
       ]),
-      rows.length ? div("bars", rows.map((r) => barRow(bi(cfg, r), r.total, max, "b-request",
-        fmt(r.total) + " · " + r.closed_pct + "%"))) : note(tr(cfg, "no_requests")),
+      rows.length ? h("Table", { className: "table" }, [
+        h("Thead", {}, h("Tr", {}, columns.map((k) => h("Th", {}, tr(cfg, k))))),
+        h("Tbody", {}, rows.map((r) => h("Tr", {}, columns.map((k) => h("Td", {}, cell[k](r)))))),
+      ]) : note(tr(cfg, "no_requests")),
+      tablet ? note(tr(cfg, "satisfaction_note").replace("{n}", fmt(req.answered || 0))) : null,
+    ];
+  }
+  function topicsPage(cfg, t) {
+    // Hot topics (热点话题): categories only, never what anyone wrote; rising ones come first.
+    t = t || {};
+    const tablet = cfg.mode === "tablet";
+    const rows = (t.topics || []).slice(0, tablet ? 8 : 4);
+    const signed = (n) => (n > 0 ? "▲ +" + fmt(n) : n < 0 ? "▼ " + fmt(n) : "= 0");
+    const change = (r) => (r.trend === "new" ? "▲ " + tr(cfg, "trend_new") : signed(r.change) +
+      (tablet && r.change_pct !== null && r.change_pct !== undefined ? " (" + (r.change_pct > 0 ? "+" : "") + r.change_pct + "%)" : ""));
+    const where = (r) => (!r.community ? "—" : (cfg.lang === "en"
+      ? (r.community_en || "—").replace(/ Community$/, "") : r.community) + " " + r.community_pct + "%");
+    const columns = ["topic", "last_7", "vs_last_week", "topic_where"];
+    const cell = { topic: (r) => bi(cfg, r), last_7: (r) => fmt(r.count), vs_last_week: change, topic_where: where };
+    return [
+      div("trend-line", tr(cfg, "topics_week") + " " + fmt(t.total) + " · " + tr(cfg, "vs_last_week") + " " +
+        signed((t.total || 0) - (t.previous || 0))),
+      rows.length ? h("Table", { className: "table" }, [
+        h("Thead", {}, h("Tr", {}, columns.map((k) => h("Th", {}, tr(cfg, k))))),
+        h("Tbody", {}, rows.map((r) => h("Tr", {}, columns.map((k) => h("Td", {}, cell[k](r)))))),
+      ]) : note(tr(cfg, "no_topics")),
+      tablet ? note(tr(cfg, "topics_note")) : null,
     ];
   }
   function livelihoodPages(cfg, v) {
@@ -341,15 +386,14 @@
       { title: tr(cfg, "elders"), body: eldersPage(cfg, v.elders) },
       { title: tr(cfg, "elevators") + " · " + tr(cfg, "taxi"), body: devicesPage(cfg, v.elevators, v.taxi) },
       { title: tr(cfg, "requests"), body: requestsPage(cfg, v.requests) },
+      { title: tr(cfg, "hot_topics"), body: topicsPage(cfg, v.topics) },
     ];
   }
 
   // -- cards in the shared overlay -------------------------------------------------------------
-  function clicked() {
-    const ctx = window.dash_clientside.callback_context;
-    const hit = (ctx.triggered || []).find((t) => t.value);
-    if (!hit) return null;
-    return JSON.parse(hit.prop_id.slice(0, hit.prop_id.lastIndexOf(".")));
+  function picked(data, kind) {
+    // The pick store also carries buildings, devices and cases: those cards are drawn elsewhere.
+    return data && data.kind === kind && data.id !== null && data.id !== undefined ? String(data.id) : null;
   }
   function field(name, value) {
     return div("card-field", [span("card-key", name), span("card-val", value)]);
@@ -439,46 +483,55 @@
           .concat(names.map((n) => details[n] || ""))
           .concat(names.map((n) => "kpi" + (alerting[n] ? " kpi-alert" : "")));
       },
-      fill_governance: function (view, n, cfg, cases) {
-        return view ? pager(cfg, n, governancePages(cfg, view, cases)) : waiting(cfg);
+      // Each panel is drawn into its body; the output only says what happened (tests read it).
+      fill_governance: function (view, n, cases, cfg) {
+        return mount("panel-governance-body",
+          view ? pager(cfg, n, governancePages(cfg, view, cases)) : waiting(cfg));
       },
-      fill_enterprise: function (view, n, cfg) {
-        return view ? pager(cfg, n, enterprisePages(cfg, view)) : waiting(cfg);
+      fill_enterprise: function (view, n, _cases, cfg) {
+        return mount("panel-enterprise-body", view ? pager(cfg, n, enterprisePages(cfg, view)) : waiting(cfg));
       },
-      fill_livelihood: function (view, n, cfg) {
-        return view ? pager(cfg, n, livelihoodPages(cfg, view)) : waiting(cfg);
+      fill_livelihood: function (view, n, _cases, cfg) {
+        return mount("panel-livelihood-body", view ? pager(cfg, n, livelihoodPages(cfg, view)) : waiting(cfg));
       },
       fillTicker: function (ticker, cfg) {
         const items = (ticker && ticker.items) || [];
-        if (!items.length) return div("ticker-empty", tr(cfg, "no_alerts"));
+        const box = document.getElementById("alert-ticker");
+        if (!items.length) return mount(box, div("ticker-empty", tr(cfg, "no_alerts")));
         const newest = String(items[0].id);
         const memo = (window.__cockpitTicker = window.__cockpitTicker || {});
+        // The track stays and only its items change, so the scroll goes on where it was...
+        let track = box && box.querySelector(":scope > .ticker-track");
+        if (box && !track) {
+          track = document.createElement("div");
+          track.className = "ticker-track";
+          box.replaceChildren(track);
+          box.__drawn = undefined;
+        }
+        if (!track) return "missing";
+        track.style.setProperty("--ticker-duration", Math.max(20, items.length * cfg.ticker_s_per_item) + "s");
         if (memo.newest !== undefined && memo.newest !== newest) {
-          // A new alert leads the track: start the scroll again so it enters the screen at once.
+          // ...unless a new alert leads it: start the scroll again so it enters the screen at once.
           window.requestAnimationFrame(function () {
-            document.querySelectorAll(".ticker-track").forEach(function (el) {
-              el.getAnimations().forEach(function (a) { a.cancel(); a.play(); });
-            });
+            track.getAnimations().forEach(function (a) { a.cancel(); a.play(); });
           });
         }
         memo.newest = newest;
-        const seconds = Math.max(20, items.length * cfg.ticker_s_per_item);
-        return div("ticker-track", items.map((item) => h("Button", {
-          id: { type: "ticker-item", index: String(item.id) },
+        return mount(track, items.map((item) => h("Button", {
+          pick: { kind: "alert", id: String(item.id) },
           className: "ticker-item level-" + item.level + (item.status === "resolved" ? " is-resolved" : ""),
-          n_clicks: 0,
           title: tr(cfg, "tap_for_detail"),
         }, [
           badge(cfg, item.level),
           span("ticker-title", (cfg.lang === "en" ? item.title_en : item.title_zh) || item.kind || "—"),
           span("ticker-time", when(cfg, item.ts)),
           item.status === "resolved" ? span("ticker-status", "✓ " + tr(cfg, "status_resolved")) : null,
-        ])), { style: { "--ticker-duration": seconds + "s" } });
+        ])));
       },
       freshness: freshness,
-      alertCard: function (_clicks, ticker, cfg) {
-        const id = clicked();
-        const item = id && ((ticker && ticker.items) || []).find((a) => String(a.id) === id.index);
+      alertCard: function (pick, ticker, cfg) {
+        const id = picked(pick, "alert");
+        const item = id && ((ticker && ticker.items) || []).find((a) => String(a.id) === id);
         if (!item) return noUpdate();
         const reasons = item.reasons || [];
         const object = tr(cfg, "object_" + item.object_type) +
@@ -501,10 +554,9 @@
             ? window.cockpitCases.acknowledgeButton(cfg, item) : null,
         ]);
       },
-      enterpriseCard: function (_clicks, view, cfg) {
-        const id = clicked();
-        if (!id || !view) return noUpdate();
-        const enterprise = id.index.split("-")[1];
+      enterpriseCard: function (pick, view, cfg) {
+        const enterprise = picked(pick, "enterprise");
+        if (!enterprise || !view) return noUpdate();
         const smoke = ((view.smoke || {}).watch || []).find((r) => String(r.enterprise_id) === enterprise);
         const visits = view.visits || {};
         const due = (visits.due || []).filter((r) => String(r.enterprise_id) === enterprise);

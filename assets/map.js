@@ -177,10 +177,7 @@
     });
   }
   function pick(kind, id, extra) {
-    if (!window.dash_clientside || !window.dash_clientside.set_props) return;
-    window.dash_clientside.set_props("street-map-pick", {
-      data: Object.assign({ kind: kind, id: id, at: Date.now() }, extra || {}),
-    });
+    window.cockpitDraw.pick(Object.assign({ kind: kind, id: id }, extra || {}));
   }
   function drawAlerts(view) {
     const group = reg.groups.alerts;
@@ -242,7 +239,7 @@
         return;
       }
       const marker = L.circleMarker([c.lat, c.lon], caseStyle(c));
-      marker.on("click", function () { if (c.building_id) pick("building", c.building_id); });
+      marker.on("click", function () { pick("case", c.id); });
       reg.caseMarkers.set(c.id, { marker: marker, key: key });
       group.addLayer(marker);
     });

@@ -21,7 +21,6 @@ from layouts.cases import (
     CASE_ACT,
     CASE_CARD,
     CASE_INPUT,
-    CASE_OPEN,
     CASE_STALE,
     CASES_PANEL,
     action_word,
@@ -32,12 +31,12 @@ from layouts.cases import (
     new_nonce,
     state_word,
 )
+from layouts.map import PICK_ID
 
 log = logging.getLogger(__name__)
 
 ReadView = Callable[[str], dict[str, Any] | None]
 LOCATION = "_pages_location"  # Dash pages' own location: its query names the profile and language
-MAP_PICK = "street-map-pick"  # the map writes {"kind": "case", "id": N} here for a case marker
 INTERACTIVE_MODES = ("tablet", "demo")
 SOURCE_BY_PREFIX = {prefix: source for source, prefix in CODE_PREFIX.items()}
 
@@ -258,25 +257,12 @@ def register(
 
     @app.callback(
         overlay,
-        Input({"type": CASE_OPEN, "id": ALL}, "n_clicks"),
+        Input(PICK_ID, "data"),
         State(LOCATION, "search"),
         prevent_initial_call=True,
     )
-    def open_case(_clicks: list[Any], search: str | None):
-        """Return the card of the case whose button was tapped."""
-        tap = tapped(ctx.triggered)
-        if tap is None or not isinstance(tap.get("id"), int):
-            return no_update
-        return screens.card(tap["id"], search, nonce=new_nonce())
-
-    @app.callback(
-        overlay,
-        Input(MAP_PICK, "data"),
-        State(LOCATION, "search"),
-        prevent_initial_call=True,
-    )
-    def open_case_from_map(picked: Any, search: str | None):
-        """Return the card of a case marker tapped on the map."""
+    def open_case(picked: Any, search: str | None):
+        """Return the card of the case tapped in a list or on the map."""
         if not isinstance(picked, dict) or picked.get("kind") != "case":
             return no_update
         case_id = picked.get("id")
@@ -350,7 +336,7 @@ def register(
     )
     clientside(
         "fillPanel",
-        Output(f"{CASES_PANEL}-body", "children"),
+        Output(f"{CASES_PANEL}-body", "data-drawn"),
         Input("view-cases", "data"),
         State("labels-store", "data"),
     )

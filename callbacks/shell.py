@@ -7,8 +7,9 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import orjson
-from dash import ALL, ClientsideFunction, Dash, Input, Output, State, no_update
+from dash import ClientsideFunction, Dash, Input, Output, State, no_update
 
+from layouts.map import PICK_ID
 from layouts.panels import PANELS, WALL_KPIS
 from layouts.shell import SOURCES
 
@@ -127,18 +128,21 @@ def register(
         Input("view-livelihood", "data"),
         Input("view-cases", "data"),
     )
+    # Panels and ticker are drawn into the page by assets/draw.js, outside Dash's component tree
+    # (thousands of Dash components made every store update slow); `data-drawn` says what happened.
     for name in PANELS:
         clientside(
             f"fill_{name}",
-            Output(f"panel-{name}-body", "children"),
+            Output(f"panel-{name}-body", "data-drawn"),
             Input(f"view-{name}", "data"),
             Input("cycle-interval", "n_intervals"),
+            # The governance panel shows the case loop: it redraws the moment any screen acts.
+            Input("view-cases", "data") if name == "governance" else State("view-cases", "data"),
             State("labels-store", "data"),
-            State("view-cases", "data"),
         )
     clientside(
         "fillTicker",
-        Output("alert-ticker", "children"),
+        Output("alert-ticker", "data-drawn"),
         Input("view-ticker", "data"),
         State("labels-store", "data"),
     )
@@ -157,7 +161,7 @@ def register(
     clientside(
         "alertCard",
         Output("card-overlay", "children", allow_duplicate=True),
-        Input({"type": "ticker-item", "index": ALL}, "n_clicks"),
+        Input(PICK_ID, "data"),
         State("view-ticker", "data"),
         State("labels-store", "data"),
         prevent_initial_call=True,
@@ -165,7 +169,7 @@ def register(
     clientside(
         "enterpriseCard",
         Output("card-overlay", "children", allow_duplicate=True),
-        Input({"type": "enterprise-row", "index": ALL}, "n_clicks"),
+        Input(PICK_ID, "data"),
         State("view-enterprise", "data"),
         State("labels-store", "data"),
         prevent_initial_call=True,

@@ -264,6 +264,53 @@ def bench_refresh_command(scale: str, redis_url: str | None) -> None:
     bench_refresh(scale, redis_url, say=click.echo)
 
 
+@bench.command(name="browser")
+@click.option(
+    "--url",
+    default="http://127.0.0.1:8050/?mode=tablet",
+    show_default=True,
+    help="A running cockpit page (start `python app.py` first).",
+)
+@click.option("--size", default="1024x768", show_default=True, help="Viewport, WIDTHxHEIGHT.")
+@click.option("--seconds", type=float, default=30.0, show_default=True, help="How long to measure.")
+@click.option(
+    "--settle",
+    type=float,
+    default=15.0,
+    show_default=True,
+    help="Seconds to load before measuring.",
+)
+@click.option(
+    "--throttle",
+    type=float,
+    default=4.0,
+    show_default=True,
+    help="Slow Chromium's CPU this many times, as a tablet is slower than a desktop.",
+)
+def bench_browser_command(
+    url: str, size: str, seconds: float, settle: float, throttle: float
+) -> None:
+    """Measure a live page in headless Chromium: busy ms per second, long tasks, layout shifts."""
+    from cockpit.bench_browser import bench_browser
+
+    try:
+        width, height = (int(part) for part in size.lower().split("x"))
+    except ValueError as exc:
+        raise click.BadParameter(f"{size!r} is not WIDTHxHEIGHT", param_hint="--size") from exc
+    try:
+        bench_browser(
+            url,
+            width=width,
+            height=height,
+            seconds=seconds,
+            settle_s=settle,
+            throttle=throttle,
+            say=click.echo,
+        )
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
 @main.group(name="import")
 def import_group() -> None:
     """Import real registers into the store."""

@@ -20,7 +20,9 @@ LEVELS = ("red", "orange", "yellow", "blue")
 # Ids of the GeoJSON layers: the card callback listens to the clickable two.
 BUILDINGS_ID = "map-buildings"
 DEVICES_ID = "map-devices"
-PICK_ID = "street-map-pick"  # alert and case markers (drawn by assets/map.js) write here
+# What a person tapped outside Dash's components ({kind, id}): map markers (assets/map.js) and
+# panel and ticker items (assets/draw.js) write here; each card callback takes its own kinds.
+PICK_ID = "card-pick"
 CONFIG_ID = "street-map-config"
 STATUS_ID = "street-map-status"  # clientside callbacks report what they drew in data-*
 SWITCH_ID = "map-layer-switch"
