@@ -12,7 +12,7 @@ from cockpit.cases.workflow import ENDED
 from cockpit.clock import DISPLAY_ZONE, Clock
 from cockpit.domain.kinds import CaseState
 from cockpit.store import schema as s
-from data_adapters.base import Adapter, read_store
+from data_adapters.base import Adapter, read_store, rows_as_dicts
 from data_adapters.panel_facts import display_day_start
 
 WINDOW_DAYS = 30
@@ -64,7 +64,7 @@ class CaseFactsAdapter(Adapter[dict[str, Any]]):
         return read_store(self.engine, lambda conn: self._facts(conn, now))
 
     def _facts(self, conn: Connection, now: datetime) -> dict[str, Any]:
-        """Return now, by_state, cases_today, open, revisits, history and indicators."""
+        """Return now, by_state, cases_today, open, revisits, history, targets and indicators."""
         today = now.astimezone(DISPLAY_ZONE).date()
         since = display_day_start(today - timedelta(days=WINDOW_DAYS - 1))
         c = s.Case
@@ -107,7 +107,8 @@ class CaseFactsAdapter(Adapter[dict[str, Any]]):
             ).mappings():
                 entry = _jsonable(row)
                 history.setdefault(entry.pop("case_id"), []).append(entry)
-        worker_grids = dict(conn.execute(select(s.GridWorker.id, s.GridWorker.grid_id)).all())
+        targets = _targets(conn)
+        worker_grids = {w["id"]: w["grid_id"] for w in targets["workers"]}
         return {
             "now": now.isoformat(),
             "by_state": by_state,
@@ -117,8 +118,20 @@ class CaseFactsAdapter(Adapter[dict[str, Any]]):
             "revisits": revisits,
             "history": history,
             "worker_grids": worker_grids,
+            "targets": targets,
             "indicators": indicators.compute(conn, since, now),
         }
+
+
+def _targets(conn: Connection) -> dict[str, list[dict[str, Any]]]:
+    """Return whom a case can be dispatched to: grid workers, response teams, communities."""
+    # Names as stored: the view model masks the grid workers' before publishing them.
+    w, t, c = s.GridWorker, s.ResponseTeam, s.Community
+    return {
+        "workers": rows_as_dicts(conn, select(w.id, w.grid_id, w.name).order_by(w.id)),
+        "teams": rows_as_dicts(conn, select(t.id, t.kind, t.name).order_by(t.id)),
+        "communities": rows_as_dicts(conn, select(c.id, c.name).order_by(c.id)),
+    }
 
 
 def _jsonable(row) -> dict[str, Any]:

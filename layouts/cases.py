@@ -15,8 +15,6 @@ from cockpit.clock import DISPLAY_ZONE
 from cockpit.domain.services import find_service
 from cockpit.i18n import LABELS, label, place_name
 
-# Pattern-matching ids: any screen opens a case card with a button {"type": CASE_OPEN, "id": N}.
-CASE_OPEN = "case-open"
 CASE_ACT = "case-act"  # {"type", "case", "action", "key"}: the key makes one tap act once
 CASE_INPUT = "case-input"  # {"type", "case", "name"}: note, target, satisfaction
 CASE_CARD = "case-card"  # the card's memory: which case, as drawn from which published state
@@ -147,6 +145,8 @@ def dispatch_targets(
     Reads `targets` from the cases view model when it is published ({"workers": [{id, grid_id,
     name}], "teams": [{id, kind, name}], "communities": [{id, name}]}); until then the
     communities ranked in the indicators and the grid workers holding tasks are all it knows.
+    Order: the workers of the case's grid, teams of its department, other teams, communities,
+    then the workers of other grids.
     """
     view = view or {}
     targets = view.get("targets") or {}
@@ -161,8 +161,8 @@ def dispatch_targets(
 
     worker_word = label("case_target_worker", lang)
     for worker in targets.get("workers") or []:
-        near = 0 if grid_id is not None and worker.get("grid_id") == grid_id else 3
-        add(near, f"worker:{worker['id']}", _named(worker_word, worker, lang))
+        near = 0 if grid_id is not None and worker.get("grid_id") == grid_id else 5
+        add(near, f"worker:{worker['id']}", _worker_named(worker_word, worker, lang))
     for team in targets.get("teams") or []:
         kind = say(f"case_department_{team.get('kind')}", lang, team.get("kind"))
         same = 1 if team.get("kind") and team.get("kind") == case.get("department") else 2
@@ -180,7 +180,7 @@ def dispatch_targets(
             add(4, f"community:{community['id']}", text)
     if not targets.get("workers"):
         for worker_id in sorted(view.get("tasks_by_worker") or {}, key=_numeric):
-            add(5, f"worker:{worker_id}", f"{worker_word} {worker_id}")
+            add(6, f"worker:{worker_id}", f"{worker_word} {worker_id}")
     options.sort(key=lambda pair: pair[0])
     return [option for _, option in options]
 
@@ -193,6 +193,18 @@ def _named(word: str, target: Mapping[str, Any], lang: str) -> str:
     if shown in ("?", "—", ""):
         return f"{word} {target.get('id')}"
     return f"{word} · {shown}"
+
+
+def _worker_named(word: str, worker: Mapping[str, Any], lang: str) -> str:
+    """Return 'Grid worker 5 · Grid 3', with the masked name (王**) in Chinese only."""
+    # A masked name cannot be spelled in English (and a surname's reading is not a place's):
+    # the number and the grid tell workers apart there.
+    grid_id = worker.get("grid_id")
+    grid = "" if grid_id is None else f" · {label('case_department_grid', lang)} {grid_id}"
+    name = worker.get("name")
+    if lang == "en" or not name:
+        return f"{word} {worker.get('id')}{grid}"
+    return f"{word} · {name}{grid}"
 
 
 def _numeric(text: str) -> tuple[int, str]:

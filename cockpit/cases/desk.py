@@ -27,9 +27,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import uuid
+from bisect import insort
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from itertools import chain
 from typing import Any
 
 from sqlalchemy import Connection, Engine, func, insert, null, or_, select, update
@@ -164,8 +166,13 @@ class CaseDesk:
 
         Seeds a street's history (the screens' trends and indicators). Every step goes through
         the same workflow and deadline rules as a live action, worked out in memory: a month of
-        a street's cases is too many round trips to write one action at a time.
+        a street's cases is too many round trips to write one action at a time. Reports are taken
+        in the order reported; one that repeats a past case still open at its time (the rule of
+        `report()`: same category and building or address within the duplicates window) is linked
+        to that case, with the same rows a live link writes, and its own steps are dropped. Cases
+        already in the store are not linked to: their state at a past time is not known.
         """
+        window = timedelta(hours=self.config.duplicates.window_hours)
         with self.engine.begin() as conn:
             departments = {
                 f"team:{team}": kind
@@ -179,10 +186,25 @@ class CaseDesk:
             }
             rows: list[dict[str, Any]] = []
             reports: list[dict[str, Any]] = []
-            history: list[dict[str, Any]] = []
-            for report, steps in cases:
+            histories: dict[int, list[dict[str, Any]]] = {}
+            # Each past case's states over time, and the cases under each problem key.
+            timelines: dict[int, list[tuple[datetime, str]]] = {}
+            problems: dict[tuple, list[tuple[datetime, int]]] = {}
+            for report, steps in sorted(cases, key=lambda plan: plan[0].reported_at):
+                keys = _problem_keys(report)
+                repeated = _past_repeat(problems, timelines, keys, report.reported_at, window)
+                if repeated is not None:
+                    state = _state_at(timelines[repeated], report.reported_at)
+                    report_row, history_row = _link_rows(repeated, state, report)
+                    reports.append(report_row)
+                    insort(histories[repeated], history_row, key=lambda h: h["at"])
+                    continue
                 case_id += 1
                 case = blank | self.new_case_row(report) | {"id": case_id}
+                history = histories[case_id] = []
+                timeline = timelines[case_id] = [(report.reported_at, case["state"])]
+                for key in keys:
+                    problems.setdefault(key, []).append((report.reported_at, case_id))
                 reports.append(
                     {
                         "case_id": case_id,
@@ -244,9 +266,11 @@ class CaseDesk:
                         step.at,
                         department=department if action is Action.DISPATCH else None,
                     )
+                    timeline.append((step.at, after.state.value))
                 rows.append(case)
             bulk_insert(conn, s.Case.__table__, rows)
             report_id = max_id(conn, s.CaseReport.__table__)
+            reports.sort(key=lambda r: r["reported_at"])
             bulk_insert(
                 conn,
                 s.CaseReport.__table__,
@@ -256,7 +280,10 @@ class CaseDesk:
             bulk_insert(
                 conn,
                 s.CaseHistory.__table__,
-                [dict(h, id=history_id + i) for i, h in enumerate(history, 1)],
+                [
+                    dict(h, id=history_id + i)
+                    for i, h in enumerate(chain.from_iterable(histories.values()), 1)
+                ],
             )
         reset_sequences(self.engine)
         return len(rows)
@@ -530,30 +557,10 @@ class CaseDesk:
 
     def _link(self, conn: Connection, case_id: int, report: Report) -> None:
         """Attach a repeat report to the open case of the same problem, with a history row."""
-        conn.execute(
-            insert(s.CaseReport),
-            {
-                "case_id": case_id,
-                "source": report.source.value,
-                "source_id": report.source_id,
-                "reported_at": report.reported_at,
-                "linked": True,
-            },
-        )
         state = conn.execute(select(s.Case.state).where(s.Case.id == case_id)).scalar_one()
-        ref = report.source_id if report.source_id is not None else uuid.uuid4().hex[:12]
-        self._history(
-            conn,
-            case_id,
-            "link",
-            state,
-            state,
-            report.source.value,
-            report.reported_at,
-            f"{report.source.value}:{ref} {report.title}"[:500],
-            None,
-            f"link:{report.source.value}:{ref}",
-        )
+        report_row, history_row = _link_rows(case_id, state, report)
+        conn.execute(insert(s.CaseReport), report_row)
+        conn.execute(insert(s.CaseHistory), history_row)
 
     # -- actions -------------------------------------------------------------------------------
 
@@ -956,6 +963,62 @@ def _resolution_level(before: CaseRecord, action: Action) -> str:
         return "grid"
     kind = (before.assignee or "").partition(":")[0]
     return RESOLUTION_BY_TARGET.get(kind, "street")
+
+
+def _link_rows(case_id: int, state: str, report: Report) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Return the report row and the history row that link a repeat report to an open case."""
+    ref = report.source_id if report.source_id is not None else uuid.uuid4().hex[:12]
+    source = report.source.value
+    return (
+        {
+            "case_id": case_id,
+            "source": source,
+            "source_id": report.source_id,
+            "reported_at": report.reported_at,
+            "linked": True,
+        },
+        _history_row(
+            case_id,
+            "link",
+            state,
+            state,
+            source,
+            report.reported_at,
+            f"{source}:{ref} {report.title}"[:500],
+            None,
+            f"link:{source}:{ref}",
+        ),
+    )
+
+
+def _past_repeat(
+    problems: dict[tuple, list[tuple[datetime, int]]],
+    timelines: dict[int, list[tuple[datetime, str]]],
+    keys: list[tuple],
+    at: datetime,
+    window: timedelta,
+) -> int | None:
+    """Return the past case a report at `at` repeats, chosen as `_open` chooses one live."""
+    for key in keys:
+        # Live, the latest reported open case under the first key that has one wins.
+        still_open = [
+            case_id
+            for reported_at, case_id in problems.get(key, ())
+            if at - reported_at <= window and _state_at(timelines[case_id], at) in OPEN_STATES
+        ]
+        if still_open:
+            return still_open[-1]
+    return None
+
+
+def _state_at(timeline: list[tuple[datetime, str]], at: datetime) -> str:
+    """Return a past case's state at a time from its (time, state after) steps."""
+    state = timeline[0][1]
+    for when, after in timeline:
+        if when > at:
+            break
+        state = after
+    return state
 
 
 def _problem_keys(report: Report) -> list[tuple]:

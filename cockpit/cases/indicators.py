@@ -4,11 +4,14 @@ One grouped SQL query per dimension over the cases reported in the window. Each 
 registered, on_time_acceptance, accurate_dispatch, on_time_handling, overdue,
 on_time_verification, rework_rate, closure_rate, on_time_closure, satisfaction (mean score 1-5),
 satisfied_share (4 or 5), self_handled_share, score (0-100) and rank (1 = best). Rates are
-shares from 0 to 1, or None when nothing was counted yet.
+shares from 0 to 1, or None when nothing was counted yet. Rows also carry key and name; community
+and grid rows carry name_en too (romanised, else "Community 6" / "Grid 12"): never Chinese.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +19,7 @@ from sqlalchemy import Connection, and_, case, func, or_, select
 
 from cockpit.cases.workflow import ENDED
 from cockpit.domain.kinds import CaseState
+from cockpit.i18n import place_name
 from cockpit.store import schema as s
 
 CLOSED = (CaseState.CLOSED.value, CaseState.EVALUATED.value)
@@ -27,6 +31,9 @@ SCORE_WEIGHTS = {
     "on_time_closure": 0.2,
     "satisfied_share": 0.2,
 }
+# The simulator's and many streets' grid names: 长白社区第3网格.
+NUMBERED_GRID = re.compile(r"^(?P<community>.+?)第(?P<number>\d+)网格$")
+UNSPELLED = "?"
 
 
 def _count(condition) -> Any:
@@ -114,6 +121,25 @@ def rank(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [dict(row, rank=i) for i, row in enumerate(ordered, start=1)]
 
 
+def community_en(name: str | None, key: Any) -> str:
+    """Return a community's name in English: romanised, else "Community <id>"."""
+    return place_name((name or "").strip(), "en", f"Community {key}")
+
+
+def grid_en(name: str | None, key: Any) -> str:
+    """Return a grid's name in English: romanised, "<community> Grid <n>", else "Grid <id>"."""
+    name = (name or "").strip()
+    spelled = place_name(name, "en", UNSPELLED)
+    if spelled != UNSPELLED:
+        return spelled
+    numbered = NUMBERED_GRID.match(name)
+    if numbered:
+        community = place_name(numbered["community"], "en", UNSPELLED)
+        if community != UNSPELLED:
+            return f"{community} Grid {numbered['number']}"
+    return f"Grid {key}"
+
+
 def compute(conn: Connection, since: datetime, now: datetime) -> dict[str, Any]:
     """Return the street's indicators and the ranked tables per community, grid and department."""
     c = s.Case
@@ -122,7 +148,9 @@ def compute(conn: Connection, since: datetime, now: datetime) -> dict[str, Any]:
     grid_names = dict(conn.execute(select(s.Grid.id, s.Grid.name)).all())
     community_names = dict(conn.execute(select(s.Community.id, s.Community.name)).all())
 
-    def table(key_column, names: dict | None) -> list[dict[str, Any]]:
+    def table(
+        key_column, names: dict | None, english: Callable[[str | None, Any], str] | None = None
+    ) -> list[dict[str, Any]]:
         rows = conn.execute(
             select(key_column.label("key"), *_columns(now))
             .select_from(c)
@@ -130,7 +158,7 @@ def compute(conn: Connection, since: datetime, now: datetime) -> dict[str, Any]:
             .where(window, key_column.is_not(None))
             .group_by(key_column)
         ).all()
-        return rank(
+        ranked = rank(
             [
                 dict(
                     indicator_row(row),
@@ -140,11 +168,15 @@ def compute(conn: Connection, since: datetime, now: datetime) -> dict[str, Any]:
                 for row in rows
             ]
         )
+        if english is not None:
+            for row in ranked:
+                row["name_en"] = english((names or {}).get(row["key"]), row["key"])
+        return ranked
 
     return {
         "since": since.isoformat(),
         "street": indicator_row(street),
-        "community": table(s.Grid.community_id, community_names),
-        "grid": table(c.grid_id, grid_names),
+        "community": table(s.Grid.community_id, community_names, community_en),
+        "grid": table(c.grid_id, grid_names, grid_en),
         "department": table(c.department, None),
     }

@@ -10,6 +10,9 @@ Shape (published by the worker under the name "cases"):
     indicators: {since, street: {...}, community: [...], grid: [...], department: [...]}
       (see cockpit.cases.indicators for the row keys; each table is ranked, rank 1 best)
     tasks_by_worker: {"<worker id>": [case summary with "task": "handle" | "revisit"]}
+    targets: who a case can be dispatched to, each list by id:
+      {workers: [{id, grid_id, name}], teams: [{id, kind, name}], communities: [{id, name}]}
+      (a grid worker's name is masked here, 王**: the view reaches every screen, the wall too)
 A case summary: id, code, title_zh, title_en, category, state, priority, centre, routing,
 assignee, department, grid_id, building_id, lon, lat, reported_at, deadline_at (ISO, UTC),
 overdue (bool), paused_remaining_s, supervised, escalated, actions (what the workflow allows).
@@ -23,6 +26,7 @@ from typing import Any
 
 from cockpit.cases.workflow import WORKING, CaseRecord, allowed
 from cockpit.domain.kinds import CaseSource, CaseState
+from cockpit.privacy import mask_name
 
 CASES = "cases"
 OVERDUE_LIMIT = 20
@@ -82,6 +86,7 @@ def build_cases_view(facts: dict[str, Any] | None, now: datetime) -> dict[str, A
             "centres": {},
             "indicators": {},
             "tasks_by_worker": {},
+            "targets": {},
         }
     open_cases = [summary(row, now) for row in facts["open"]]
     history = facts.get("history") or {}
@@ -116,6 +121,7 @@ def build_cases_view(facts: dict[str, Any] | None, now: datetime) -> dict[str, A
         "centres": centres,
         "indicators": facts["indicators"],
         "tasks_by_worker": _tasks(facts, open_cases, now),
+        "targets": _targets(facts.get("targets") or {}),
     }
 
 
@@ -126,6 +132,23 @@ def _funnel(by_state: dict[str, int]) -> list[dict[str, Any]]:
         {"state": st, "count": n} for st, n in sorted(by_state.items()) if st not in FUNNEL_STATES
     ]
     return known + extra
+
+
+def _targets(targets: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """List the dispatch targets by id, with every grid worker's name masked."""
+
+    def rows(key: str, columns: tuple[str, ...]) -> list[dict[str, Any]]:
+        found = [{k: item.get(k) for k in columns} for item in targets.get(key) or []]
+        return sorted(found, key=lambda item: item["id"])
+
+    workers = rows("workers", ("id", "grid_id", "name"))
+    for worker in workers:
+        worker["name"] = mask_name(worker["name"])
+    return {
+        "workers": workers,
+        "teams": rows("teams", ("id", "kind", "name")),
+        "communities": rows("communities", ("id", "name")),
+    }
 
 
 def _tasks(

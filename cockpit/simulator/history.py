@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, select
@@ -22,6 +22,12 @@ CATEGORIES = GRID_CATEGORIES + tuple(
     (code, title.split("，")[0]) for code, title in REQUEST_SERVICES if code in ("repair", "noise")
 )
 HOUR = 3600.0
+# The share of past reports that report an earlier problem again (same place and category):
+# the case desk links those still open within its duplicates window to the case, as live.
+REPEAT_SHARE = 0.1
+REPEAT_TRIES = 8
+# Most repeats come while the problem is fresh (and its case most likely open).
+REPEAT_WITHIN = timedelta(hours=24)
 
 
 @dataclass(frozen=True)
@@ -120,17 +126,45 @@ def _steps(rng: random.Random, at: datetime, end: datetime, street: _Street, wor
     return steps
 
 
+def _repeat(
+    rng: random.Random,
+    report: Report,
+    plans: list[tuple[Report, list[PastStep]]],
+    lookback: int,
+    window: timedelta,
+) -> Report | None:
+    """Return the report as a repeat of a problem reported within the window before it, if any.
+
+    Picks among the last `lookback` plans (they cover the window) a few times at random rather
+    than scanning them: a big street writes thousands of reports a day.
+    """
+    at = report.reported_at
+    for _ in range(REPEAT_TRIES):
+        if not plans:
+            return None
+        first = plans[rng.randrange(max(0, len(plans) - lookback), len(plans))][0]
+        if at - window <= first.reported_at < at:
+            # The grid's worker comes by again and finds it still (or again) there.
+            return replace(first, description=f"{first.title}（再次上报）", reported_at=at)
+    return None
+
+
 def seed_history(engine: Engine, end: datetime, days: int = 30, seed: int = 42) -> int:
     """Write `days` of past cases ending at `end` through the case desk; return how many."""
     street = _street(engine)
     if not street.workers or not street.addresses:
         return 0
     rng = random.Random(f"{seed}:history")
+    # Repeats draw from their own stream: every other report is drawn as it was without them.
+    repeats = random.Random(f"{seed}:repeats")
     grids = {grid: worker for worker, grid in street.workers}
     config = load_cases_config()
+    window = min(REPEAT_WITHIN, timedelta(hours=config.duplicates.window_hours))
     desk = CaseDesk(engine, InProcessLiveStore(), ManualClock(end), config)
     per_day = max(1, round(CASES_PER_DAY * len(street.workers) / 366))
-    plans = []
+    # Enough of the latest plans to hold every report of the window.
+    lookback = (window.days + 2) * (per_day * 5 // 4 + 1)
+    plans: list[tuple[Report, list[PastStep]]] = []
     for day in range(days, 0, -1):
         start = end - timedelta(days=day)
         for _ in range(rng.randint(per_day * 3 // 4, per_day * 5 // 4)):
@@ -155,6 +189,8 @@ def seed_history(engine: Engine, end: datetime, days: int = 30, seed: int = 42) 
                 lat=lat,
                 reporter_worker_id=worker,
             )
-            plans.append((report, _steps(rng, at, end, street, worker)))
+            if repeats.random() < REPEAT_SHARE:
+                report = _repeat(repeats, report, plans, lookback, window) or report
+            plans.append((report, _steps(rng, at, end, street, report.reporter_worker_id)))
     plans.sort(key=lambda plan: plan[0].reported_at)
     return desk.record_past(plans)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -46,11 +47,12 @@ class SetClock:
 
 
 def plans(engine, days: int = 6):
-    """Return the history module's plans of past cases for the tiny street."""
+    """Return the history module's plans of past cases for the tiny street, with repeats."""
     street = history._street(engine)
     rng = random.Random("equal")
     out = []
-    # One case per (category, building): a live desk links repeats, the bulk writer does not.
+    # One problem per (category, building), and some reported again: soon (the case is open and
+    # links the repeat), or after the case closed or the duplicates window ended (a new case).
     places = {a[1]: a for a in street.addresses}
     problems = [(c, b) for c, _ in history.CATEGORIES for b in sorted(places)]
     for n, (category, building_id) in enumerate(rng.sample(problems, 60)):
@@ -72,6 +74,20 @@ def plans(engine, days: int = 6):
             code=f"T{n:04d}",
         )
         out.append((report, history._steps(rng, at, END, street, worker)))
+    for n, (first, steps) in enumerate(list(out)):
+        closed = next((step.at for step in steps if step.action == "close"), None)
+        if n % 5 == 0:
+            later = first.reported_at + timedelta(minutes=rng.uniform(1, 20))
+        elif n % 5 == 1 and closed is not None:
+            later = closed + timedelta(hours=1)
+        elif n % 5 == 2:
+            later = first.reported_at + timedelta(hours=75)
+        else:
+            continue
+        if later >= END:
+            continue
+        again = dataclasses.replace(first, reported_at=later, code=f"R{n:04d}")
+        out.append((again, history._steps(rng, later, END, street, first.reporter_worker_id)))
     return sorted(out, key=lambda plan: plan[0].reported_at)
 
 
@@ -94,7 +110,17 @@ def cases(engine) -> list[tuple]:
             .join(schema.Case, schema.Case.id == schema.CaseHistory.case_id)
             .order_by(schema.Case.code, schema.CaseHistory.id)
         ).all()
-    return [tuple(r) for r in rows] + [tuple(r) for r in steps]
+        reports = conn.execute(
+            select(
+                schema.Case.code,
+                schema.CaseReport.source,
+                schema.CaseReport.reported_at,
+                schema.CaseReport.linked,
+            )
+            .join(schema.Case, schema.Case.id == schema.CaseReport.case_id)
+            .order_by(schema.Case.code, schema.CaseReport.reported_at)
+        ).all()
+    return [tuple(r) for r in rows] + [tuple(r) for r in steps] + [tuple(r) for r in reports]
 
 
 def test_bulk_history_equals_live_actions(any_engine, tmp_path) -> None:
@@ -107,23 +133,45 @@ def test_bulk_history_equals_live_actions(any_engine, tmp_path) -> None:
     assert any(len(steps) >= 6 for _, steps in past)  # some go all the way round
 
     bulk = CaseDesk(any_engine, InProcessLiveStore(), ManualClock(END), config)
-    assert bulk.record_past(past) == len(past)
+    written = bulk.record_past(past)
 
     clock = SetClock()
     one_by_one = CaseDesk(live_path, InProcessLiveStore(), clock, config)
-    for report, steps in past:
-        case_id = one_by_one.report(report)
-        for step in steps:
-            clock.at = step.at
+    # Live, reports and actions come in the order they happen: whether a repeat finds its case
+    # open depends on what happened to the case before the repeat, not after.
+    events = [(report.reported_at, n, None) for n, (report, _) in enumerate(past)]
+    events += [(step.at, n, step) for n, (_, steps) in enumerate(past) for step in steps]
+    events.sort(key=lambda event: (event[0], event[2] is not None, event[1]))
+    case_of: dict[int, int] = {}
+    for at, n, step in events:
+        clock.at = at
+        if step is None:
+            case_id = one_by_one.report(past[n][0])
+            if case_id not in case_of.values():
+                case_of[n] = case_id  # a linked repeat has no steps of its own
+        elif n in case_of:
             one_by_one.act(
                 step.action,
                 step.actor,
-                case_id=case_id,
+                case_id=case_of[n],
                 note=step.note,
                 target=step.target,
                 satisfaction=step.satisfaction,
             )
     assert cases(any_engine) == cases(live_path)
+    with any_engine.connect() as conn:
+        links = conn.execute(
+            select(schema.Case.code, schema.CaseHistory.from_state, schema.CaseHistory.to_state)
+            .join(schema.Case, schema.Case.id == schema.CaseHistory.case_id)
+            .where(schema.CaseHistory.action == "link")
+        ).all()
+        linked = conn.scalar(select(func.count()).where(schema.CaseReport.linked.is_(True)))
+        repeats_opened = conn.scalar(select(func.count()).where(schema.Case.code.like("R%")))
+    # Both sides of the rule were exercised: repeats linked to an open case, and repeats of a
+    # closed (or too old) case opened their own.
+    assert links and len(links) == linked == len(past) - written
+    assert all(code.startswith("T") and was == now for code, was, now in links)
+    assert repeats_opened > 0
     live_path.dispose()
 
 
@@ -139,3 +187,22 @@ def test_seed_history_leaves_a_month_of_cases_mostly_closed(sqlite_engine) -> No
         )
     assert written > 0 and (END - first).days == 29 and last < END
     assert closed / written > 0.8
+
+
+def test_seed_history_links_repeats_while_their_case_is_open(sqlite_engine) -> None:
+    seed_street(sqlite_engine, tiny_tier(grid_workers=60), 9, (121.5, 31.3))
+    history.seed_history(sqlite_engine, END, days=30, seed=9)
+    window = timedelta(hours=load_cases_config().duplicates.window_hours)
+    c, h = schema.Case, schema.CaseHistory
+    with sqlite_engine.connect() as conn:
+        links = conn.execute(
+            select(h.at, h.from_state, h.to_state, c.reported_at, c.closed_at)
+            .join(c, c.id == h.case_id)
+            .where(h.action == "link")
+        ).all()
+        linked = conn.scalar(select(func.count()).where(schema.CaseReport.linked.is_(True)))
+    assert links and len(links) == linked
+    for at, was, now, reported_at, closed_at in links:
+        assert was == now and was not in ("closed", "evaluated", "voided")
+        assert reported_at < at <= reported_at + window
+        assert closed_at is None or at < closed_at

@@ -17,6 +17,7 @@ from cockpit.i18n import LANGUAGES
 from layouts.cases import (
     CASE_ACT,
     CASE_CARD,
+    CJK,
     case_card,
     dispatch_targets,
     find_case,
@@ -196,8 +197,8 @@ def test_targets_put_the_grid_worker_of_the_case_first_then_matching_teams():
     published = view(
         targets={
             "workers": [
-                {"id": 1, "grid_id": 2, "name": "长白一网格"},
-                {"id": 5, "grid_id": 3, "name": "长白二网格"},
+                {"id": 1, "grid_id": 2, "name": "王**"},
+                {"id": 5, "grid_id": 3, "name": "长**"},
             ],
             "teams": [
                 {"id": 8, "kind": "property", "name": "物业维修队"},
@@ -208,15 +209,35 @@ def test_targets_put_the_grid_worker_of_the_case_first_then_matching_teams():
     )
     options = dispatch_targets(summary(department="fire"), published, "en")
     values = [o["value"] for o in options]
-    assert values[:3] == ["worker:5", "team:9", "team:8"]
-    assert set(values) == {"worker:1", "worker:5", "team:8", "team:9", "community:2"}
+    # Communities come before the workers of other grids: they are the likelier target.
+    assert values == ["worker:5", "team:9", "team:8", "community:2", "worker:1"]
     labels = {o["value"]: o["label"] for o in options}
-    assert labels["worker:5"] == "Grid worker 5"  # English cannot spell this grid's name
+    # English never spells a masked name (长** is a surname, not the place 长白): number and grid.
+    assert labels["worker:5"] == "Grid worker 5 · Grid 3"
     assert labels["community:2"] == "Changbai Community"
+    assert not any(CJK.search(text) for text in labels.values())
     zh = {o["value"]: o["label"] for o in dispatch_targets(summary(), published, "zh")}
     assert zh["community:2"] == "长白社区"
+    assert zh["worker:5"] == "网格员 · 长** · 网格 3"
     unspelled = view(targets={"communities": [{"id": 3, "name": "鹿鸣社区"}]})
     assert dispatch_targets(summary(), unspelled, "en")[0]["label"] == "Community 3"
+
+
+@given(
+    st.lists(st.text(max_size=12), min_size=3, max_size=3),
+    st.sampled_from(["fire", "property", "police"]),
+)
+def test_english_targets_never_show_chinese(names: list[str], kind: str):
+    published = view(
+        targets={
+            "workers": [{"id": 1, "grid_id": 3, "name": names[0][:1] + "**"}],
+            "teams": [{"id": 2, "kind": kind, "name": names[1]}],
+            "communities": [{"id": 3, "name": names[2]}],
+        }
+    )
+    options = dispatch_targets(summary(), published, "en")
+    assert len(options) == 3
+    assert not any(CJK.search(o["label"]) for o in options)
 
 
 def test_targets_fall_back_to_ranked_communities_and_workers_with_tasks():

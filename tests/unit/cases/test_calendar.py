@@ -110,3 +110,46 @@ def test_no_working_time_passes_on_days_off(start, seconds) -> None:
             counted += part
         day += timedelta(days=1)
     assert counted == pytest.approx(seconds, abs=1e-6)
+
+
+def _days(first: str, last: str) -> set[date]:
+    """Return the days from first to last, both included."""
+    start, end = date.fromisoformat(first), date.fromisoformat(last)
+    return {start + timedelta(days=n) for n in range((end - start).days + 1)}
+
+
+# The notices' ranges as published (国办发明电〔2024〕12号 for 2025, 国办发明电〔2025〕7号 for 2026).
+NOTICE_HOLIDAYS = {
+    2025: [
+        ("2025-01-01", "2025-01-01"),
+        ("2025-01-28", "2025-02-04"),
+        ("2025-04-04", "2025-04-06"),
+        ("2025-05-01", "2025-05-05"),
+        ("2025-05-31", "2025-06-02"),
+        ("2025-10-01", "2025-10-08"),
+    ],
+    2026: [
+        ("2026-01-01", "2026-01-03"),
+        ("2026-02-15", "2026-02-23"),
+        ("2026-04-04", "2026-04-06"),
+        ("2026-05-01", "2026-05-05"),
+        ("2026-06-19", "2026-06-21"),
+        ("2026-09-25", "2026-09-27"),
+        ("2026-10-01", "2026-10-07"),
+    ],
+}
+NOTICE_WORKDAYS = {
+    2025: ["2025-01-26", "2025-02-08", "2025-04-27", "2025-09-28", "2025-10-11"],
+    2026: ["2026-01-04", "2026-02-14", "2026-02-28", "2026-05-09", "2026-09-20", "2026-10-10"],
+}
+
+
+@pytest.mark.parametrize("year", sorted(NOTICE_HOLIDAYS))
+def test_the_shipped_holidays_are_the_state_council_notice_of_the_year(year: int) -> None:
+    """Every holiday and make-up workday of the year is the notice's, and make-up days are weekends."""
+    calendar = load_cases_config().calendar
+    holidays = {d for d in calendar.holidays if d.year == year}
+    workdays = {d for d in calendar.workdays if d.year == year}
+    assert holidays == set().union(*(_days(*span) for span in NOTICE_HOLIDAYS[year]))
+    assert workdays == {date.fromisoformat(d) for d in NOTICE_WORKDAYS[year]}
+    assert all(d.weekday() >= 5 for d in workdays)

@@ -130,3 +130,32 @@ def test_tasks_group_by_worker_with_revisits() -> None:
     assert [(t["id"], t["task"]) for t in view["tasks_by_worker"]["8"]] == [(9, "revisit")]
     assert "handled" in view["tasks_by_worker"]["7"][0]["actions"]
     assert view["tasks_by_worker"]["8"][0]["actions"] == ["revisit"]
+
+
+def test_targets_are_published_by_id_with_every_grid_worker_name_masked() -> None:
+    """Workers, teams and communities reach the view; a worker's name only as 王**."""
+    data = facts([row()])
+    data["targets"] = {
+        "workers": [
+            {"id": 12, "grid_id": 4, "name": "欧阳娜娜", "phone": "13800000000"},
+            {"id": 3, "grid_id": 1, "name": "王小明"},
+        ],
+        "teams": [{"id": 2, "kind": "fire", "name": "长白社区微型消防站", "members": 6}],
+        "communities": [{"id": 1, "name": "长白社区"}],
+    }
+    view = build_cases_view(data, MONDAY_10)
+    assert view["targets"] == {
+        "workers": [
+            {"id": 3, "grid_id": 1, "name": "王**"},
+            {"id": 12, "grid_id": 4, "name": "欧**"},
+        ],
+        "teams": [{"id": 2, "kind": "fire", "name": "长白社区微型消防站"}],
+        "communities": [{"id": 1, "name": "长白社区"}],
+    }
+    assert "王小明" not in str(view) and "13800000000" not in str(view)
+    assert build_cases_view(None, MONDAY_10)["targets"] == {}
+    assert build_cases_view(facts([row()]), MONDAY_10)["targets"] == {
+        "workers": [],
+        "teams": [],
+        "communities": [],
+    }
