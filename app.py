@@ -92,8 +92,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.layout = dash.page_container
     shell_callbacks.register(app, runtime.live.get_view, read_demo=demo.read_raw)
     demo_callbacks.register(app, demo)
-    map_callbacks.register(app, partial(read_view, runtime.live))
-    case_callbacks.register(app, reader, runtime.cases, settings.language)
+    map_callbacks.register(app, partial(read_view, runtime.live), demo.read_view)
+    case_callbacks.register(app, reader, runtime.cases, settings.language, demo.read_view)
     worker_callbacks.register(app, runtime.live.get_view, reader, runtime.cases)
     return app
 

@@ -250,19 +250,25 @@
   }
   function economyPage(cfg, b) {
     b = b || {};
-    const top = (b.top || []).slice(0, cfg.mode === "tablet" ? 20 : 6);
+    const tablet = cfg.mode === "tablet";
+    const all = b.top || [];
     // Vacancy and the tax trend show once a source provides them; until then the columns
     // would only hold dashes. A row without a figure (no unit count, no last year) shows "—".
-    const columns = ["building", "enterprises", "tax_wan"];
-    if (top.some((r) => r.tax_change_pct !== undefined)) columns.push("tax_trend");
-    columns.push("prepaid");
-    if (top.some((r) => r.vacancy_pct !== undefined)) columns.push("vacancy");
+    const trendKnown = all.some((r) => r.tax_change_pct !== undefined);
+    const vacancyKnown = all.some((r) => r.vacancy_pct !== undefined);
+    // The wall has room for five columns and, under the street's line, three buildings.
+    const top = all.slice(0, tablet ? 20 : trendKnown || vacancyKnown ? 3 : 6);
+    // Column keys name their (short) heads; see col_* in cockpit/i18n.py.
+    const columns = ["building", "col_enterprises", "col_tax_wan"];
+    if (trendKnown) columns.push("tax_trend");
+    if (tablet || !(trendKnown && vacancyKnown)) columns.push("prepaid");
+    if (vacancyKnown) columns.push("vacancy");
     // The arrow says the direction, so colour is never the only sign.
     const trend = (pct) => (pct === null || pct === undefined ? "—"
       : (pct > 0 ? "▲ " : pct < 0 ? "▼ " : "= ") + Math.abs(pct).toFixed(1) + "%");
     const cell = {
-      building: (r) => r.label || "—", enterprises: (r) => fmt(r.enterprises),
-      tax_wan: (r) => fmt(Math.round(r.tax_wan)), prepaid: (r) => fmt(r.prepaid),
+      building: (r) => r.label || "—", col_enterprises: (r) => fmt(r.enterprises),
+      col_tax_wan: (r) => fmt(Math.round(r.tax_wan)), prepaid: (r) => fmt(r.prepaid),
       tax_trend: (r) => trend(r.tax_change_pct),
       vacancy: (r) => (r.vacancy_pct === undefined || r.vacancy_pct === null ? "—" : r.vacancy_pct + "%"),
     };
@@ -369,8 +375,8 @@
       (tablet && r.change_pct !== null && r.change_pct !== undefined ? " (" + (r.change_pct > 0 ? "+" : "") + r.change_pct + "%)" : ""));
     const where = (r) => (!r.community ? "—" : (cfg.lang === "en"
       ? (r.community_en || "—").replace(/ Community$/, "") : r.community) + " " + r.community_pct + "%");
-    const columns = ["topic", "last_7", "vs_last_week", "topic_where"];
-    const cell = { topic: (r) => bi(cfg, r), last_7: (r) => fmt(r.count), vs_last_week: change, topic_where: where };
+    const columns = ["topic", "col_last_7", "col_change", "topic_where"];
+    const cell = { topic: (r) => bi(cfg, r), col_last_7: (r) => fmt(r.count), col_change: change, topic_where: where };
     return [
       div("trend-line", tr(cfg, "topics_week") + " " + fmt(t.total) + " · " + tr(cfg, "vs_last_week") + " " +
         signed((t.total || 0) - (t.previous || 0))),
@@ -550,7 +556,7 @@
           reasons.length ? h("Ul", { className: "card-reasons" }, reasons.map((r) =>
             h("Li", {}, cfg.lang === "en" ? r.text_en || r.en : r.text_zh || r.zh))) : note(tr(cfg, "no_reasons")),
           // Acknowledging registers the alert's case; the case card (assets/cases.js) takes over.
-          cfg.mode !== "wall" && item.status !== "resolved" && window.cockpitCases
+          cfg.mode === "tablet" && item.status !== "resolved" && window.cockpitCases
             ? window.cockpitCases.acknowledgeButton(cfg, item) : null,
         ]);
       },

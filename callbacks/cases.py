@@ -37,7 +37,8 @@ log = logging.getLogger(__name__)
 
 ReadView = Callable[[str], dict[str, Any] | None]
 LOCATION = "_pages_location"  # Dash pages' own location: its query names the profile and language
-INTERACTIVE_MODES = ("tablet", "demo")
+# The demo plays its own street through its own desk: a visitor watches its cases, acts on none.
+INTERACTIVE_MODES = ("tablet",)
 SOURCE_BY_PREFIX = {prefix: source for source, prefix in CODE_PREFIX.items()}
 
 
@@ -140,10 +141,23 @@ def refused(exc: Exception, lang: str) -> tuple[str, str]:
 class CaseScreens:
     """Draw case cards from the published `cases` view and apply taps through the case desk."""
 
-    def __init__(self, read_view: ReadView, desk: CaseDesk | None, default_lang: str) -> None:
+    def __init__(
+        self,
+        read_view: ReadView,
+        desk: CaseDesk | None,
+        default_lang: str,
+        read_demo: ReadView | None = None,
+    ) -> None:
         self.read_view = read_view
         self.desk = desk
         self.default_lang = default_lang
+        self.read_demo = read_demo
+
+    def read_cases(self, mode: str) -> dict[str, Any] | None:
+        """Return the `cases` view the page's profile shows: a demo page never sees production's."""
+        if mode == "demo":
+            return self.read_demo(CASES) if self.read_demo is not None else None
+        return self.read_view(CASES)
 
     def card(
         self,
@@ -156,7 +170,7 @@ class CaseScreens:
     ) -> Any:
         """Return the card of a case from one read of the view (or as just moved by a tap)."""
         lang, mode = profile(search, self.default_lang)
-        view = self.read_view(CASES)
+        view = self.read_cases(mode)
         published = find_case(view, case_id)
         case = shown if shown is not None else published
         return case_card(
@@ -198,7 +212,7 @@ class CaseScreens:
             if not isinstance(exc, CaseActionError):
                 log.exception("case %s: %s failed", case_id, action)
             return self.card(case_id, search, nonce=nonce, message=refused(exc, lang))
-        case = find_case(self.read_view(CASES), case_id)
+        case = find_case(self.read_cases(mode), case_id)
         shown = moved(
             case,
             result,
@@ -229,7 +243,7 @@ class CaseScreens:
             if not isinstance(exc, CaseActionError):
                 log.exception("alert %s: acknowledge failed", alert_id)
             return case_card(None, lang, message=refused(exc, lang))
-        case = find_case(self.read_view(CASES), result.case_id)
+        case = find_case(self.read_cases(mode), result.case_id)
         shown = moved(
             case,
             result,
@@ -249,10 +263,14 @@ class CaseScreens:
 
 
 def register(
-    app: Dash, read_view: ReadView, desk: CaseDesk | None, default_lang: str = "zh"
+    app: Dash,
+    read_view: ReadView,
+    desk: CaseDesk | None,
+    default_lang: str = "zh",
+    read_demo: ReadView | None = None,
 ) -> None:
     """Attach the case card, action, acknowledge and cases-panel callbacks to the app."""
-    screens = CaseScreens(read_view, desk, default_lang)
+    screens = CaseScreens(read_view, desk, default_lang, read_demo)
     overlay = Output("card-overlay", "children", allow_duplicate=True)
 
     @app.callback(

@@ -39,14 +39,24 @@ MAP_VIEWS = (MAP_COLOURS, MAP_DEVICES, MAP_ALERTS, MAP_CASES)
 GZIP_LEVEL = 6
 
 
-def register(app: Dash, read_view: ReadView) -> None:
-    """Attach the map's clientside callbacks, its card callback and its layer URL to the app."""
+def register(app: Dash, read_view: ReadView, read_demo: ReadView | None = None) -> None:
+    """Attach the map's clientside callbacks, its card callback and its layer URLs to the app.
+
+    A page in demo mode reads its layers and cards with `read_demo` (the demo's own store).
+    """
     packed: dict[str, tuple] = {}  # layer name → (version, JSON, gzip), this process's copy
     app.server.add_url_rule(
         "/map-layers/<name>/<version>.json",
         "map_layer",
         lambda name, version: serve_layer(read_view, name, version, packed),
     )
+    if read_demo is not None:
+        # Not cached here: a demo restarts with a new street, and a demo map loads once.
+        app.server.add_url_rule(
+            "/map-layers/demo/<name>/<version>.json",
+            "demo_map_layer",
+            lambda name, version: serve_layer(read_demo, name, version),
+        )
 
     def clientside(function: str, *args: Any) -> None:
         """Register one function of assets/map.js; it restyles in place and reports what it did."""
@@ -80,19 +90,21 @@ def register(app: Dash, read_view: ReadView) -> None:
         target = picked_target(ctx.triggered_id, building, device, picked)
         if target is None:
             return no_update
+        demo = read_demo is not None and (config or {}).get("mode") == "demo"
+        read = read_demo if demo else read_view
         kind, payload = target
         if kind == "building":
             card = compose_building_card(
                 payload,
-                read_view(card_shard(payload)),
-                read_view(MAP_DEVICES),
-                read_view(MAP_CASES),
-                read_view(MAP_ALERTS),
+                read(card_shard(payload)),
+                read(MAP_DEVICES),
+                read(MAP_CASES),
+                read(MAP_ALERTS),
             )
             return building_card(card, lang)
         building_id = payload.get("b")
-        cards = read_view(card_shard(building_id)) if _is_id(building_id) else None
-        card = compose_device_card(payload, cards, read_view(MAP_DEVICES), read_view(MAP_ALERTS))
+        cards = read(card_shard(building_id)) if _is_id(building_id) else None
+        card = compose_device_card(payload, cards, read(MAP_DEVICES), read(MAP_ALERTS))
         return device_card(card, lang) or no_update
 
 

@@ -45,9 +45,10 @@ def _fn(name: str) -> dict[str, str]:
     return {"variable": f"cockpitMap.{name}"}
 
 
-def layer_url(name: str, version: str) -> str:
+def layer_url(name: str, version: str, mode: str = "wall") -> str:
     """Return the URL a static layer is fetched from; the version makes it cacheable for good."""
-    path = f"/map-layers/{name}/{version}.json"
+    # The demo plays its own street: its layers come from its own store, never production's.
+    path = f"/map-layers/{'demo/' if mode == 'demo' else ''}{name}/{version}.json"
     try:
         return dash.get_relative_path(path)
     except Exception:  # noqa: BLE001 - outside a running app (unit tests): the plain path
@@ -67,12 +68,14 @@ def client_config(lang: str, mode: str) -> dict[str, Any]:
     }
 
 
-def _geojson(layer_id: str, name: str, layers: dict[str, Any], **props: Any) -> dl.GeoJSON:
+def _geojson(
+    layer_id: str, name: str, layers: dict[str, Any], mode: str, **props: Any
+) -> dl.GeoJSON:
     """Return a static layer fetched once from its versioned URL."""
     version = (layers.get(name) or {}).get("version") or "none"
     return dl.GeoJSON(
         id=layer_id,
-        url=layer_url(name, version),
+        url=layer_url(name, version, mode),
         eventHandlers={"layeradd": _fn("onLayerAdd")},
         **props,
     )
@@ -159,14 +162,15 @@ def street_map(geometry: dict[str, Any] | None, lang: str, mode: str) -> html.Di
         children.append(dl.TileLayer(url=basemap["tile_url"], maxZoom=19))
     else:
         children.append(
-            _geojson("map-ground", GROUND, layers, style=_fn("groundStyle"), hideout=hideout)
+            _geojson("map-ground", GROUND, layers, mode, style=_fn("groundStyle"), hideout=hideout)
         )
     children += [
-        _geojson("map-basemap", BASEMAP, layers, style=_fn("basemapStyle"), hideout=hideout),
+        _geojson("map-basemap", BASEMAP, layers, mode, style=_fn("basemapStyle"), hideout=hideout),
         _geojson(
             BUILDINGS_ID,
             BUILDINGS,
             layers,
+            mode,
             style=_fn("buildingStyle"),
             onEachFeature=_fn("onEachBuilding"),
             hideout=hideout,
@@ -175,10 +179,13 @@ def street_map(geometry: dict[str, Any] | None, lang: str, mode: str) -> html.Di
             "map-enterprises",
             ENTERPRISES,
             layers,
+            mode,
             pointToLayer=_fn("enterprisePoint"),
             hideout=hideout,
         ),
-        _geojson(DEVICES_ID, DEVICES, layers, pointToLayer=_fn("devicePoint"), hideout=hideout),
+        _geojson(
+            DEVICES_ID, DEVICES, layers, mode, pointToLayer=_fn("devicePoint"), hideout=hideout
+        ),
     ]
     south_west, north_east = geometry["bounds"]
     pad = 0.01  # degrees (~1 km): room to pan a little past the boundary, never off the street

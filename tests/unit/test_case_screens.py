@@ -380,6 +380,24 @@ def test_acknowledge_registers_the_alerts_case_and_shows_its_card():
     assert "已办理" in text_of(card)
 
 
+def test_a_demo_page_shows_the_demos_cases_and_never_acts_on_production():
+    desk = FakeDesk()
+    production = view(summary(7, title_zh="生产案件"))
+    demo = view(summary(7, title_zh="演示案件"))
+    screens = CaseScreens(lambda name: production, desk, "zh", read_demo=lambda name: demo)
+    card = screens.card(7, "?mode=demo", nonce="n1")
+    assert "演示案件" in text_of(card) and "生产案件" not in text_of(card)
+    assert ids_of(card, CASE_ACT) == []  # a visitor watches: no buttons
+    tap = {"type": CASE_ACT, "case": 7, "action": "dispatch", "key": "k1"}
+    assert screens.act(tap, {"target": "team:1"}, "?mode=demo", "n1") is no_update
+    ack = {"type": "alert-ack", "id": 40, "key": "a1"}
+    assert screens.acknowledge(ack, "?mode=demo") is no_update
+    assert desk.calls == []
+    # Without a demo reader a demo page shows no case at all rather than production's.
+    blind = CaseScreens(lambda name: production, desk, "zh")
+    assert "生产案件" not in text_of(blind.card(7, "?mode=demo", nonce="n1"))
+
+
 # -- the grid worker page ------------------------------------------------------------------------
 
 

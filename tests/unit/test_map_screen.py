@@ -205,3 +205,27 @@ def test_missing_layer_is_not_found():
     with app.test_request_context(), pytest.raises(Exception) as caught:
         serve_layer(lambda name: None, "devices", "v1")
     assert getattr(caught.value, "code", None) == 404
+
+
+def test_a_demo_map_fetches_its_layers_from_the_demo_and_production_from_production():
+    import dash
+
+    from callbacks.map import register
+
+    app = dash.Dash(__name__)
+    app.layout = dash.html.Div()
+    production = layer_reader()
+    demo_views = {key: production(key) for key in (layer_view("buildings"), "map_geometry")}
+    demo_views[layer_view("buildings")] = dict(demo_views[layer_view("buildings")], features=[])
+    register(app, production, demo_views.get)
+    client = app.server.test_client()
+    served = client.get("/map-layers/buildings/v1.json")
+    demo = client.get("/map-layers/demo/buildings/v1.json")
+    assert [f["id"] for f in orjson.loads(served.get_data())["features"]] == [1, 2]
+    assert orjson.loads(demo.get_data())["features"] == []
+    urls = {
+        mode: [getattr(node, "url", "") for node in walk(street_map(GEOMETRY, "zh", mode))]
+        for mode in ("demo", "tablet")
+    }
+    assert urls["demo"] and all(u.startswith("/map-layers/demo/") for u in urls["demo"] if u)
+    assert not any("/demo/" in u for u in urls["tablet"])
