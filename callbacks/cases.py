@@ -153,6 +153,12 @@ class CaseScreens:
         self.default_lang = default_lang
         self.read_demo = read_demo
 
+    def team_kind(self, case: Mapping[str, Any]) -> str | None:
+        """Return the kind of team that usually handles the case's category (the desk's routing)."""
+        if self.desk is None:
+            return None
+        return self.desk.config.routing.team_kind(case.get("category"))
+
     def read_cases(self, mode: str) -> dict[str, Any] | None:
         """Return the `cases` view the page's profile shows: a demo page never sees production's."""
         if mode == "demo":
@@ -178,7 +184,7 @@ class CaseScreens:
             lang,
             nonce=nonce,
             drawn_from=fingerprint(published),
-            targets=dispatch_targets(case, view, lang) if case else [],
+            targets=dispatch_targets(case, view, lang, self.team_kind(case)) if case else [],
             interactive=mode in INTERACTIVE_MODES and self.desk is not None,
             message=message,
             just_acted=shown is not None,

@@ -449,6 +449,7 @@ PLACE_SUFFIXES: tuple[tuple[str, str], ...] = (
     ("二村", "Ercun"),
     ("三村", "Sancun"),
     ("示范区", "Demonstration District"),
+    ("微型消防站", "Fire Station"),  # a community's own (a response team's name)
     ("区", "District"),
     ("镇", "Town"),
 )

@@ -138,15 +138,18 @@ def title_of(case: Mapping[str, Any], lang: str) -> str:
 
 
 def dispatch_targets(
-    case: Mapping[str, Any], view: Mapping[str, Any] | None, lang: str
+    case: Mapping[str, Any],
+    view: Mapping[str, Any] | None,
+    lang: str,
+    team_kind: str | None = None,
 ) -> list[dict[str, str]]:
     """Return dropdown options for dispatching the case, the likeliest first.
 
     Reads `targets` from the cases view model when it is published ({"workers": [{id, grid_id,
     name}], "teams": [{id, kind, name}], "communities": [{id, name}]}); until then the
     communities ranked in the indicators and the grid workers holding tasks are all it knows.
-    Order: the workers of the case's grid, teams of its department, other teams, communities,
-    then the workers of other grids.
+    Order: the workers of the case's grid, teams of its department or of `team_kind` (the kind
+    that usually handles its category), other teams, communities, then the workers of other grids.
     """
     view = view or {}
     targets = view.get("targets") or {}
@@ -165,7 +168,8 @@ def dispatch_targets(
         add(near, f"worker:{worker['id']}", _worker_named(worker_word, worker, lang))
     for team in targets.get("teams") or []:
         kind = say(f"case_department_{team.get('kind')}", lang, team.get("kind"))
-        same = 1 if team.get("kind") and team.get("kind") == case.get("department") else 2
+        likely = {case.get("department"), team_kind} - {None}
+        same = 1 if team.get("kind") in likely else 2
         add(same, f"team:{team['id']}", _named(kind, team, lang))
     communities = targets.get("communities") or [
         {"id": row.get("key"), "name": row.get("name")}

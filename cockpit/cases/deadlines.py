@@ -131,6 +131,15 @@ class RoutingConfig(_Model):
     urgent_routings: list[str]
     police_sources: list[str]
     police_categories: list[str]
+    # Category (or its family, the part before the first dot) → the kind of response team that
+    # usually handles it: the tablet offers those teams first when dispatching.
+    teams: dict[str, str] = {}
+
+    def team_kind(self, category: str | None) -> str | None:
+        """Return the kind of team that usually handles a category, or None."""
+        if not category:
+            return None
+        return self.teams.get(category) or self.teams.get(category.split(".", 1)[0])
 
 
 class SyncConfig(_Model):

@@ -223,6 +223,29 @@ def test_targets_put_the_grid_worker_of_the_case_first_then_matching_teams():
     assert dispatch_targets(summary(), unspelled, "en")[0]["label"] == "Community 3"
 
 
+def test_before_any_dispatch_the_teams_that_usually_handle_the_category_come_first():
+    from cockpit.cases.deadlines import load_cases_config
+
+    routing = load_cases_config(None).routing
+    teams = [
+        {"id": 8, "kind": "property", "name": "物业维修队"},
+        {"id": 9, "kind": "fire", "name": "长白社区微型消防站"},
+        {"id": 10, "kind": "elevator", "name": "电梯维保站"},
+    ]
+    published = view(targets={"teams": teams})
+    first = {
+        category: dispatch_targets(
+            summary(category=category, department=None),
+            published,
+            "zh",
+            routing.team_kind(category),
+        )[0]["value"]
+        for category in ("fire.smoke", "elevator.trapped", "repair")
+    }
+    assert first == {"fire.smoke": "team:9", "elevator.trapped": "team:10", "repair": "team:8"}
+    assert routing.team_kind("no.such_category") is None and routing.team_kind(None) is None
+
+
 @given(
     st.lists(st.text(max_size=12), min_size=3, max_size=3),
     st.sampled_from(["fire", "property", "police"]),
@@ -335,7 +358,10 @@ class FakeDesk:
     """Act once per key, refuse a dispatch without a target, as the real desk does."""
 
     def __init__(self) -> None:
+        from cockpit.cases.deadlines import load_cases_config
+
         self.clock = FakeClock()
+        self.config = load_cases_config(None)
         self.calls: list[dict[str, Any]] = []
         self.keys: set[str] = set()
 
