@@ -340,6 +340,9 @@
       ]),
     ];
   }
+  // A long category name may wrap (tables keep numbers on one line): English names would
+  // otherwise push the table past a wall panel's edge and the tablet's two columns of pages.
+  const WRAP = { style: { whiteSpace: "normal" } };
   function requestsPage(cfg, req) {
     req = req || {};
     const tablet = cfg.mode === "tablet";
@@ -360,7 +363,7 @@
       ]),
       rows.length ? h("Table", { className: "table" }, [
         h("Thead", {}, h("Tr", {}, columns.map((k) => h("Th", {}, tr(cfg, k))))),
-        h("Tbody", {}, rows.map((r) => h("Tr", {}, columns.map((k) => h("Td", {}, cell[k](r)))))),
+        h("Tbody", {}, rows.map((r) => h("Tr", {}, columns.map((k, i) => h("Td", i ? {} : WRAP, cell[k](r)))))),
       ]) : note(tr(cfg, "no_requests")),
       tablet ? note(tr(cfg, "satisfaction_note").replace("{n}", fmt(req.answered || 0))) : null,
     ];
@@ -372,7 +375,7 @@
     const rows = (t.topics || []).slice(0, tablet ? 8 : 4);
     const signed = (n) => (n > 0 ? "▲ +" + fmt(n) : n < 0 ? "▼ " + fmt(n) : "= 0");
     const change = (r) => (r.trend === "new" ? "▲ " + tr(cfg, "trend_new") : signed(r.change) +
-      (tablet && r.change_pct !== null && r.change_pct !== undefined ? " (" + (r.change_pct > 0 ? "+" : "") + r.change_pct + "%)" : ""));
+      (tablet && r.change_pct !== null && r.change_pct !== undefined ? " (" + (r.change_pct > 0 ? "+" : "") + Math.round(r.change_pct) + "%)" : ""));
     const where = (r) => (!r.community ? "—" : (cfg.lang === "en"
       ? (r.community_en || "—").replace(/ Community$/, "") : r.community) + " " + r.community_pct + "%");
     const columns = ["topic", "col_last_7", "col_change", "topic_where"];
@@ -382,7 +385,7 @@
         signed((t.total || 0) - (t.previous || 0))),
       rows.length ? h("Table", { className: "table" }, [
         h("Thead", {}, h("Tr", {}, columns.map((k) => h("Th", {}, tr(cfg, k))))),
-        h("Tbody", {}, rows.map((r) => h("Tr", {}, columns.map((k) => h("Td", {}, cell[k](r)))))),
+        h("Tbody", {}, rows.map((r) => h("Tr", {}, columns.map((k, i) => h("Td", i ? {} : WRAP, cell[k](r)))))),
       ]) : note(tr(cfg, "no_topics")),
       tablet ? note(tr(cfg, "topics_note")) : null,
     ];

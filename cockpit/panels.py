@@ -11,7 +11,7 @@ from typing import Any
 
 from cockpit.domain.kinds import AlertLevel, CaseState, DeviceKind
 from cockpit.domain.services import find_service
-from cockpit.i18n import place_name
+from cockpit.i18n import LABELS, place_name
 from cockpit.rules.fire import device_state
 from cockpit.rules.housing import COLOUR_RANK, RiskResult
 from cockpit.rules.results import RuleKind
@@ -57,6 +57,13 @@ VISIT_TITLE_PREFIXES = ("必访：", "Visit due: ")
 TOP_ROWS = 20
 VISIT_ROWS = 12
 ERROR_CHARS = 200
+# Hot topics (热点话题): the most-raised categories of the week; the wall shows the first few.
+TOPIC_ROWS = 8
+TOPIC_DAYS = 7
+# A topic is pinned to a community holding at least this share of its week, with this many.
+CONCENTRATION_SHARE = 0.5
+CONCENTRATION_MIN = 3
+SATISFACTION_DAYS = 30
 
 
 @dataclass(frozen=True, slots=True)
@@ -341,23 +348,66 @@ def _strip(title: str) -> str:
 
 
 def _building_economy(buildings: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
-    """Return street totals and the top office buildings by number of enterprises."""
+    """Return street totals with vacancy and tax trend, and the top office buildings."""
     rows = sorted(buildings, key=lambda b: (-b.get("enterprises", 0), -b.get("tax_wan", 0.0)))
+    with_units = [b for b in rows if _units(b)]
+    units = sum(_units(b) for b in with_units)
+    occupied = sum(min(b.get("occupied_units") or 0, _units(b)) for b in with_units)
+    compared = [b for b in rows if b.get("tax_last_wan") is not None]
     return {
         "buildings": len(rows),
         "enterprises": sum(b.get("enterprises", 0) for b in rows),
         "tax_wan": round(sum(b.get("tax_wan", 0.0) for b in rows), 1),
-        "top": [
-            {
-                "building_id": b.get("building_id"),
-                "label": b.get("label") or b.get("code"),
-                "enterprises": b.get("enterprises", 0),
-                "tax_wan": round(b.get("tax_wan", 0.0), 1),
-                "prepaid": b.get("prepaid", 0),
-            }
-            for b in rows[:TOP_ROWS]
-        ],
+        # Over the buildings whose lettable units are known; units_known says how many.
+        "vacancy_pct": vacancy_pct(occupied, units),
+        "units_known": len(with_units),
+        # Like for like: this year against last year for the enterprises with both figures.
+        "tax_change_pct": change_pct(
+            sum(b.get("tax_compared_wan") or 0.0 for b in compared),
+            sum(b["tax_last_wan"] for b in compared) if compared else None,
+        ),
+        "top": [_economy_row(b) for b in rows[:TOP_ROWS]],
     }
+
+
+def _economy_row(b: Mapping[str, Any]) -> dict[str, Any]:
+    """Return one office building's row; vacancy and tax trend only where they are known."""
+    row = {
+        "building_id": b.get("building_id"),
+        "label": b.get("label") or b.get("code"),
+        "enterprises": b.get("enterprises", 0),
+        "tax_wan": round(b.get("tax_wan", 0.0), 1),
+        "prepaid": b.get("prepaid", 0),
+    }
+    # Left out rather than null: the browser shows "—" for a missing figure, and the model
+    # stays small when a street has no unit counts or no snapshot of last year.
+    vacancy = vacancy_pct(b.get("occupied_units") or 0, _units(b))
+    if vacancy is not None:
+        row["vacancy_pct"] = vacancy
+    change = change_pct(b.get("tax_compared_wan"), b.get("tax_last_wan"))
+    if change is not None:
+        row["tax_change_pct"] = change
+    return row
+
+
+def _units(building: Mapping[str, Any]) -> int:
+    """Return a building's known lettable units, or 0 when nobody counted them."""
+    units = building.get("office_units")
+    return units if isinstance(units, int) and not isinstance(units, bool) and units > 0 else 0
+
+
+def vacancy_pct(occupied: int, units: int | None) -> int | None:
+    """Return the whole percentage of units not let, or None when the units are unknown."""
+    if not units or units <= 0:
+        return None
+    return round(100 * (1 - min(max(occupied, 0), units) / units))
+
+
+def change_pct(now: float | None, before: float | None) -> float | None:
+    """Return the change from `before` to `now` in percent (one decimal), None if undefined."""
+    if now is None or before is None or before <= 0:
+        return None
+    return round(100 * (now - before) / before, 1)
 
 
 # -- livelihood (民生直达) --------------------------------------------------------------------
@@ -371,7 +421,7 @@ def livelihood_panel(
     *,
     offline_after_intervals: float = OFFLINE_AFTER_INTERVALS,
 ) -> dict[str, Any]:
-    """Return elders due a visit (a count), elevators, taxi kiosks and requests by category."""
+    """Return elders due a visit (a count), elevators, kiosks, requests and the week's hot topics."""
     # open_alerts must hold every open alert (kind, object_type, object_id), such as the facts'
     # alerts.open_objects: a capped list would undercount. `now` defaults to the facts' time.
     facts = facts or {}
@@ -436,16 +486,26 @@ def livelihood_panel(
         },
         "elevators": elevators,
         "taxi": kiosks,
-        "requests": _requests(facts.get("requests_today") or {}),
+        "requests": _requests(
+            facts.get("requests_today") or {}, facts.get("request_satisfaction") or {}
+        ),
+        "topics": hot_topics(facts.get("topics") or (), facts.get("communities") or ()),
     }
 
 
-def _requests(by_code: Mapping[str, Mapping[str, int]]) -> dict[str, Any]:
-    """Return today's requests per service with the closed share, busiest first."""
+def _requests(
+    by_code: Mapping[str, Mapping[str, int]],
+    satisfaction: Mapping[str, Mapping[str, int]] | None = None,
+) -> dict[str, Any]:
+    """Return today's requests per service with the closed share and 30-day satisfaction."""
+    satisfaction = satisfaction or {}
     rows = []
-    for code, counts in by_code.items():
+    # A category with revisits but no request today still shows its satisfaction (at 0 today).
+    for code in list(by_code) + [c for c in satisfaction if c not in by_code]:
+        counts = by_code.get(code) or {}
         total = sum(counts.values())
         closed = counts.get("closed", 0)
+        scores = satisfaction.get(code) or {}
         service = find_service(code)
         rows.append(
             {
@@ -455,16 +515,131 @@ def _requests(by_code: Mapping[str, Mapping[str, int]]) -> dict[str, Any]:
                 "total": total,
                 "closed": closed,
                 "closed_pct": round(closed * 100 / total) if total else 0,
+                "satisfaction": _mean_score(scores.get("score_sum", 0), scores.get("answered", 0)),
+                "answered": scores.get("answered", 0),
             }
         )
-    rows.sort(key=lambda r: (-r["total"], r["code"]))
+    rows.sort(key=lambda r: (-r["total"], -r["answered"], r["code"]))
     total = sum(r["total"] for r in rows)
     closed = sum(r["closed"] for r in rows)
+    answered = sum(s.get("answered", 0) for s in satisfaction.values())
+    satisfied = sum(s.get("satisfied", 0) for s in satisfaction.values())
     return {
         "total": total,
         "closed": closed,
         "closed_pct": round(closed * 100 / total) if total else 0,
+        # Revisits (回访) of the cases the last 30 days' requests opened or joined.
+        "satisfaction": _mean_score(
+            sum(s.get("score_sum", 0) for s in satisfaction.values()), answered
+        ),
+        "answered": answered,
+        "satisfied_pct": round(satisfied * 100 / answered) if answered else None,
+        "satisfaction_days": SATISFACTION_DAYS,
         "by_category": rows,
+    }
+
+
+def _mean_score(score_sum: float, answered: int) -> float | None:
+    """Return the mean 1-5 score to one decimal, or None before anyone answered."""
+    return round(score_sum / answered, 1) if answered > 0 else None
+
+
+def category_names(code: str) -> tuple[str, str]:
+    """Return a request or complaint category's (Chinese, English) name; the code if unknown."""
+    service = find_service(code)
+    if service:
+        return service.name.zh, service.name.en
+    known = LABELS.get(f"case_category_{code}")
+    if known:
+        return known["zh"], known["en"]
+    # A feed's own category may be Chinese text: English gets a neutral name, never the text.
+    return code, code if code.isascii() else LABELS["topic_unlisted"]["en"]
+
+
+def hot_topics(
+    rows: Iterable[Mapping[str, Any]], communities: Iterable[Mapping[str, Any]]
+) -> dict[str, Any]:
+    """Return the week's most-raised categories (热点话题), rising ones first, with where they gather.
+
+    `rows` hold one category in one community (None: not matched to an address) with its
+    count this week (`recent`) and the week before (`previous`), from requests and complaints.
+    """
+    names = {c["id"]: c["name"] for c in communities}
+    recent: Counter[str] = Counter()
+    previous: Counter[str] = Counter()
+    by_place: dict[str, Counter[Any]] = {}
+    for row in rows:
+        topic = row.get("topic")
+        if not topic:
+            continue
+        recent[topic] += row.get("recent", 0)
+        previous[topic] += row.get("previous", 0)
+        if row.get("community_id") is not None and row.get("recent", 0) > 0:
+            by_place.setdefault(topic, Counter())[row["community_id"]] += row["recent"]
+    # The most-raised this week (a bigger rise breaks a tie); of those, rising ones lead by
+    # their rise, the others follow by how often they were raised.
+    busiest = sorted(
+        (t for t in recent if recent[t] > 0),
+        key=lambda t: (-recent[t], -(recent[t] - previous[t]), t),
+    )[:TOPIC_ROWS]
+    busiest.sort(key=_rising_first(recent, previous))
+    topics = []
+    for topic in busiest:
+        zh, en = category_names(topic)
+        count, before = recent[topic], previous[topic]
+        place = _concentration(by_place.get(topic), count, names)
+        topics.append(
+            {
+                "code": topic,
+                "zh": zh,
+                "en": en,
+                "count": count,
+                "previous": before,
+                "change": count - before,
+                "change_pct": change_pct(count, before),
+                "trend": "new" if before == 0 else _trend(count - before),
+                **place,
+            }
+        )
+    return {
+        "days": TOPIC_DAYS,
+        "total": sum(recent.values()),
+        "previous": sum(previous.values()),
+        "topics": topics,
+    }
+
+
+def _rising_first(recent: Counter[str], previous: Counter[str]):
+    """Return the sort key putting rising topics first (biggest rise), then the rest by count."""
+
+    def key(topic: str) -> tuple:
+        change = recent[topic] - previous[topic]
+        if change > 0:
+            return (0, -change, -recent[topic], topic)
+        return (1, -recent[topic], -change, topic)
+
+    return key
+
+
+def _trend(change: int) -> str:
+    """Name a change's direction for the screen's arrow."""
+    return "up" if change > 0 else "down" if change < 0 else "same"
+
+
+def _concentration(
+    places: Counter[Any] | None, count: int, names: Mapping[Any, str]
+) -> dict[str, Any]:
+    """Return the community holding most of a topic's week, when it holds enough of it."""
+    if not places or count <= 0:
+        return {"community": None, "community_en": None, "community_pct": None}
+    community, n = min(places.items(), key=lambda kv: (-kv[1], str(kv[0])))
+    if n < CONCENTRATION_MIN or n < CONCENTRATION_SHARE * count:
+        return {"community": None, "community_en": None, "community_pct": None}
+    name = names.get(community)
+    return {
+        "community": name or f"#{community}",
+        "community_en": place_name(name, "en", f"Community {community}"),
+        "community_pct": round(n * 100 / count),
     }
 
 

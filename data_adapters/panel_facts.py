@@ -5,12 +5,33 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, String, and_, case, func, or_, select
+from sqlalchemy import (
+    Connection,
+    Engine,
+    String,
+    and_,
+    case,
+    exists,
+    func,
+    or_,
+    select,
+    union_all,
+)
 from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql.functions import FunctionElement
 
 from cockpit.clock import DISPLAY_ZONE, Clock
-from cockpit.domain.kinds import AlertStatus, CaseState, DeviceKind, Registration, RequestStatus
+from cockpit.domain.kinds import (
+    OFFICE_UNITS_PROPERTY,
+    AlertStatus,
+    BuildingUse,
+    CaseSource,
+    CaseState,
+    DeviceKind,
+    Registration,
+    RequestStatus,
+)
 from cockpit.rules.housing import BuildingFacts
 from cockpit.rules.results import RuleKind
 from cockpit.store import schema as s
@@ -31,6 +52,10 @@ OPEN_STATES = tuple(state.value for state in CaseState if state.value not in CLO
 FIRE_ALARM_KINDS = (RuleKind.SMOKE.value, RuleKind.GAS.value)
 ENTERPRISE_ALERT_KINDS = (RuleKind.ENTERPRISE_SMOKE.value, RuleKind.ENTERPRISE_VISIT.value)
 OBJECT_DEVICE = "device"
+# Hot topics compare the last seven days of requests and complaints with the seven before.
+TOPIC_DAYS = 7
+OFFICE_USE = BuildingUse.OFFICE.value
+OPERATING = "operating"
 
 
 class DisplayDay(FunctionElement):
@@ -73,6 +98,19 @@ def display_day_start(day: date) -> datetime:
     return datetime.combine(day, time(), DISPLAY_ZONE).astimezone(UTC)
 
 
+def office_units(properties: Any) -> int | None:
+    """Return the lettable units a building's properties declare, or None when unknown."""
+    value = properties.get(OFFICE_UNITS_PROPERTY) if isinstance(properties, dict) else None
+    # Imported files may carry the count as text ("120") or as a whole float (120.0).
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        value = int(value.strip())
+    elif isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        return None
+    return value
+
+
 class PanelFactsAdapter(Adapter[dict[str, Any]]):
     """Read the governance, enterprise and livelihood aggregates in a dozen grouped queries."""
 
@@ -91,8 +129,8 @@ class PanelFactsAdapter(Adapter[dict[str, Any]]):
         """Compute the panels' facts at `now`."""
         # Keys: now, today, since, cases {by_state, open, overdue, closed_by_level, daily},
         # alerts {open_by_kind, open_objects}, smoke_alerts, visit_alerts, requests_today,
-        # office_buildings, communities, building_community, elders {living_alone},
-        # devices {elevators, taxi_kiosks}.
+        # request_satisfaction, topics, office_buildings, communities, building_community,
+        # elders {living_alone}, devices {elevators, taxi_kiosks}.
         today = now.astimezone(DISPLAY_ZONE).date()
         first_day = today - timedelta(days=WINDOW_DAYS - 1)
         since = display_day_start(first_day)
@@ -223,33 +261,9 @@ class PanelFactsAdapter(Adapter[dict[str, Any]]):
             )
             counts[status] = counts.get(status, 0) + n
 
-        office_buildings = [
-            {
-                "building_id": row.id,
-                "code": row.code,
-                "label": row.name,
-                "enterprises": row.enterprises,
-                "tax_wan": round(float(row.tax_wan), 1),
-                "prepaid": int(row.prepaid),
-            }
-            for row in conn.execute(
-                select(
-                    s.Building.id,
-                    s.Building.code,
-                    s.Building.name,
-                    func.count(s.Enterprise.id).label("enterprises"),
-                    func.coalesce(func.sum(s.Enterprise.annual_tax_wan), 0.0).label("tax_wan"),
-                    func.coalesce(func.sum(case((s.Enterprise.prepaid, 1), else_=0)), 0).label(
-                        "prepaid"
-                    ),
-                )
-                .select_from(s.Building)
-                .outerjoin(s.Enterprise, s.Enterprise.building_id == s.Building.id)
-                .where(s.Building.use == "office")
-                .group_by(s.Building.id, s.Building.code, s.Building.name)
-                .order_by(s.Building.id)
-            )
-        ]
+        office_buildings = self._office_buildings(conn, today)
+        request_satisfaction = self._request_satisfaction(conn, since, now)
+        topics = self._topics(conn, now)
 
         communities = [
             {"id": row.id, "name": row.name}
@@ -280,12 +294,164 @@ class PanelFactsAdapter(Adapter[dict[str, Any]]):
             "smoke_alerts": smoke_alerts,
             "visit_alerts": visit_alerts,
             "requests_today": requests_today,
+            "request_satisfaction": request_satisfaction,
+            "topics": topics,
             "office_buildings": office_buildings,
             "communities": communities,
             "building_community": building_community,
             "elders": {"living_alone": living_alone},
             "devices": {"elevators": elevators, "taxi_kiosks": kiosks},
         }
+
+    @staticmethod
+    def _office_buildings(conn: Connection, today: date) -> list[dict[str, Any]]:
+        """Return each office building's enterprises, tax this year and last, and rooms in use."""
+        e = s.Enterprise
+        # Last year's tax is the latest snapshot before today, as the tax-drop visit rule reads it.
+        snap = aliased(s.EnterpriseSnapshot)
+        later = aliased(s.EnterpriseSnapshot)
+        newer = exists().where(
+            later.enterprise_id == snap.enterprise_id,
+            later.taken_on < today,
+            or_(
+                later.taken_on > snap.taken_on,
+                and_(later.taken_on == snap.taken_on, later.id > snap.id),
+            ),
+        )
+        compared = snap.annual_tax_wan.is_not(None)
+        per_building = (
+            select(
+                e.building_id.label("building_id"),
+                func.count(e.id).label("enterprises"),
+                func.sum(e.annual_tax_wan).label("tax_wan"),
+                func.sum(case((e.prepaid, 1), else_=0)).label("prepaid"),
+                # Rooms let to enterprises still operating; a room shared by two counts once.
+                func.count(func.distinct(case((e.status == OPERATING, e.room), else_=None))).label(
+                    "occupied"
+                ),
+                # Like for like: this year's tax of the enterprises with a figure for last year.
+                func.sum(case((compared, e.annual_tax_wan), else_=None)).label("tax_compared"),
+                func.sum(snap.annual_tax_wan).label("tax_last"),
+            )
+            .select_from(e)
+            .outerjoin(
+                snap,
+                and_(snap.enterprise_id == e.id, snap.taken_on < today, ~newer),
+            )
+            .where(e.building_id.in_(select(s.Building.id).where(s.Building.use == OFFICE_USE)))
+            .group_by(e.building_id)
+            .subquery()
+        )
+        rows = conn.execute(
+            select(
+                s.Building.id,
+                s.Building.code,
+                s.Building.name,
+                s.Building.properties,
+                per_building.c.enterprises,
+                per_building.c.tax_wan,
+                per_building.c.prepaid,
+                per_building.c.occupied,
+                per_building.c.tax_compared,
+                per_building.c.tax_last,
+            )
+            .outerjoin(per_building, per_building.c.building_id == s.Building.id)
+            .where(s.Building.use == OFFICE_USE)
+            .order_by(s.Building.id)
+        )
+        return [
+            {
+                "building_id": row.id,
+                "code": row.code,
+                "label": row.name,
+                "enterprises": int(row.enterprises or 0),
+                "tax_wan": round(float(row.tax_wan or 0.0), 1),
+                "prepaid": int(row.prepaid or 0),
+                "office_units": office_units(row.properties),
+                "occupied_units": int(row.occupied or 0),
+                # None when no enterprise of the building has last year's figure.
+                "tax_compared_wan": None
+                if row.tax_last is None
+                else round(float(row.tax_compared or 0.0), 1),
+                "tax_last_wan": None if row.tax_last is None else round(float(row.tax_last), 1),
+            }
+            for row in rows
+        ]
+
+    @staticmethod
+    def _request_satisfaction(
+        conn: Connection, since: datetime, now: datetime
+    ) -> dict[str, dict[str, Any]]:
+        """Return service code → revisit satisfaction of the cases the window's requests joined."""
+        r, report, c = s.ResidentRequest, s.CaseReport, s.Case
+        # One score per (category, case): a case several requests joined is revisited once.
+        scored = (
+            select(r.service_code.label("code"), c.id.label("case_id"), c.satisfaction)
+            .join(
+                report,
+                and_(report.source == CaseSource.RESIDENT.value, report.source_id == r.id),
+            )
+            .join(c, c.id == report.case_id)
+            .where(r.requested_at >= since, r.requested_at <= now, c.satisfaction.is_not(None))
+            .distinct()
+            .subquery()
+        )
+        # Sums, not means: the view model adds categories up into the street's figure.
+        return {
+            row.code: {
+                "answered": int(row.answered),
+                "score_sum": int(row.score_sum),
+                "satisfied": int(row.satisfied),
+            }
+            for row in conn.execute(
+                select(
+                    scored.c.code,
+                    func.count().label("answered"),
+                    func.sum(scored.c.satisfaction).label("score_sum"),
+                    func.sum(case((scored.c.satisfaction >= 4, 1), else_=0)).label("satisfied"),
+                ).group_by(scored.c.code)
+            )
+        }
+
+    @staticmethod
+    def _topics(conn: Connection, now: datetime) -> list[dict[str, Any]]:
+        """Count requests and complaints per category and community, this week and the one before."""
+        week_start = now - timedelta(days=TOPIC_DAYS)
+        first = now - timedelta(days=2 * TOPIC_DAYS)
+        r, complaint = s.ResidentRequest, s.Complaint
+        # Categories and places only: no text, no person, leaves the store.
+        mentions = union_all(
+            select(
+                r.service_code.label("topic"),
+                r.requested_at.label("at"),
+                r.address_id.label("address_id"),
+            ).where(r.requested_at >= first, r.requested_at <= now),
+            select(complaint.category, complaint.received_at, complaint.address_id).where(
+                complaint.received_at >= first, complaint.received_at <= now
+            ),
+        ).subquery()
+        recent = mentions.c.at >= week_start
+        return [
+            {
+                "topic": row.topic,
+                "community_id": row.community_id,
+                "recent": int(row.recent),
+                "previous": int(row.previous),
+            }
+            for row in conn.execute(
+                select(
+                    mentions.c.topic,
+                    s.Grid.community_id,
+                    func.sum(case((recent, 1), else_=0)).label("recent"),
+                    func.sum(case((recent, 0), else_=1)).label("previous"),
+                )
+                .select_from(mentions)
+                .outerjoin(s.Address, s.Address.id == mentions.c.address_id)
+                .outerjoin(s.Grid, s.Grid.id == s.Address.grid_id)
+                .group_by(mentions.c.topic, s.Grid.community_id)
+                .order_by(mentions.c.topic, s.Grid.community_id)
+            )
+        ]
 
 
 class BuildingFactsAdapter(Adapter[dict[int, BuildingFacts]]):

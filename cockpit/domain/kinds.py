@@ -48,6 +48,10 @@ class BuildingUse(StrEnum):
     INDUSTRIAL = "industrial"
 
 
+# Key in Building.properties: an office building's lettable units (simulated or imported).
+OFFICE_UNITS_PROPERTY = "office_units"
+
+
 class ComplaintSource(StrEnum):
     """Name the complaint channels joined on address (数据联席)."""
 

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 from tqdm import tqdm
 
-from cockpit.domain.kinds import BuildingUse, DeviceKind, Registration
+from cockpit.domain.kinds import OFFICE_UNITS_PROPERTY, BuildingUse, DeviceKind, Registration
 from cockpit.geo import LocalFrame
 from cockpit.simulator import layout, people
 from cockpit.simulator.tiers import Tier
@@ -129,6 +129,8 @@ INDUSTRY_WORDS = {
 GROUP_RENT_HOTSPOT_SHARE = (0.15, 0.35)
 # Share of enterprises whose managers, tax or insured staff changed much since last year.
 ENTERPRISE_CHANGE_SHARE = 0.01
+# Share of an office building's lettable units that are let, drawn per building.
+OFFICE_OCCUPANCY = (0.65, 0.97)
 RELOCATION_SIGNS = ("迁出咨询", "注销咨询", "退租申请")
 TAX_ELSEWHERE = ("浦东新区", "闵行区", "嘉定区", "青浦区", "奉贤区", "崇明区", "外省市")
 FIRE_MIX = (
@@ -632,6 +634,23 @@ class StreetGenerator:
                         "lease_ends_on": self.as_of + timedelta(days=rng.randrange(30, 365 * 3)),
                     }
                 )
+        self._office_units()
+
+    def _office_units(self) -> None:
+        """Give each office building its lettable units, so that the rooms let fill most of them."""
+        # A stream of its own: the enterprises and everything after them stay as they were.
+        rng = self.rng("office units")
+        let: dict[int, set[str]] = {b: set() for b in self.offices}
+        for e in self.rows["enterprises"]:
+            if e["building_id"] in let and e["status"] == "operating":
+                let[e["building_id"]].add(e["room"])
+        buildings = self.rows["buildings"]
+        for building_id in self.offices:
+            occupancy = rng.uniform(*OFFICE_OCCUPANCY)
+            units = max(
+                math.ceil(len(let[building_id]) / occupancy), buildings[building_id - 1]["floors"]
+            )
+            buildings[building_id - 1]["properties"] = {OFFICE_UNITS_PROPERTY: units}
 
     def _enterprise_records(self) -> None:
         """Add last year's partner-department snapshot, signs, lawsuits and past visits."""

@@ -177,3 +177,17 @@ def screenshot(page, name: str, *, docs: bool = False) -> Path:
         DOC_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(DOC_SCREENSHOTS / f"{name}.png"))
     return path
+
+
+# Every text of the page a person reads from across the room: all but the map's drawing.
+READABLE = ".cockpit *:not(.leaflet-container, .leaflet-container *)"
+
+
+def font_sizes(page, selector: str) -> list[float]:
+    """Return the computed font sizes of the visible elements with text under the selector."""
+    return page.eval_on_selector_all(
+        selector,
+        """els => els.filter(e => e.offsetParent !== null && e.innerText && e.innerText.trim()
+              && [...e.childNodes].some(n => n.nodeType === 3 && n.textContent.trim()))
+            .map(e => parseFloat(getComputedStyle(e).fontSize))""",
+    )

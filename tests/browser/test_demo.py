@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import READABLE, font_sizes, screenshot
 
 pytestmark = pytest.mark.browser
 CLOCK = re.compile(r"^\d\d:\d\d:\d\d$")
@@ -45,6 +45,9 @@ def test_demo_plays_captions_pauses_and_restarts(cockpit, open_page) -> None:
         90,
     )
     assert "告警" in text_of(page, "#demo-bar")
+    # Shown on the wall to visitors: as readable as the wall, caption bar and controls included.
+    sizes = font_sizes(page, f"{READABLE}, #demo-bar *")
+    assert sizes and min(sizes) >= 20, sorted(sizes)[:5]
     screenshot(page, "demo-playing")
 
     page.click("#demo-play")

@@ -379,6 +379,8 @@ def test_livelihood_counts():
         "total": 3,
         "closed": 1,
         "closed_pct": 33,
+        "satisfaction": None,  # no revisit in these facts
+        "answered": 0,
     }
     unknown = next(r for r in requests["by_category"] if r["code"] == "zzz")
     assert unknown["zh"] == "zzz", "an unknown service shows its code"
