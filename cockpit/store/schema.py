@@ -403,6 +403,8 @@ class EnterpriseSnapshot(Base):
     """Hold an enterprise's managers, tax and insured staff as partner departments had them."""
 
     __tablename__ = "enterprise_snapshots"
+    # "Each enterprise's latest snapshot before a day" (the tax-drop trigger, the tax trend).
+    __table_args__ = (Index("ix_enterprise_snapshots_enterprise_day", "enterprise_id", "taken_on"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     enterprise_id: Mapped[int] = mapped_column(ForeignKey("enterprises.id"), index=True)
     taken_on: Mapped[date] = mapped_column(Date, index=True)
