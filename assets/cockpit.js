@@ -210,8 +210,11 @@
     ];
   }
 
-  function enterpriseName(cfg, id) {
-    return tr(cfg, "enterprise_no").replace("{id}", id === null || id === undefined ? "—" : id);
+  function enterpriseName(cfg, id, industry) {
+    // Its trade and number (软件科技 #12): the view models carry no company's name.
+    const trade = industry && cfg.t["industry_" + industry];
+    const number = id === null || id === undefined ? "—" : id;
+    return trade ? trade + " #" + number : tr(cfg, "enterprise_no").replace("{id}", number);
   }
   function sourceChips(cfg, sources) {
     return div("chips", Object.entries(sources || {}).map(([code, n]) =>
@@ -225,7 +228,7 @@
       div("grade-row", LEVELS.map((l) => div("grade", [badge(cfg, l), span("grade-count", fmt(byGrade[l]))]))),
       rows.length ? div("watch-list", rows.map((r) => h("Button", {
         pick: { kind: "enterprise", id: r.enterprise_id }, className: "watch-row",
-      }, [badge(cfg, r.level), span("watch-name", enterpriseName(cfg, r.enterprise_id)),
+      }, [badge(cfg, r.level), span("watch-name", enterpriseName(cfg, r.enterprise_id, r.industry)),
         span("watch-signals", tr(cfg, "signals") + " " + fmt(r.signals)), sourceChips(cfg, r.sources)])))
         : note(tr(cfg, "nothing_on_watch")),
     ];
@@ -244,7 +247,7 @@
         : note(tr(cfg, "no_visits")),
       due.length ? div("watch-list", due.map((r) => h("Button", {
         pick: { kind: "enterprise", id: r.enterprise_id }, className: "watch-row",
-      }, [span("watch-name", enterpriseName(cfg, r.enterprise_id)), span("watch-trigger", bi(cfg, triggers[r.trigger])),
+      }, [span("watch-name", enterpriseName(cfg, r.enterprise_id, r.industry)), span("watch-trigger", bi(cfg, triggers[r.trigger])),
         span("watch-since", when(cfg, r.since))]))) : null,
     ];
   }
@@ -570,7 +573,7 @@
         const visits = view.visits || {};
         const due = (visits.due || []).filter((r) => String(r.enterprise_id) === enterprise);
         return div("card card-enterprise", [
-          h("H2", { className: "card-title" }, [smoke ? badge(cfg, smoke.level) : null, " ", enterpriseName(cfg, enterprise)]),
+          h("H2", { className: "card-title" }, [smoke ? badge(cfg, smoke.level) : null, " ", enterpriseName(cfg, enterprise, (smoke || due[0] || {}).industry)]),
           h("H3", {}, tr(cfg, "smoke_watch")),
           smoke ? div("", [
             field(tr(cfg, "signals"), fmt(smoke.signals)),

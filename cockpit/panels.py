@@ -292,6 +292,8 @@ def _smoke_watch(alerts: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
         rows.append(
             {
                 "enterprise_id": alert.get("object_id"),
+                # Its trade, not its name: the wall shows no company by name.
+                "industry": alert.get("industry"),
                 "level": alert.get("level"),
                 "sources": sources,
                 "signals": signals or 0,
@@ -323,7 +325,9 @@ def _visits_due(alerts: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
             _strip(alert.get("title_en") or ""),
         )
         by_trigger[trigger] += 1
-        due.append((alert.get("raised_at") or "", trigger, alert.get("object_id")))
+        due.append(
+            (alert.get("raised_at") or "", trigger, alert.get("object_id"), alert.get("industry"))
+        )
     triggers = sorted(by_trigger.items(), key=lambda kv: (-kv[1], kv[0]))
     index = {trigger: i for i, (trigger, _) in enumerate(triggers)}
     # The longest-waiting visits lead the tablet's list; a trigger is named by its by_trigger row.
@@ -333,8 +337,13 @@ def _visits_due(alerts: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
         "enterprises": len(enterprises),
         "by_trigger": [{"zh": zh, "en": en, "count": n} for (zh, en), n in triggers],
         "due": [
-            {"enterprise_id": enterprise, "trigger": index[trigger], "since": since or None}
-            for since, trigger, enterprise in due[:VISIT_ROWS]
+            {
+                "enterprise_id": enterprise,
+                "industry": industry,
+                "trigger": index[trigger],
+                "since": since or None,
+            }
+            for since, trigger, enterprise, industry in due[:VISIT_ROWS]
         ],
     }
 

@@ -224,7 +224,7 @@ class PanelFactsAdapter(Adapter[dict[str, Any]]):
                 s.Alert.routing,
                 s.Alert.reasons,
                 s.Alert.raised_at,
-                s.Enterprise.name.label("enterprise_name"),
+                s.Enterprise.industry,
             )
             .outerjoin(s.Enterprise, s.Enterprise.id == s.Alert.object_id)
             .where(is_open, s.Alert.kind.in_(ENTERPRISE_ALERT_KINDS))
@@ -235,7 +235,7 @@ class PanelFactsAdapter(Adapter[dict[str, Any]]):
                 "level": row.level,
                 "object_type": "enterprise",
                 "object_id": row.object_id,
-                "enterprise_name": row.enterprise_name,
+                "industry": row.industry,
                 "title_zh": row.title,
                 "title_en": row.title_en,
                 "routing": row.routing,

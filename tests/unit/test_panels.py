@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import orjson
@@ -329,6 +330,17 @@ def test_enterprise_watch_list_visits_and_buildings():
     assert buildings["buildings"] == 30 and len(buildings["top"]) == 20
     assert [b["building_id"] for b in buildings["top"][:2]] == [129, 128]
     assert buildings["enterprises"] == sum(i * 3 for i in range(30))
+
+
+def test_enterprises_are_named_by_trade_and_number_never_by_company_name():
+    smoke = [
+        dict(a, industry="catering", enterprise_name="某某餐饮有限公司") for a in smoke_alerts()
+    ]
+    visits = [dict(a, industry="training") for a in visit_alerts()]
+    model = enterprise_panel(facts(), smoke, visits)
+    assert {row["industry"] for row in model["smoke"]["watch"]} == {"catering"}
+    assert {row["industry"] for row in model["visits"]["due"]} == {"training"}
+    assert "某某餐饮有限公司" not in json.dumps(model, ensure_ascii=False)
 
 
 def test_enterprise_with_nothing_yet():
