@@ -572,6 +572,7 @@
         const smoke = ((view.smoke || {}).watch || []).find((r) => String(r.enterprise_id) === enterprise);
         const visits = view.visits || {};
         const due = (visits.due || []).filter((r) => String(r.enterprise_id) === enterprise);
+        const lastVisit = (smoke || due[0] || {}).last_visit;
         return div("card card-enterprise", [
           h("H2", { className: "card-title" }, [smoke ? badge(cfg, smoke.level) : null, " ", enterpriseName(cfg, enterprise, (smoke || due[0] || {}).industry)]),
           h("H3", {}, tr(cfg, "smoke_watch")),
@@ -584,6 +585,7 @@
           due.length ? h("Ul", { className: "card-reasons" }, due.map((r) =>
             h("Li", {}, bi(cfg, (visits.by_trigger || [])[r.trigger]) + " · " + when(cfg, r.since))))
             : note(tr(cfg, "no_visits")),
+          field(tr(cfg, "last_visit"), lastVisit ? lastVisit.slice(0, 10) : tr(cfg, "never_visited")),
         ]);
       },
       closeCard: function () {

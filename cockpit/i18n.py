@@ -173,6 +173,8 @@ LABELS: dict[str, dict[str, str]] = {
     "complaint_96315": {"zh": "96315市场监管", "en": "96315 market"},
     "complaint_labour": {"zh": "劳动监察", "en": "Labour inspection"},
     "enterprise_no": {"zh": "企业 #{id}", "en": "Enterprise #{id}"},
+    "last_visit": {"zh": "上次走访", "en": "Last visit"},
+    "never_visited": {"zh": "无走访记录", "en": "No visit on record"},
     # An enterprise on the screens is its trade and number: the wall shows no company's name.
     "industry_software": {"zh": "软件科技", "en": "Software"},
     "industry_consulting": {"zh": "咨询", "en": "Consulting"},

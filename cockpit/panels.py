@@ -294,6 +294,7 @@ def _smoke_watch(alerts: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
                 "enterprise_id": alert.get("object_id"),
                 # Its trade, not its name: the wall shows no company by name.
                 "industry": alert.get("industry"),
+                "last_visit": alert.get("last_visit"),
                 "level": alert.get("level"),
                 "sources": sources,
                 "signals": signals or 0,
@@ -326,7 +327,13 @@ def _visits_due(alerts: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
         )
         by_trigger[trigger] += 1
         due.append(
-            (alert.get("raised_at") or "", trigger, alert.get("object_id"), alert.get("industry"))
+            (
+                alert.get("raised_at") or "",
+                trigger,
+                alert.get("object_id"),
+                alert.get("industry"),
+                alert.get("last_visit"),
+            )
         )
     triggers = sorted(by_trigger.items(), key=lambda kv: (-kv[1], kv[0]))
     index = {trigger: i for i, (trigger, _) in enumerate(triggers)}
@@ -342,8 +349,9 @@ def _visits_due(alerts: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
                 "industry": industry,
                 "trigger": index[trigger],
                 "since": since or None,
+                "last_visit": last_visit,
             }
-            for since, trigger, enterprise, industry in due[:VISIT_ROWS]
+            for since, trigger, enterprise, industry, last_visit in due[:VISIT_ROWS]
         ],
     }
 

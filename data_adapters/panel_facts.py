@@ -52,6 +52,7 @@ OPEN_STATES = tuple(state.value for state in CaseState if state.value not in CLO
 FIRE_ALARM_KINDS = (RuleKind.SMOKE.value, RuleKind.GAS.value)
 ENTERPRISE_ALERT_KINDS = (RuleKind.ENTERPRISE_SMOKE.value, RuleKind.ENTERPRISE_VISIT.value)
 OBJECT_DEVICE = "device"
+VISIT_EVENT = "visit"  # enterprise_events.kind of a visit paid
 # Hot topics compare the last seven days of requests and complaints with the seven before.
 TOPIC_DAYS = 7
 OFFICE_USE = BuildingUse.OFFICE.value
@@ -245,6 +246,21 @@ class PanelFactsAdapter(Adapter[dict[str, Any]]):
                 smoke_alerts.append(dict(alert, reasons=row.reasons))
             else:
                 visit_alerts.append(alert)
+        # When each enterprise on a list was last visited: the tablet's enterprise card says so.
+        event = s.EnterpriseEvent
+        on_a_list = select(s.Alert.object_id).where(
+            is_open, s.Alert.kind.in_(ENTERPRISE_ALERT_KINDS)
+        )
+        last_visits = dict(
+            conn.execute(
+                select(event.enterprise_id, func.max(event.happened_on))
+                .where(event.kind == VISIT_EVENT, event.enterprise_id.in_(on_a_list))
+                .group_by(event.enterprise_id)
+            ).all()
+        )
+        for alert in (*smoke_alerts, *visit_alerts):
+            visited = last_visits.get(alert["object_id"])
+            alert["last_visit"] = visited.isoformat() if visited else None
 
         requests_today: dict[str, dict[str, int]] = {}
         for code, status, n in conn.execute(

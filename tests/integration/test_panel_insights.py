@@ -356,3 +356,45 @@ def test_panels_show_the_new_figures_without_personal_data(any_engine) -> None:
     text = orjson.dumps([livelihood, enterprise]).decode()
     for secret in ("13800001111", "楼道灯", "13900002222", "王小明", "某路"):
         assert secret not in text
+
+
+def test_enterprise_rows_say_when_each_enterprise_was_last_visited(any_engine) -> None:
+    from cockpit.alerts import AlertBook
+    from cockpit.domain.kinds import AlertLevel
+    from cockpit.live import InProcessLiveStore
+    from cockpit.rules.results import AlertCandidate, Reason, RuleKind, condition_key
+
+    seed(any_engine)
+    with any_engine.begin() as conn:
+        conn.execute(schema.EnterpriseEvent.__table__.delete())
+        conn.execute(
+            insert(schema.EnterpriseEvent),
+            [
+                {"enterprise_id": 1, "kind": "visit", "happened_on": TODAY - timedelta(days=90)},
+                {"enterprise_id": 1, "kind": "visit", "happened_on": TODAY - timedelta(days=20)},
+                {"enterprise_id": 1, "kind": "lawsuit", "happened_on": TODAY - timedelta(days=5)},
+                {"enterprise_id": 2, "kind": "visit", "happened_on": TODAY - timedelta(days=3)},
+            ],
+        )
+    book = AlertBook(any_engine, InProcessLiveStore())
+    for enterprise in (1, 3):
+        kind = RuleKind.ENTERPRISE_VISIT.value
+        book.raise_candidate(
+            AlertCandidate(
+                kind=kind,
+                level=AlertLevel.BLUE,
+                object_type="enterprise",
+                object_id=enterprise,
+                condition_key=condition_key(kind, "enterprise", enterprise, "lawsuit"),
+                title_zh="必访：涉诉",
+                title_en="Visit due: lawsuit",
+                reasons=(Reason("lawsuit", "涉诉", "Lawsuit", 1, 1),),
+            ),
+            NOW,
+        )
+    facts = PanelFactsAdapter(any_engine, ManualClock(NOW), timedelta(seconds=30))._fetch()
+    last = {a["object_id"]: a["last_visit"] for a in facts["visit_alerts"]}
+    # The latest visit, not a lawsuit; an enterprise never visited says so with None.
+    assert last == {1: (TODAY - timedelta(days=20)).isoformat(), 3: None}
+    due = enterprise_panel(facts, facts["smoke_alerts"], facts["visit_alerts"])["visits"]["due"]
+    assert {row["enterprise_id"]: row["last_visit"] for row in due} == last

@@ -44,7 +44,7 @@ PERSONAL_KEYS = {
     "managers",
     "uscc",
 }
-SMALL = 6000
+SMALL = 8000
 
 
 def keys(value):
