@@ -580,7 +580,7 @@
             field(tr(cfg, "signals"), fmt(smoke.signals)),
             field(tr(cfg, "since"), when(cfg, smoke.since)),
             sourceChips(cfg, smoke.sources),
-          ]) : note(tr(cfg, "nothing_on_watch")),
+          ]) : note(tr(cfg, "not_on_watch")),
           h("H3", {}, tr(cfg, "visits_due")),
           due.length ? h("Ul", { className: "card-reasons" }, due.map((r) =>
             h("Li", {}, bi(cfg, (visits.by_trigger || [])[r.trigger]) + " · " + when(cfg, r.since))))

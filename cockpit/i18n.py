@@ -193,6 +193,7 @@ LABELS: dict[str, dict[str, str]] = {
     "industry_quasi_finance": {"zh": "类金融", "en": "Quasi-finance"},
     "industry_healthcare": {"zh": "医疗科技", "en": "Healthcare"},
     "nothing_on_watch": {"zh": "暂无冒烟企业", "en": "No enterprise on watch"},
+    "not_on_watch": {"zh": "未列入冒烟预警", "en": "Not on the distress watch"},
     "visits_due": {"zh": "八必访", "en": "Visits due (eight triggers)"},
     "visits": {"zh": "待走访", "en": "Visits due"},
     "no_visits": {"zh": "暂无待走访企业", "en": "No visit due"},
