@@ -43,14 +43,19 @@ def bench_browser(
             page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
             cdp = page.context.new_cdp_session(page)
             cdp.send("Performance.enable")
+            cdp.send("Network.enable")
+            received: list[float] = []
+            cdp.on("Network.loadingFinished", lambda e: received.append(e["encodedDataLength"]))
             # A tablet's CPU is several times slower than this machine's: slow Chromium down alike.
             cdp.send("Emulation.setCPUThrottlingRate", {"rate": throttle})
             page.goto(url)
             time.sleep(settle_s)
             before, long_before, shifts_before = _sample(page, cdp)
+            bytes_before = sum(received)
             started = time.monotonic()
             time.sleep(seconds)
             after, long_after, shifts_after = _sample(page, cdp)
+            bytes_during = sum(received) - bytes_before
             elapsed = time.monotonic() - started
         finally:
             browser.close()
@@ -65,6 +70,8 @@ def bench_browser(
             "longest_task_ms": round(max(long_tasks, default=0.0)),
             "layout_shift": round(sum(shifts_after[len(shifts_before) :]), 4),
             "dom_nodes": int(after["Nodes"]),
+            # What a tablet on a mobile network downloads to stay live (compressed, as sent).
+            "network_kb_per_min": round(bytes_during / 1024 * 60 / elapsed, 1),
             "console_errors": len(errors),
         }
     )
