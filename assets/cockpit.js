@@ -264,13 +264,13 @@
     // Column keys name their (short) heads; see col_* in cockpit/i18n.py.
     const columns = ["building", "col_enterprises", "col_tax_wan"];
     if (trendKnown) columns.push("tax_trend");
-    if (tablet || !(trendKnown && vacancyKnown)) columns.push("prepaid");
+    if (tablet || !(trendKnown || vacancyKnown)) columns.push("prepaid");
     if (vacancyKnown) columns.push("vacancy");
     // The arrow says the direction, so colour is never the only sign.
     const trend = (pct) => (pct === null || pct === undefined ? "—"
       : (pct > 0 ? "▲ " : pct < 0 ? "▼ " : "= ") + Math.abs(pct).toFixed(1) + "%");
     const cell = {
-      building: (r) => r.label || "—", col_enterprises: (r) => fmt(r.enterprises),
+      building: (r) => (cfg.lang === "en" ? r.label_en : r.label) || "—", col_enterprises: (r) => fmt(r.enterprises),
       col_tax_wan: (r) => fmt(Math.round(r.tax_wan)), prepaid: (r) => fmt(r.prepaid),
       tax_trend: (r) => trend(r.tax_change_pct),
       vacancy: (r) => (r.vacancy_pct === undefined || r.vacancy_pct === null ? "—" : r.vacancy_pct + "%"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 LANGUAGES = ("zh", "en")
 
 LABELS: dict[str, dict[str, str]] = {
@@ -497,6 +499,8 @@ PLACE_SUFFIXES: tuple[tuple[str, str], ...] = (
     ("三村", "Sancun"),
     ("示范区", "Demonstration District"),
     ("微型消防站", "Fire Station"),  # a community's own (a response team's name)
+    ("大厦", "Tower"),
+    ("广场", "Plaza"),
     ("区", "District"),
     ("镇", "Town"),
 )
@@ -517,6 +521,22 @@ PINYIN = {
     )
     for ch, syllable in zip(chars, syllables.split(), strict=True)
 }
+
+
+# A house on a road, as the address register writes it: 松花江路261弄17号 (lane optional).
+HOUSE_ADDRESS = re.compile(r"^(?P<road>.+?路)(?:(?P<lane>\d+)弄)?(?P<no>\d+)号$")
+
+
+def address_name(address: str | None, lang: str, fallback: str = "") -> str:
+    """Return a house address for the language: as stored, or 'No. 17, Lane 261, Songhuajiang Road'."""
+    if not address or lang != "en":
+        return address or fallback
+    match = HOUSE_ADDRESS.match(address.strip())
+    road = place_name(match["road"], "en", "?") if match else "?"
+    if road in ("?", "—", ""):
+        return fallback
+    lane = f"Lane {match['lane']}, " if match["lane"] else ""
+    return f"No. {match['no']}, {lane}{road}"
 
 
 def place_name(name: str | None, lang: str, fallback: str = "") -> str:

@@ -11,7 +11,7 @@ from typing import Any
 
 from cockpit.domain.kinds import AlertLevel, CaseState, DeviceKind
 from cockpit.domain.services import find_service
-from cockpit.i18n import LABELS, place_name
+from cockpit.i18n import LABELS, address_name, place_name
 from cockpit.rules.fire import device_state
 from cockpit.rules.housing import COLOUR_RANK, RiskResult
 from cockpit.rules.results import RuleKind
@@ -391,7 +391,8 @@ def _economy_row(b: Mapping[str, Any]) -> dict[str, Any]:
     """Return one office building's row; vacancy and tax trend only where they are known."""
     row = {
         "building_id": b.get("building_id"),
-        "label": b.get("label") or b.get("code"),
+        "label": b.get("label") or b.get("address") or b.get("code"),
+        "label_en": _english_label(b),
         "enterprises": b.get("enterprises", 0),
         "tax_wan": round(b.get("tax_wan", 0.0), 1),
         "prepaid": b.get("prepaid", 0),
@@ -405,6 +406,15 @@ def _economy_row(b: Mapping[str, Any]) -> dict[str, Any]:
     if change is not None:
         row["tax_change_pct"] = change
     return row
+
+
+def _english_label(building: Mapping[str, Any]) -> str | None:
+    """Return a building's name English can spell, else its address in English, else its code."""
+    # place_name answers "?" (the fallback) only when it cannot spell the name.
+    spelled = place_name(building.get("label"), "en", "?") if building.get("label") else "?"
+    if spelled not in ("?", "—"):
+        return spelled
+    return address_name(building.get("address"), "en") or building.get("code")
 
 
 def _units(building: Mapping[str, Any]) -> int:

@@ -358,11 +358,21 @@ class PanelFactsAdapter(Adapter[dict[str, Any]]):
             .group_by(e.building_id)
             .subquery()
         )
+        # An unnamed building is told by its first address (松花江路261号) rather than its code.
+        first = aliased(s.Address)
+        first_address = (
+            select(first.road + first.number)
+            .where(first.building_id == s.Building.id)
+            .order_by(first.id)
+            .limit(1)
+            .scalar_subquery()
+        )
         rows = conn.execute(
             select(
                 s.Building.id,
                 s.Building.code,
                 s.Building.name,
+                first_address.label("address"),
                 s.Building.properties,
                 per_building.c.enterprises,
                 per_building.c.tax_wan,
@@ -380,6 +390,7 @@ class PanelFactsAdapter(Adapter[dict[str, Any]]):
                 "building_id": row.id,
                 "code": row.code,
                 "label": row.name,
+                "address": row.address,
                 "enterprises": int(row.enterprises or 0),
                 "tax_wan": round(float(row.tax_wan or 0.0), 1),
                 "prepaid": int(row.prepaid or 0),

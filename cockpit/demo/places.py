@@ -7,10 +7,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine, select
 
-from cockpit.i18n import LABELS, label, place_name
+from cockpit.i18n import LABELS, address_name, label, place_name
 from cockpit.store import schema as s
 
-_ADDRESS = re.compile(r"^(?P<road>.+?路)(?:(?P<lane>\d+)弄)?(?P<no>\d+)号$")
 _GRID_NO = re.compile(r"第(\d+)网格")
 USE_EN = {
     "residential": "residential building",
@@ -109,11 +108,9 @@ class DemoPlaces:
         community_en = place_name(community_zh, "en", "the street")
         short = (address or "").removeprefix(prefix) or community_zh
         zh = f"{short}（{floors}层{label('map_use_' + use, 'zh') if use in USE_EN else ''}）"
-        match = _ADDRESS.match(short)
-        road = place_name(match["road"], "en") if match else None
-        if match and road and road != "—":
-            lane = f"Lane {match['lane']}, " if match["lane"] else ""
-            en = f"No. {match['no']}, {lane}{road} ({community_en})"
+        house = address_name(short, "en")
+        if house:
+            en = f"{house} ({community_en})"
         else:
             en = f"a {floors}-floor {USE_EN.get(use, 'building')} in {community_en}"
         return Place(zh, en, row.lon, row.lat, row.grid_id, community_zh, community_en)

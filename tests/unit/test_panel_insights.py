@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -203,7 +205,14 @@ def test_economy_with_nothing_known():
     model = _building_economy([office(1, 3)])
     assert model["vacancy_pct"] is None and model["tax_change_pct"] is None
     assert model["units_known"] == 0
-    assert set(model["top"][0]) == {"building_id", "label", "enterprises", "tax_wan", "prepaid"}
+    assert set(model["top"][0]) == {
+        "building_id",
+        "label",
+        "label_en",
+        "enterprises",
+        "tax_wan",
+        "prepaid",
+    }
 
 
 @given(occupied=st.integers(min_value=-5, max_value=10_000), units=st.integers(0, 5_000))
@@ -239,3 +248,25 @@ def test_office_units_accepts_whole_positive_counts_only():
         assert office_units(bad) is None, bad
     for bad in ("12.5", "many", "", "١٢", 12.5, float("nan"), [3]):
         assert office_units({"office_units": bad}) is None, bad
+
+
+def test_office_buildings_are_told_by_name_or_address_in_either_language():
+    from cockpit.panels import _economy_row
+
+    named = _economy_row({"label": "长白大厦", "address": "长白路1号", "code": "B1"})
+    unnamed = _economy_row({"label": None, "address": "松花江路261弄17号", "code": "B2"})
+    bare = _economy_row({"label": None, "address": None, "code": "B3"})
+    assert (named["label"], named["label_en"]) == ("长白大厦", "Changbai Tower")
+    assert unnamed["label"] == "松花江路261弄17号"
+    assert unnamed["label_en"] == "No. 17, Lane 261, Songhuajiang Road"
+    assert (bare["label"], bare["label_en"]) == ("B3", "B3")
+
+
+@given(
+    st.from_regex(r"[\u4e00-\u9fff]{1,4}路(\d{1,3}弄)?\d{1,4}号", fullmatch=True)
+    | st.text(max_size=20)
+)
+def test_english_addresses_never_show_chinese(text):
+    from cockpit.i18n import address_name
+
+    assert not re.search(r"[\u3400-\u9fff]", address_name(text, "en"))
