@@ -54,7 +54,9 @@
   }
   function rowName(cfg, table, row) {
     if (table === "department") return tr(cfg, "case_department_" + row.key) || String(row.key);
-    const name = (cfg.lang === "en" && row.name_en) || row.name || String(row.key);
+    // Under a "by community" head the word "Community" only takes room (as on the housing page).
+    const english = table === "community" && row.name_en ? row.name_en.replace(/ Community$/, "") : row.name_en;
+    const name = (cfg.lang === "en" && english) || row.name || String(row.key);
     // Place names are Chinese in the store; English pages show the romanised name or the number.
     return cfg.lang === "en" && CJK.test(name)
       ? tr(cfg, table === "grid" ? "case_level_grid" : "case_level_community") + " " + row.key : name;
