@@ -67,7 +67,10 @@ def migrate(database_url: str | None) -> None:
     type=click.IntRange(min=0),
     default=30,
     show_default=True,
-    help="Days of past cases to seed before today, so trends and indicators have a past.",
+    help=(
+        "Days of past cases, resident requests and complaints to seed before today, so trends, "
+        "hot topics and indicators have a past."
+    ),
 )
 @database_option
 def seed(scale, seed_value, center_lon, center_lat, reset, history_days, database_url) -> None:
@@ -108,7 +111,8 @@ def seed(scale, seed_value, center_lon, center_lat, reset, history_days, databas
         started = time.perf_counter()
         past = seed_history(engine, SystemClock().now(), history_days, settings.seed)
         click.echo(
-            f"seeded {past} cases of the last {history_days} days "
+            f"seeded {past} cases (grid reports, resident requests, complaints) "
+            f"of the last {history_days} days "
             f"in {time.perf_counter() - started:.1f} s"
         )
 

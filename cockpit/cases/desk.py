@@ -28,13 +28,13 @@ import contextlib
 import logging
 import uuid
 from bisect import insort
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import chain
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, insert, null, or_, select, update
+from sqlalchemy import Connection, Engine, bindparam, func, insert, null, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from cockpit.alerts import AlertBook, AlertError
@@ -161,7 +161,14 @@ class CaseDesk:
         self._announce("opened" if created else "linked", case_id, report.reported_at)
         return case_id
 
-    def record_past(self, cases: Iterable[tuple[Report, Iterable[PastStep]]]) -> int:
+    def record_past(
+        self,
+        cases: Iterable[tuple[Report, Iterable[PastStep]]],
+        *,
+        requests: Sequence[dict[str, Any]] = (),
+        complaints: Sequence[dict[str, Any]] = (),
+        steps: Callable[[Report], Iterable[PastStep]] | None = None,
+    ) -> int:
         """Write cases that already happened, each with its actions, in one bulk transaction.
 
         Seeds a street's history (the screens' trends and indicators). Every step goes through
@@ -171,9 +178,15 @@ class CaseDesk:
         `report()`: same category and building or address within the duplicates window) is linked
         to that case, with the same rows a live link writes, and its own steps are dropped. Cases
         already in the store are not linked to: their state at a past time is not known.
+
+        `requests` and `complaints` are past Open311 requests and complaints (rows of their tables
+        without ids): they are stored in the order they came in, and each becomes a report the way
+        `sync()` reads it, with the actions `steps(report)` returns. Closing a case closes the
+        requests that reported it, as a live close does.
         """
         window = timedelta(hours=self.config.duplicates.window_hours)
         with self.engine.begin() as conn:
+            cases = chain(cases, self._past_feeds(conn, requests, complaints, steps))
             departments = {
                 f"team:{team}": kind
                 for team, kind in conn.execute(select(s.ResponseTeam.id, s.ResponseTeam.kind))
@@ -190,7 +203,8 @@ class CaseDesk:
             # Each past case's states over time, and the cases under each problem key.
             timelines: dict[int, list[tuple[datetime, str]]] = {}
             problems: dict[tuple, list[tuple[datetime, int]]] = {}
-            for report, steps in sorted(cases, key=lambda plan: plan[0].reported_at):
+            closed: dict[int, datetime] = {}
+            for report, actions in sorted(cases, key=lambda plan: plan[0].reported_at):
                 keys = _problem_keys(report)
                 repeated = _past_repeat(problems, timelines, keys, report.reported_at, window)
                 if repeated is not None:
@@ -227,7 +241,7 @@ class CaseDesk:
                         "report",
                     )
                 )
-                for n, step in enumerate(steps):
+                for n, step in enumerate(actions):
                     action = Action(step.action)
                     before = _record(case)
                     try:
@@ -267,6 +281,8 @@ class CaseDesk:
                         department=department if action is Action.DISPATCH else None,
                     )
                     timeline.append((step.at, after.state.value))
+                    if action is Action.CLOSE:
+                        closed[case_id] = step.at
                 rows.append(case)
             bulk_insert(conn, s.Case.__table__, rows)
             report_id = max_id(conn, s.CaseReport.__table__)
@@ -276,6 +292,21 @@ class CaseDesk:
                 s.CaseReport.__table__,
                 [dict(r, id=report_id + i) for i, r in enumerate(reports, 1)],
             )
+            # As _close_requests does live: residents see their requests done when the case closes.
+            closing = [
+                {"request_id": r["source_id"], "closed_at": closed[r["case_id"]]}
+                for r in reports
+                if r["source"] == CaseSource.RESIDENT.value
+                and r["source_id"] is not None
+                and r["case_id"] in closed
+            ]
+            if closing:
+                conn.execute(
+                    update(s.ResidentRequest)
+                    .where(s.ResidentRequest.id == bindparam("request_id"))
+                    .values(status=RequestStatus.CLOSED.value, updated_at=bindparam("closed_at")),
+                    closing,
+                )
             history_id = max_id(conn, s.CaseHistory.__table__)
             bulk_insert(
                 conn,
@@ -287,6 +318,41 @@ class CaseDesk:
             )
         reset_sequences(self.engine)
         return len(rows)
+
+    def _past_feeds(
+        self,
+        conn: Connection,
+        requests: Sequence[dict[str, Any]],
+        complaints: Sequence[dict[str, Any]],
+        steps: Callable[[Report], Iterable[PastStep]] | None,
+    ) -> list[tuple[Report, list[PastStep]]]:
+        """Store past requests and complaints in arrival order; return their reports and steps."""
+        plans: list[tuple[Report, list[PastStep]]] = []
+        for model, rows, at, fetch in (
+            (s.ResidentRequest, requests, "requested_at", self._request_reports),
+            (s.Complaint, complaints, "received_at", self._complaint_reports),
+        ):
+            if not rows:
+                continue
+            table = model.__table__
+            blank = dict.fromkeys(table.c.keys())
+            after = max_id(conn, table)
+            ordered = sorted(rows, key=lambda row, at=at: row[at])
+            if model is s.ResidentRequest:
+                # New, as Ingest.resident_request stores them; closing their case closes them.
+                blank |= {"status": RequestStatus.OPEN.value}
+                ordered = [{"updated_at": row["requested_at"], **row} for row in ordered]
+            bulk_insert(
+                conn, table, [blank | row | {"id": after + n} for n, row in enumerate(ordered, 1)]
+            )
+            # Read back by the sync's own readers, so each report is the one live would open.
+            while True:
+                reports, last = fetch(conn, after)
+                if last == after:
+                    break
+                plans += [(report, list(steps(report) if steps else ())) for report in reports]
+                after = last
+        return plans
 
     def sync(self, now: datetime | None = None) -> SyncResult:
         """Open cases for new alerts, requests and complaints; find cases just gone overdue."""

@@ -129,6 +129,14 @@ INDUSTRY_WORDS = {
 GROUP_RENT_HOTSPOT_SHARE = (0.15, 0.35)
 # Share of enterprises whose managers, tax or insured staff changed much since last year.
 ENTERPRISE_CHANGE_SHARE = 0.01
+# Besides those, this share's tax moved since last year, around their building's trend (a tower
+# filling up or emptying), so some buildings' tax grows and others' falls. A change stays in the
+# range: a fall of at most a fifth stays under the tax-drop visit threshold (30 %), so the visits
+# due are those of the big changes above.
+TAX_MOVED_SHARE = 0.6
+BUILDING_TAX_TREND = (-0.12, 0.15)
+FIRM_TAX_SPREAD = 0.1
+TAX_CHANGE_RANGE = (-0.2, 0.6)
 # Share of an office building's lettable units that are let, drawn per building.
 OFFICE_OCCUPANCY = (0.65, 0.97)
 RELOCATION_SIGNS = ("迁出咨询", "注销咨询", "退租申请")
@@ -655,8 +663,15 @@ class StreetGenerator:
     def _enterprise_records(self) -> None:
         """Add last year's partner-department snapshot, signs, lawsuits and past visits."""
         rng = self.rng("enterprise records")
+        # A stream of its own: the records drawn before tax could move stay as they were.
+        moves = self.rng("tax moves")
         as_of, snapshots, events = self.as_of, self.rows["enterprise_snapshots"], []
         last_year = as_of - timedelta(days=365)
+        trend = {
+            building: moves.uniform(*BUILDING_TAX_TREND)
+            for building in sorted({e["building_id"] for e in self.rows["enterprises"]})
+        }
+        low, high = TAX_CHANGE_RANGE
         for e in self.rows["enterprises"]:
             insured = round(e["staff"] * rng.uniform(0.6, 1.0))
             e["insured_staff"] = insured
@@ -665,6 +680,10 @@ class StreetGenerator:
                 managers[1]["name"] = people.person_name(rng)
             tax_factor = rng.uniform(1.5, 3.0) if rng.random() < ENTERPRISE_CHANGE_SHARE else 1.0
             staff_factor = rng.uniform(1.6, 3.0) if rng.random() < ENTERPRISE_CHANGE_SHARE else 1.0
+            moved = moves.random() < TAX_MOVED_SHARE
+            change = min(max(moves.gauss(trend[e["building_id"]], FIRM_TAX_SPREAD), low), high)
+            if moved and tax_factor == 1.0:
+                tax_factor = 1 / (1 + change)  # last year's, from this year's
             snapshots.append(
                 {
                     "id": len(snapshots) + 1,

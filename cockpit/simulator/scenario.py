@@ -27,6 +27,8 @@ RESIDENT_REQUESTS_PER_DAY = 36.0
 COMPLAINTS_PER_DAY = 24.0
 ELEVATOR_TRIP_MEAN_S = 240.0
 
+# How residents send requests: the app, the WeChat mini-program, the street's hotline.
+REQUEST_CHANNELS = ("app", "wechat", "hotline")
 REQUEST_SERVICES = (
     ("repair", "楼道灯不亮，请尽快维修"),
     ("sanitation", "垃圾箱满溢，气味很大"),
@@ -352,7 +354,7 @@ class LiveScenario:
             code,
             text,
             _utc(at, self.started_at),
-            self.rng.choice(("app", "wechat", "hotline")),
+            self.rng.choice(REQUEST_CHANNELS),
             address.lon,
             address.lat,
             address.full_text,

@@ -9,14 +9,21 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from cockpit.alerts import AlertBook
 from cockpit.cases.deadlines import load_cases_config
 from cockpit.cases.desk import CaseDesk
 from cockpit.clock import ManualClock
+from cockpit.domain.kinds import ComplaintSource
+from cockpit.domain.services import SERVICES_BY_CODE
+from cockpit.ingest import Ingest
 from cockpit.live import InProcessLiveStore
+from cockpit.rules.config import load_rules_config
 from cockpit.simulator import history
 from cockpit.simulator.generator import seed_street
+from cockpit.simulator.scenario import EVERYDAY_COMPLAINTS
 from cockpit.store import schema
 from cockpit.store.database import make_engine, migrate
+from cockpit.streaming import StreamingRules
 from tests.streets import tiny_tier
 
 pytestmark = pytest.mark.integration
@@ -91,6 +98,98 @@ def plans(engine, days: int = 6):
     return sorted(out, key=lambda plan: plan[0].reported_at)
 
 
+def feeds(engine, grid_plans, days: int = 6):
+    """Return past requests and complaints for the tiny street, and their steps by (source, id).
+
+    Drawn as the history draws them (at a third of S street's rates, with their own repeats),
+    plus requests raised again after their case closed or the duplicates window ended (a new
+    case) and requests about a problem a grid worker reported just before (linked across sources).
+    """
+    street = history._street(engine)
+    places = {place.id: place for place in history._places(engine)}
+    window = timedelta(hours=load_cases_config().duplicates.window_hours)
+    rng = random.Random("feeds")
+    requests, complaints = history._feeds(
+        rng, random.Random("feed repeats"), list(places.values()), END, days, 0.3, window
+    )
+    for report, _ in grid_plans:
+        place = places.get(report.address_id)
+        at = report.reported_at + timedelta(minutes=rng.uniform(5, 60))
+        if report.category in SERVICES_BY_CODE and place and at < END:
+            requests.append(
+                {
+                    "service_code": report.category,
+                    "description": history.REQUEST_TEXTS[report.category],
+                    "channel": "wechat",
+                    "requested_at": at,
+                    "lon": place.lon,
+                    "lat": place.lat,
+                    "address_text": place.text,
+                    "address_id": place.id,
+                }
+            )
+
+    def with_steps(rows, at: str, source: str):
+        out = [
+            (row, history._steps(rng, row[at], END, street, rng.choice(street.workers)[0]))
+            for row in rows
+        ]
+        for n, (row, steps) in enumerate(list(out)):
+            closed = next((step.at for step in steps if step.action == "close"), None)
+            if n % 4 == 0 and closed is not None:
+                later = closed + timedelta(hours=1)
+            elif n % 4 == 1:
+                later = row[at] + timedelta(hours=75)
+            else:
+                continue
+            if later < END:
+                again = dict(row, **{at: later})
+                if "external_id" in row:
+                    again["external_id"] = f"{row['external_id']}-again"
+                out.append((again, history._steps(rng, later, END, street, street.workers[0][0])))
+        out.sort(key=lambda pair: pair[0][at])
+        return [row for row, _ in out], {(source, n): steps for n, (_, steps) in enumerate(out, 1)}
+
+    requests, request_steps = with_steps(requests, "requested_at", "resident")
+    complaints, complaint_steps = with_steps(complaints, "received_at", "complaint")
+    return requests, complaints, request_steps | complaint_steps
+
+
+def feed_rows(engine) -> list[tuple]:
+    """Return every stored request and complaint as the live feeds and case closings leave them."""
+    r, c = schema.ResidentRequest, schema.Complaint
+    with engine.connect() as conn:
+        requests = conn.execute(
+            select(
+                r.id,
+                r.service_code,
+                r.description,
+                r.status,
+                r.channel,
+                r.requested_at,
+                r.updated_at,
+                r.lon,
+                r.lat,
+                r.address_text,
+                r.address_id,
+            ).order_by(r.id)
+        ).all()
+        complaints = conn.execute(
+            select(
+                c.id,
+                c.source,
+                c.external_id,
+                c.received_at,
+                c.category,
+                c.text,
+                c.address_text,
+                c.address_id,
+                c.enterprise_id,
+            ).order_by(c.id)
+        ).all()
+    return [tuple(row) for row in requests] + [tuple(row) for row in complaints]
+
+
 def cases(engine) -> list[tuple]:
     """Return every case's compared columns and its history, in code order."""
     with engine.connect() as conn:
@@ -114,6 +213,7 @@ def cases(engine) -> list[tuple]:
             select(
                 schema.Case.code,
                 schema.CaseReport.source,
+                schema.CaseReport.source_id,
                 schema.CaseReport.reported_at,
                 schema.CaseReport.linked,
             )
@@ -131,47 +231,135 @@ def test_bulk_history_equals_live_actions(any_engine, tmp_path) -> None:
     config = load_cases_config()
     past = plans(any_engine)
     assert any(len(steps) >= 6 for _, steps in past)  # some go all the way round
+    requests, complaints, feed_steps = feeds(any_engine, past)
 
     bulk = CaseDesk(any_engine, InProcessLiveStore(), ManualClock(END), config)
-    written = bulk.record_past(past)
+    written = bulk.record_past(
+        past,
+        requests=requests,
+        complaints=complaints,
+        steps=lambda report: feed_steps[(report.source.value, report.source_id)],
+    )
 
     clock = SetClock()
-    one_by_one = CaseDesk(live_path, InProcessLiveStore(), clock, config)
+    live = InProcessLiveStore()
+    one_by_one = CaseDesk(live_path, live, clock, config)
+    alerts = AlertBook(live_path, live)
+    ingest = Ingest(
+        live_path, live, clock, StreamingRules(live_path, alerts, load_rules_config()), one_by_one
+    )
     # Live, reports and actions come in the order they happen: whether a repeat finds its case
-    # open depends on what happened to the case before the repeat, not after.
-    events = [(report.reported_at, n, None) for n, (report, _) in enumerate(past)]
-    events += [(step.at, n, step) for n, (_, steps) in enumerate(past) for step in steps]
-    events.sort(key=lambda event: (event[0], event[2] is not None, event[1]))
-    case_of: dict[int, int] = {}
-    for at, n, step in events:
+    # open depends on what happened to the case before the repeat, not after. Requests and
+    # complaints come in through ingest; the worker's next sync opens or links their cases.
+    steps_of = {("grid", n): steps for n, (_, steps) in enumerate(past)} | feed_steps
+    events = [(report.reported_at, False, ("grid", n), None) for n, (report, _) in enumerate(past)]
+    events += [
+        (row["requested_at"], False, ("resident", n), None) for n, row in enumerate(requests, 1)
+    ]
+    events += [
+        (row["received_at"], False, ("complaint", n), None) for n, row in enumerate(complaints, 1)
+    ]
+    events += [(step.at, True, key, step) for key, steps in steps_of.items() for step in steps]
+    events.sort(key=lambda event: event[:3])
+    case_of: dict[tuple[str, int], int] = {}
+    for at, _, key, step in events:
         clock.at = at
+        source, n = key
         if step is None:
-            case_id = one_by_one.report(past[n][0])
+            if source == "grid":
+                case_id = one_by_one.report(past[n][0])
+            else:
+                if source == "resident":
+                    row = requests[n - 1]
+                    ingest.resident_request(
+                        row["service_code"],
+                        row["description"],
+                        at,
+                        row["channel"],
+                        row["lon"],
+                        row["lat"],
+                        row["address_text"],
+                        row["address_id"],
+                    )
+                else:
+                    row = complaints[n - 1]
+                    ingest.complaint(
+                        ComplaintSource(row["source"]),
+                        row["external_id"],
+                        at,
+                        row["category"],
+                        row["text"],
+                        row["address_text"],
+                        row["address_id"],
+                        row["enterprise_id"],
+                    )
+                synced = one_by_one.sync(at)
+                assert synced.opened + synced.linked == 1
+                with live_path.connect() as conn:
+                    case_id = conn.scalar(
+                        select(schema.CaseReport.case_id).where(
+                            schema.CaseReport.source == source, schema.CaseReport.source_id == n
+                        )
+                    )
             if case_id not in case_of.values():
-                case_of[n] = case_id  # a linked repeat has no steps of its own
-        elif n in case_of:
+                case_of[key] = case_id  # a linked repeat has no steps of its own
+        elif key in case_of:
             one_by_one.act(
                 step.action,
                 step.actor,
-                case_id=case_of[n],
+                case_id=case_of[key],
                 note=step.note,
                 target=step.target,
                 satisfaction=step.satisfaction,
             )
     assert cases(any_engine) == cases(live_path)
+    assert feed_rows(any_engine) == feed_rows(live_path)
     with any_engine.connect() as conn:
         links = conn.execute(
-            select(schema.Case.code, schema.CaseHistory.from_state, schema.CaseHistory.to_state)
+            select(
+                schema.Case.code,
+                schema.CaseReport.source,
+                schema.CaseHistory.from_state,
+                schema.CaseHistory.to_state,
+            )
             .join(schema.Case, schema.Case.id == schema.CaseHistory.case_id)
+            .join(
+                schema.CaseReport,
+                (schema.CaseReport.case_id == schema.Case.id)
+                & (schema.CaseReport.reported_at == schema.CaseHistory.at)
+                & schema.CaseReport.linked.is_(True),
+            )
             .where(schema.CaseHistory.action == "link")
         ).all()
         linked = conn.scalar(select(func.count()).where(schema.CaseReport.linked.is_(True)))
         repeats_opened = conn.scalar(select(func.count()).where(schema.Case.code.like("R%")))
-    # Both sides of the rule were exercised: repeats linked to an open case, and repeats of a
-    # closed (or too old) case opened their own.
-    assert links and len(links) == linked == len(past) - written
-    assert all(code.startswith("T") and was == now for code, was, now in links)
+        closed_requests = conn.execute(
+            select(schema.ResidentRequest.updated_at, schema.Case.closed_at)
+            .join(
+                schema.CaseReport,
+                (schema.CaseReport.source == "resident")
+                & (schema.CaseReport.source_id == schema.ResidentRequest.id),
+            )
+            .join(schema.Case, schema.Case.id == schema.CaseReport.case_id)
+            .where(schema.ResidentRequest.status == "closed")
+        ).all()
+        revisited = conn.scalar(
+            select(func.count()).where(
+                schema.Case.source == "resident", schema.Case.satisfaction.is_not(None)
+            )
+        )
+    # Both sides of the rule were exercised: repeats linked to an open case (grid reports,
+    # requests and complaints, a request to a grid worker's case too), and repeats of a closed
+    # (or too old) case opened their own.
+    fed = len(past) + len(requests) + len(complaints)
+    assert links and len(links) == linked == fed - written
+    assert all(was == now for _, _, was, now in links)
+    assert {source for _, source, _, _ in links} == {"grid_worker", "resident", "complaint"}
+    assert any(code.startswith("T") and source == "resident" for code, source, _, _ in links)
     assert repeats_opened > 0
+    # Closing a case closed its requests when it closed; residents were asked how it went.
+    assert closed_requests and all(updated == closed for updated, closed in closed_requests)
+    assert revisited > 0
     live_path.dispose()
 
 
@@ -206,3 +394,76 @@ def test_seed_history_links_repeats_while_their_case_is_open(sqlite_engine) -> N
         assert was == now and was not in ("closed", "evaluated", "voided")
         assert reported_at < at <= reported_at + window
         assert closed_at is None or at < closed_at
+
+
+def test_seed_history_adds_requests_and_complaints_as_the_live_sync_takes_them(
+    sqlite_engine, tmp_path
+) -> None:
+    seed_street(sqlite_engine, tiny_tier(grid_workers=120), 9, (121.5, 31.3))
+    history.seed_history(sqlite_engine, END, days=30, seed=9)
+    r, c, report, case = (
+        schema.ResidentRequest,
+        schema.Complaint,
+        schema.CaseReport,
+        schema.Case,
+    )
+    with sqlite_engine.connect() as conn:
+        requests = conn.execute(
+            select(
+                r.service_code, r.channel, r.status, r.requested_at, r.updated_at, case.closed_at
+            )
+            .join(report, (report.source == "resident") & (report.source_id == r.id))
+            .join(case, case.id == report.case_id)
+        ).all()
+        complaints = conn.execute(
+            select(
+                c.source, c.category, c.text, c.received_at, c.enterprise_id, schema.Building.use
+            )
+            .join(report, (report.source == "complaint") & (report.source_id == c.id))
+            .join(schema.Address, schema.Address.id == c.address_id)
+            .join(schema.Building, schema.Building.id == schema.Address.building_id)
+        ).all()
+        stored = (
+            conn.scalar(select(func.count()).select_from(r)),
+            conn.scalar(select(func.count()).select_from(c)),
+        )
+        scores = conn.execute(
+            select(case.satisfaction).where(
+                case.source == "resident", case.state.in_(("closed", "evaluated"))
+            )
+        ).scalars()
+        scores = list(scores)
+    # Every request and complaint joined exactly one case, spread over the month.
+    assert stored == (len(requests), len(complaints)) and min(stored) > 100
+    for times in ([row.requested_at for row in requests], [row.received_at for row in complaints]):
+        assert (END - min(times)).days == 29 and max(times) < END
+    assert {row.service_code for row in requests} == set(SERVICES_BY_CODE)
+    assert {row.channel for row in requests} <= set(history.REQUEST_CHANNELS)
+    # A request is closed when, and as, its case closed; until then it is open as it came in.
+    for row in requests:
+        if row.closed_at is None:
+            assert (row.status, row.updated_at) == ("open", row.requested_at)
+        else:
+            assert (row.status, row.updated_at) == ("closed", row.closed_at)
+    assert any(row.closed_at for row in requests) and any(not row.closed_at for row in requests)
+    # Everyday complaints about homes, in the live scenario's words, naming no enterprise.
+    everyday = {(s.value, category, text) for s, (category, text) in EVERYDAY_COMPLAINTS.items()}
+    assert {(row.source, row.category, row.text) for row in complaints} == everyday
+    assert all(row.enterprise_id is None and row.use == "residential" for row in complaints)
+    # Most closed resident cases were revisited, and most residents were satisfied.
+    answered = [score for score in scores if score is not None]
+    assert len(answered) > 0.8 * len(scores)
+    assert set(answered) <= set(range(1, 6)) and sum(s >= 4 for s in answered) > 0.8 * len(answered)
+
+    # The live sync starts after the seeded past: it opens and links nothing of it again.
+    desk = CaseDesk(sqlite_engine, InProcessLiveStore(), ManualClock(END), load_cases_config())
+    synced = desk.sync(END)
+    assert (synced.opened, synced.linked) == (0, 0)
+
+    # The same seed seeds the same past.
+    again = make_engine(f"sqlite:///{tmp_path / 'again.db'}")
+    migrate(again)
+    seed_street(again, tiny_tier(grid_workers=120), 9, (121.5, 31.3))
+    history.seed_history(again, END, days=30, seed=9)
+    assert feed_rows(again) == feed_rows(sqlite_engine)
+    again.dispose()

@@ -13,6 +13,8 @@ from sqlalchemy import Engine, insert, select, update
 from cockpit.clock import ManualClock
 from cockpit.panels import enterprise_panel, livelihood_panel
 from cockpit.simulator.generator import seed_street
+from cockpit.simulator.history import seed_history
+from cockpit.simulator.tiers import get_tier
 from cockpit.store import schema
 from data_adapters.panel_facts import PanelFactsAdapter, office_units
 from tests.streets import tiny_tier
@@ -398,3 +400,27 @@ def test_enterprise_rows_say_when_each_enterprise_was_last_visited(any_engine) -
     assert last == {1: (TODAY - timedelta(days=20)).isoformat(), 3: None}
     due = enterprise_panel(facts, facts["smoke_alerts"], facts["visit_alerts"])["visits"]["due"]
     assert {row["enterprise_id"]: row["last_visit"] for row in due} == last
+
+
+def test_a_freshly_seeded_street_has_topics_satisfaction_and_a_tax_trend(sqlite_engine) -> None:
+    """A first start's street with its month of history fills the three figures from day one."""
+    seed_street(sqlite_engine, get_tier("changbai"), 42, (121.537, 31.279), as_of=TODAY)
+    seed_history(sqlite_engine, NOW, days=30, seed=42)
+    facts = PanelFactsAdapter(sqlite_engine, ManualClock(NOW), timedelta(seconds=30))._fetch()
+    livelihood = livelihood_panel(facts, {}, facts["alerts"]["open_objects"], NOW)
+    enterprise = enterprise_panel(facts, facts["smoke_alerts"], facts["visit_alerts"])
+
+    # Hot topics: this week's against last week's, some rising, some falling, one gathering.
+    topics = livelihood["topics"]["topics"]
+    assert topics and livelihood["topics"]["previous"] > 0
+    assert {"up", "down"} <= {t["trend"] for t in topics}
+    assert any(t["community"] for t in topics)
+    # Request satisfaction: the revisits of the month's requests' cases.
+    requests = livelihood["requests"]
+    assert requests["answered"] > 0 and 1 <= requests["satisfaction"] <= 5
+    assert requests["satisfied_pct"] is not None
+    # Tax trend: the street's figure, and office buildings both up (▲) and down (▼).
+    economy = enterprise["buildings"]
+    changes = [row["tax_change_pct"] for row in economy["top"] if "tax_change_pct" in row]
+    assert economy["tax_change_pct"] is not None
+    assert any(c > 0 for c in changes) and any(c < 0 for c in changes)

@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 
 from cockpit.domain.kinds import FIRE_DEVICE_KINDS, BuildingUse, DeviceKind
 from cockpit.geo import geometry_centroid, point_in_geometry
-from cockpit.simulator import layout, people
+from cockpit.rules.config import load_rules_config
+from cockpit.simulator import generator, layout, people
 from cockpit.simulator.generator import REFERENCE_DAY, StreetGenerator, split_exact
 from tests.streets import tiny_tier
 
@@ -353,3 +354,51 @@ def test_any_seed_keeps_exact_counts_and_valid_ids(seed) -> None:
     numbers = [r["id_number"] for r in rows["residents"]]
     assert len(set(numbers)) == len(numbers)
     assert all(people.is_valid_id_number(n) for n in numbers)
+
+
+def tax_drops(rows: dict[str, list[dict]], pct: float, base: float) -> set[int]:
+    """Return the enterprises whose tax fell from last year's snapshot by `pct` or more."""
+    now = {e["id"]: e["annual_tax_wan"] for e in rows["enterprises"]}
+    return {
+        snap["enterprise_id"]
+        for snap in rows["enterprise_snapshots"]
+        if snap["annual_tax_wan"] >= base
+        and 100 * (snap["annual_tax_wan"] - now[snap["enterprise_id"]]) / snap["annual_tax_wan"]
+        >= pct
+    }
+
+
+def test_tax_moves_both_ways_and_only_the_big_changes_are_due_a_visit(monkeypatch) -> None:
+    """Some firms' and buildings' tax grew since last year, some fell; the visits stay as they were."""
+    tier = tiny_tier(enterprises=900, office_buildings=8)
+    visits = load_rules_config().enterprise.visits
+    rows = generate(tier, seed=11)
+    monkeypatch.setattr(generator, "TAX_MOVED_SHARE", 0.0)
+    unmoved = generate(tier, seed=11)
+
+    now = {e["id"]: e["annual_tax_wan"] for e in rows["enterprises"]}
+    last = {s["enterprise_id"]: s["annual_tax_wan"] for s in rows["enterprise_snapshots"]}
+    grew = [e for e in now if now[e] > last[e]]
+    assert len(grew) > 0.2 * len(now)
+    assert all(
+        s["annual_tax_wan"] >= now[s["enterprise_id"]] for s in unmoved["enterprise_snapshots"]
+    )
+    trend: dict[int, list[float]] = {}
+    for e in rows["enterprises"]:
+        sums = trend.setdefault(e["building_id"], [0.0, 0.0])
+        sums[0] += now[e["id"]]
+        sums[1] += last[e["id"]]
+    offices = {b["id"] for b in rows["buildings"] if b["use"] == BuildingUse.OFFICE.value}
+    changes = [this - before for b, (this, before) in trend.items() if b in offices]
+    assert any(c > 0 for c in changes) and any(c < 0 for c in changes)
+
+    # The firms due a tax-drop visit are the same with or without the moves (and there are some).
+    due = tax_drops(rows, visits.tax_drop_pct, visits.tax_drop_min_base_wan)
+    assert due and due == tax_drops(unmoved, visits.tax_drop_pct, visits.tax_drop_min_base_wan)
+    # The moves draw from a stream of their own: every other generated value stays as it was.
+    varying = {"streets": "created_at", "enterprise_snapshots": "annual_tax_wan"}
+    for table in rows:
+        column = varying.get(table)
+        assert [{k: v for k, v in r.items() if k != column} for r in rows[table]] == [
+            {k: v for k, v in r.items() if k != column} for r in unmoved[table]
+        ], table
