@@ -231,6 +231,8 @@
       }, [badge(cfg, r.level), span("watch-name", enterpriseName(cfg, r.enterprise_id, r.industry)),
         span("watch-signals", tr(cfg, "signals") + " " + fmt(r.signals)), sourceChips(cfg, r.sources)])))
         : note(tr(cfg, "nothing_on_watch")),
+      // With room to spare, say how an enterprise gets on the list (visitors ask).
+      rows.length < 3 ? note(tr(cfg, "smoke_how")) : null,
     ];
   }
   function visitsPage(cfg, visits) {

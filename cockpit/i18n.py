@@ -196,6 +196,11 @@ LABELS: dict[str, dict[str, str]] = {
     "industry_healthcare": {"zh": "医疗科技", "en": "Healthcare"},
     "nothing_on_watch": {"zh": "暂无冒烟企业", "en": "No enterprise on watch"},
     "not_on_watch": {"zh": "未列入冒烟预警", "en": "Not on the distress watch"},
+    "smoke_how": {
+        "zh": "依据 110、12345、96315 与劳动监察投诉，按加权信号数和来源数定级；预付式消费企业加权",
+        "en": "Graded by weighted complaints to 110, 12345, 96315 and labour inspection, and by"
+        " how many of them; prepaid businesses weigh more",
+    },
     "visits_due": {"zh": "八必访", "en": "Visits due (eight triggers)"},
     "visits": {"zh": "待走访", "en": "Visits due"},
     "no_visits": {"zh": "暂无待走访企业", "en": "No visit due"},
