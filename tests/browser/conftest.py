@@ -191,3 +191,32 @@ def font_sizes(page, selector: str) -> list[float]:
               && [...e.childNodes].some(n => n.nodeType === 3 && n.textContent.trim()))
             .map(e => parseFloat(getComputedStyle(e).fontSize))""",
     )
+
+
+# WCAG's contrast ratio of each visible text against the first opaque background behind it.
+LOW_CONTRAST = """
+(selector) => {
+  const parse = (c) => { const m = c.match(/rgba?\\(([^)]+)\\)/); if (!m) return null;
+    const p = m[1].split(",").map(Number); return {r: p[0], g: p[1], b: p[2], a: p.length > 3 ? p[3] : 1}; };
+  const lum = (c) => { const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92
+    : Math.pow((v + 0.055) / 1.055, 2.4); }; return 0.2126 * f(c.r) + 0.7152 * f(c.g) + 0.0722 * f(c.b); };
+  const behind = (el) => { for (let e = el; e; e = e.parentElement) {
+    const c = parse(getComputedStyle(e).backgroundColor); if (c && c.a > 0.5) return c; }
+    return parse(getComputedStyle(document.body).backgroundColor); };
+  const low = [];
+  for (const el of document.querySelectorAll(selector)) {
+    if (el.offsetParent === null || ![...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim())) continue;
+    const fg = parse(getComputedStyle(el).color), bg = behind(el);
+    if (!fg || !bg) continue;
+    const [hi, lo] = [lum(fg), lum(bg)].sort((x, y) => y - x);
+    const ratio = (hi + 0.05) / (lo + 0.05);
+    if (ratio < 4.5) low.push([String(el.className || el.nodeName), el.textContent.trim().slice(0, 30), ratio.toFixed(2)]);
+  }
+  return low;
+}
+"""
+
+
+def low_contrast(page, selector: str = READABLE) -> list[list[str]]:
+    """Return [class, text, ratio] of every visible text under 4.5:1 against its background."""
+    return page.evaluate(LOW_CONTRAST, selector)

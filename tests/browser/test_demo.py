@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from tests.browser.conftest import READABLE, font_sizes, screenshot
+from tests.browser.conftest import READABLE, font_sizes, low_contrast, screenshot
 
 pytestmark = pytest.mark.browser
 CLOCK = re.compile(r"^\d\d:\d\d:\d\d$")
@@ -48,6 +48,7 @@ def test_demo_plays_captions_pauses_and_restarts(cockpit, open_page) -> None:
     # Shown on the wall to visitors: as readable as the wall, caption bar and controls included.
     sizes = font_sizes(page, f"{READABLE}, #demo-bar *")
     assert sizes and min(sizes) >= 20, sorted(sizes)[:5]
+    assert low_contrast(page, f"{READABLE}, #demo-bar *") == []
     screenshot(page, "demo-playing")
 
     page.click("#demo-play")

@@ -10,7 +10,14 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tests.browser.conftest import READABLE, REDIS_URL, CockpitServer, font_sizes, screenshot
+from tests.browser.conftest import (
+    READABLE,
+    REDIS_URL,
+    CockpitServer,
+    font_sizes,
+    low_contrast,
+    screenshot,
+)
 
 pytestmark = pytest.mark.browser
 CJK = re.compile(r"[\u3400-\u9fff\u3000-\u303f\uff00-\uffef]")
@@ -91,6 +98,8 @@ def test_wall_and_tablet_show_every_panel_with_live_data(cockpit, open_page, mod
         # The map's legend and layer names count; only the drawing (markers, labels) does not.
         assert min(font_sizes(page, READABLE)) >= 20
         assert page.evaluate("document.documentElement.scrollHeight") <= height
+    # Contrast of at least 4.5:1 for every text, in both profiles.
+    assert low_contrast(page) == []
     screenshot(page, f"{mode}-{width}x{height}", docs=True)
     if mode == "tablet":
         page.click(".tablet-nav a[href='#panel-livelihood']")
