@@ -83,7 +83,6 @@
   // -- panels: each returns its detail pages; the wall shows one at a time, the tablet all -----
   function pager(cfg, n, pages) {
     if (cfg.mode === "tablet") {
-      // Dash turns only a flat list of children into components: never nest the arrays.
       return pages.map((p) => div("panel-page", [h("H3", { className: "page-title" }, p.title)].concat(p.body)));
     }
     const i = (n || 0) % pages.length;
