@@ -537,17 +537,23 @@ def address_name(address: str | None, lang: str, fallback: str = "") -> str:
     if not address or lang != "en":
         return address or fallback
     match = HOUSE_ADDRESS.match(address.strip())
-    road = place_name(match["road"], "en", "?") if match else "?"
-    if road in ("?", "—", ""):
+    road = place_name(match["road"], "en") if match else ""
+    if not road:
         return fallback
     lane = f"Lane {match['lane']}, " if match["lane"] else ""
     return f"No. {match['no']}, {lane}{road}"
 
 
 def place_name(name: str | None, lang: str, fallback: str = "") -> str:
-    """Return a place name for the language: as stored in Chinese, romanised in English."""
-    if not name or lang != "en":
+    """Return a place name for the language: as stored in Chinese, romanised in English.
+
+    English gets the fallback for a name it cannot spell, never part of one: "" tells callers
+    to try something else.
+    """
+    if lang != "en":
         return name or fallback
+    if not name or not name.strip():
+        return fallback
     words: list[str] = []
     rest = name.strip()
     while rest:
@@ -561,7 +567,7 @@ def place_name(name: str | None, lang: str, fallback: str = "") -> str:
     if rest:
         stem = _pinyin(rest)
         if stem is None:
-            return fallback or " ".join(words) or "—"
+            return fallback
         words.insert(0, stem)
     return " ".join(words)
 

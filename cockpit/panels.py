@@ -410,11 +410,11 @@ def _economy_row(b: Mapping[str, Any]) -> dict[str, Any]:
 
 def _english_label(building: Mapping[str, Any]) -> str | None:
     """Return a building's name English can spell, else its address in English, else its code."""
-    # place_name answers "?" (the fallback) only when it cannot spell the name.
-    spelled = place_name(building.get("label"), "en", "?") if building.get("label") else "?"
-    if spelled not in ("?", "—"):
-        return spelled
-    return address_name(building.get("address"), "en") or building.get("code")
+    return (
+        place_name(building.get("label"), "en")
+        or address_name(building.get("address"), "en")
+        or building.get("code")
+    )
 
 
 def _units(building: Mapping[str, Any]) -> int:

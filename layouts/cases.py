@@ -192,9 +192,8 @@ def dispatch_targets(
 def _named(word: str, target: Mapping[str, Any], lang: str) -> str:
     """Return 'word · name' in the language; a name English cannot spell becomes the number."""
     name = target.get("name")
-    # place_name returns the fallback only when it cannot spell the name: "?" tells that apart.
-    shown = place_name(str(name), lang, "?") if name else "?"
-    if shown in ("?", "—", ""):
+    shown = place_name(str(name), lang) if name else ""
+    if not shown:
         return f"{word} {target.get('id')}"
     return f"{word} · {shown}"
 

@@ -33,7 +33,6 @@ SCORE_WEIGHTS = {
 }
 # The simulator's and many streets' grid names: 长白社区第3网格.
 NUMBERED_GRID = re.compile(r"^(?P<community>.+?)第(?P<number>\d+)网格$")
-UNSPELLED = "?"
 
 
 def _count(condition) -> Any:
@@ -123,20 +122,19 @@ def rank(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def community_en(name: str | None, key: Any) -> str:
     """Return a community's name in English: romanised, else "Community <id>"."""
-    return place_name((name or "").strip(), "en", f"Community {key}")
+    return place_name(name, "en", f"Community {key}")
 
 
 def grid_en(name: str | None, key: Any) -> str:
     """Return a grid's name in English: romanised, "<community> Grid <n>", else "Grid <id>"."""
     name = (name or "").strip()
-    spelled = place_name(name, "en", UNSPELLED)
-    if spelled != UNSPELLED:
+    spelled = place_name(name, "en")
+    if spelled:
         return spelled
     numbered = NUMBERED_GRID.match(name)
-    if numbered:
-        community = place_name(numbered["community"], "en", UNSPELLED)
-        if community != UNSPELLED:
-            return f"{community} Grid {numbered['number']}"
+    community = place_name(numbered["community"], "en") if numbered else ""
+    if community:
+        return f"{community} Grid {numbered['number']}"
     return f"Grid {key}"
 
 
