@@ -501,10 +501,10 @@
         return mount("panel-governance-body",
           view ? pager(cfg, n, governancePages(cfg, view, cases)) : waiting(cfg));
       },
-      fill_enterprise: function (view, n, _cases, cfg) {
+      fill_enterprise: function (view, n, cfg) {
         return mount("panel-enterprise-body", view ? pager(cfg, n, enterprisePages(cfg, view)) : waiting(cfg));
       },
-      fill_livelihood: function (view, n, _cases, cfg) {
+      fill_livelihood: function (view, n, cfg) {
         return mount("panel-livelihood-body", view ? pager(cfg, n, livelihoodPages(cfg, view)) : waiting(cfg));
       },
       fillTicker: function (ticker, cfg) {

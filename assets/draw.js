@@ -8,10 +8,13 @@
 // The page functions build light trees with h(): {type, namespace, props: {children, ...}}, the
 // same shape as a Dash component, so a card can still be handed to Dash (it needs real buttons
 // wired to server callbacks) while panels go through mount(). A drawn item opens its card by
-// carrying data-pick; one click listener turns that into the `card-pick` store's data.
+// carrying data-pick; one click listener writes it to the pick store of the callback that draws
+// that kind of card (card-pick-map, card-pick-case, card-pick).
 (function () {
   "use strict";
+  // Each kind goes to the store of the callback drawing its card (layouts/map.py says why).
   const PICK_STORE = "card-pick";
+  const STORE_OF_KIND = { building: "card-pick-map", device: "card-pick-map", case: "card-pick-case" };
   // React's names for the few attributes that differ from HTML's.
   const ATTRIBUTE = { className: "class", htmlFor: "for" };
 
@@ -74,7 +77,8 @@
 
   function pick(data) {
     if (!window.dash_clientside || !window.dash_clientside.set_props) return;
-    window.dash_clientside.set_props(PICK_STORE, { data: Object.assign({ at: Date.now() }, data) });
+    const store = STORE_OF_KIND[data.kind] || PICK_STORE;
+    window.dash_clientside.set_props(store, { data: Object.assign({ at: Date.now() }, data) });
   }
 
   document.addEventListener("click", function (event) {
@@ -88,5 +92,5 @@
     }
   });
 
-  window.cockpitDraw = { h: h, mount: mount, pick: pick, PICK_STORE: PICK_STORE };
+  window.cockpitDraw = { h: h, mount: mount, pick: pick };
 })();

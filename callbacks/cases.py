@@ -31,7 +31,7 @@ from layouts.cases import (
     new_nonce,
     state_word,
 )
-from layouts.map import PICK_ID
+from layouts.map import CASE_PICK_ID
 
 log = logging.getLogger(__name__)
 
@@ -281,7 +281,7 @@ def register(
 
     @app.callback(
         overlay,
-        Input(PICK_ID, "data"),
+        Input(CASE_PICK_ID, "data"),
         State(LOCATION, "search"),
         prevent_initial_call=True,
     )

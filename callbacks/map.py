@@ -26,7 +26,7 @@ from layouts.map import (
     BUILDINGS_ID,
     CONFIG_ID,
     DEVICES_ID,
-    PICK_ID,
+    MAP_PICK_ID,
     STATUS_ID,
     SWITCH_ID,
     building_card,
@@ -78,7 +78,7 @@ def register(app: Dash, read_view: ReadView, read_demo: ReadView | None = None) 
         Output("card-overlay", "children", allow_duplicate=True),
         Input(BUILDINGS_ID, "n_clicks"),
         Input(DEVICES_ID, "n_clicks"),
-        Input(PICK_ID, "data"),
+        Input(MAP_PICK_ID, "data"),
         State(BUILDINGS_ID, "clickData"),
         State(DEVICES_ID, "clickData"),
         State(CONFIG_ID, "data"),
@@ -117,7 +117,7 @@ def picked_target(trigger: Any, building: Any, device: Any, picked: Any) -> tupl
     if trigger == DEVICES_ID:
         props = _properties(device)
         return ("device", props) if _is_id(props.get("id")) else None
-    if trigger == PICK_ID and isinstance(picked, dict):
+    if trigger == MAP_PICK_ID and isinstance(picked, dict):
         if picked.get("kind") == "building" and _is_id(picked.get("id")):
             return "building", picked["id"]
         props = picked.get("props")

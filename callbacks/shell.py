@@ -131,13 +131,14 @@ def register(
     # Panels and ticker are drawn into the page by assets/draw.js, outside Dash's component tree
     # (thousands of Dash components made every store update slow); `data-drawn` says what happened.
     for name in PANELS:
+        # The governance panel shows the case loop: it redraws the moment any screen acts.
+        cases = [Input("view-cases", "data")] if name == "governance" else []
         clientside(
             f"fill_{name}",
             Output(f"panel-{name}-body", "data-drawn"),
             Input(f"view-{name}", "data"),
             Input("cycle-interval", "n_intervals"),
-            # The governance panel shows the case loop: it redraws the moment any screen acts.
-            Input("view-cases", "data") if name == "governance" else State("view-cases", "data"),
+            *cases,
             State("labels-store", "data"),
         )
     clientside(

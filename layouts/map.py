@@ -21,8 +21,12 @@ LEVELS = ("red", "orange", "yellow", "blue")
 BUILDINGS_ID = "map-buildings"
 DEVICES_ID = "map-devices"
 # What a person tapped outside Dash's components ({kind, id}): map markers (assets/map.js) and
-# panel and ticker items (assets/draw.js) write here; each card callback takes its own kinds.
+# panel and ticker items (assets/draw.js) write to the store of the callback drawing that card,
+# so a tap costs one round trip at most: buildings and devices here (the map's server card),
+# cases to CASE_PICK_ID (the case desk's), alerts and enterprises to PICK_ID (drawn clientside).
 PICK_ID = "card-pick"
+MAP_PICK_ID = "card-pick-map"
+CASE_PICK_ID = "card-pick-case"
 CONFIG_ID = "street-map-config"
 STATUS_ID = "street-map-status"  # clientside callbacks report what they drew in data-*
 SWITCH_ID = "map-layer-switch"
@@ -143,7 +147,7 @@ def street_map(geometry: dict[str, Any] | None, lang: str, mode: str) -> html.Di
     config = client_config(lang, mode)
     stores = [
         dcc.Store(id=CONFIG_ID, data=config),
-        dcc.Store(id=PICK_ID),
+        *(dcc.Store(id=store) for store in (PICK_ID, MAP_PICK_ID, CASE_PICK_ID)),
         html.Div(id=STATUS_ID, hidden=True),
     ]
     layers = (geometry or {}).get("layers")

@@ -19,7 +19,16 @@ from cockpit.map_layers import (
     identity,
     layer_view,
 )
-from layouts.map import BUILDINGS_ID, DEVICES_ID, PICK_ID, building_card, device_card, street_map
+from layouts.map import (
+    BUILDINGS_ID,
+    CASE_PICK_ID,
+    DEVICES_ID,
+    MAP_PICK_ID,
+    PICK_ID,
+    building_card,
+    device_card,
+    street_map,
+)
 from tests.unit.test_map_layers import alert, risk, rows
 
 GEOMETRY = {
@@ -91,7 +100,8 @@ def test_map_waits_politely_before_the_first_geometry():
     waiting = street_map(None, "en", "wall")
     assert waiting.id == "street-map" and "street-map-waiting" in waiting.className
     assert "Preparing the map" in text(waiting)
-    assert by_id(waiting, PICK_ID) is not None  # the card callback's input exists either way
+    # The card callbacks' inputs exist either way.
+    assert all(by_id(waiting, store) is not None for store in (PICK_ID, MAP_PICK_ID, CASE_PICK_ID))
 
 
 def test_legend_names_every_colour_in_words():
@@ -148,14 +158,14 @@ def test_unknown_building_and_device_cards_say_so():
     [
         (BUILDINGS_ID, {"properties": {"id": 4}}, None, None, ("building", 4)),
         (DEVICES_ID, None, {"properties": {"id": 9, "k": "gas"}}, None, ("device", {"id": 9, "k": "gas"})),
-        (PICK_ID, None, None, {"kind": "building", "id": 3}, ("building", 3)),
-        (PICK_ID, None, None, {"kind": "device", "props": {"id": 2}}, ("device", {"id": 2})),
+        (MAP_PICK_ID, None, None, {"kind": "building", "id": 3}, ("building", 3)),
+        (MAP_PICK_ID, None, None, {"kind": "device", "props": {"id": 2}}, ("device", {"id": 2})),
         (BUILDINGS_ID, {"properties": {"id": "4"}}, None, None, None),
         (BUILDINGS_ID, {"properties": {"id": True}}, None, None, None),
         (BUILDINGS_ID, {"properties": {"id": -1}}, None, None, None),
         (BUILDINGS_ID, "junk", None, None, None),
-        (PICK_ID, None, None, {"kind": "resident", "id": 3}, None),
-        (PICK_ID, None, None, ["building", 3], None),
+        (MAP_PICK_ID, None, None, {"kind": "resident", "id": 3}, None),
+        (MAP_PICK_ID, None, None, ["building", 3], None),
         ("elsewhere", {"properties": {"id": 4}}, None, None, None),
     ],
 )  # fmt: skip
