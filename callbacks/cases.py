@@ -11,6 +11,7 @@ from urllib.parse import parse_qs
 
 from dash import ALL, ClientsideFunction, Dash, Input, Output, State, ctx, no_update
 
+from callbacks.shell import reader_for
 from cockpit.cases.desk import CODE_PREFIX, ActResult, CaseActionError, CaseDesk
 from cockpit.cases.panel import CASES
 from cockpit.cases.workflow import CaseRecord, allowed
@@ -161,9 +162,7 @@ class CaseScreens:
 
     def read_cases(self, mode: str) -> dict[str, Any] | None:
         """Return the `cases` view the page's profile shows: a demo page never sees production's."""
-        if mode == "demo":
-            return self.read_demo(CASES) if self.read_demo is not None else None
-        return self.read_view(CASES)
+        return reader_for(mode, self.read_view, self.read_demo)(CASES)
 
     def card(
         self,

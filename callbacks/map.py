@@ -10,6 +10,7 @@ import flask
 import orjson
 from dash import ClientsideFunction, Dash, Input, Output, State, ctx, no_update
 
+from callbacks.shell import reader_for
 from cockpit.map_layers import (
     LAYERS,
     MAP_ALERTS,
@@ -90,8 +91,7 @@ def register(app: Dash, read_view: ReadView, read_demo: ReadView | None = None) 
         target = picked_target(ctx.triggered_id, building, device, picked)
         if target is None:
             return no_update
-        demo = read_demo is not None and (config or {}).get("mode") == "demo"
-        read = read_demo if demo else read_view
+        read = reader_for((config or {}).get("mode"), read_view, read_demo)
         kind, payload = target
         if kind == "building":
             card = compose_building_card(

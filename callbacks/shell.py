@@ -55,6 +55,16 @@ def peek(raw: bytes) -> tuple[str, float] | None:
     return raw[start:end].decode(), wall
 
 
+def reader_for(
+    mode: str | None, read: Callable[[str], Any], read_demo: Callable[[str], Any] | None
+):
+    """Return the view reader of a page's profile: a demo page reads the demo's store, or nothing."""
+    # Never production's views on a demo page, not even when no demo store is wired.
+    if mode == "demo":
+        return read_demo if read_demo is not None else (lambda _name: None)
+    return read
+
+
 def refresh_views(
     read_raw: ReadRaw,
     names: Iterable[str],
@@ -93,7 +103,7 @@ def register(
 ) -> None:
     """Attach the refresh callback and the clientside fan-out for the given views to the app.
 
-    A page in demo mode reads its views with `read_demo` (the demo's own store), if given.
+    A page in demo mode reads its views with `read_demo` (the demo's own store), and only it.
     """
 
     @app.callback(
@@ -106,8 +116,7 @@ def register(
     )
     def refresh(_tick: int, held: dict[str, str] | None, config: dict[str, Any] | None):
         """Return the views newer than the client's, their versions and a heartbeat."""
-        demo = read_demo is not None and (config or {}).get("mode") == "demo"
-        reader = read_demo if demo else read_raw
+        reader = reader_for((config or {}).get("mode"), read_raw, read_demo)
         out, versions, heartbeat = refresh_views(reader, views, held, time.time())
         return [*out, versions, heartbeat]
 

@@ -11,7 +11,7 @@ from dash import no_update
 from hypothesis import given
 from hypothesis import strategies as st
 
-from callbacks.shell import REFRESHED_VIEWS, peek, refresh_views
+from callbacks.shell import REFRESHED_VIEWS, peek, reader_for, refresh_views
 from cockpit.i18n import LABELS, labels_for, place_name
 from cockpit.live import InProcessLiveStore
 from cockpit.panels import enterprise_panel, governance_panel
@@ -188,3 +188,13 @@ def test_refresh_answers_alike_with_and_without_the_peek():
         assert out[0] == orjson.loads(payload) and versions == {"cases": version}
         out, versions, _ = refresh_views({"cases": payload}.get, ("cases",), versions, 0.0)
         assert out[0] is no_update and versions is no_update
+
+
+def test_a_demo_page_reads_the_demos_views_and_never_productions():
+    production = {"overview": b"production"}.get
+    demo = {"overview": b"demo"}.get
+    assert reader_for("demo", production, demo)("overview") == b"demo"
+    assert reader_for("tablet", production, demo)("overview") == b"production"
+    assert reader_for(None, production, demo)("overview") == b"production"
+    # No demo store wired: a demo page gets nothing rather than production's views.
+    assert reader_for("demo", production, None)("overview") is None
