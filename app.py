@@ -15,29 +15,47 @@ from callbacks import cases as case_callbacks
 from callbacks import demo as demo_callbacks
 from callbacks import grid_worker as worker_callbacks
 from callbacks import map as map_callbacks
+from callbacks import reveal as reveal_callbacks
 from callbacks import shell as shell_callbacks
+from cockpit.access.first_start import sign_in_notice
+from cockpit.access.policy import Permission, Principal, Role, may, page_mode
+from cockpit.cases.texts import CaseTexts
 from cockpit.demo.controller import DemoController
+from cockpit.demo.rooms import DemoRooms
 from cockpit.health import make_health_blueprint
 from cockpit.i18n import label, pick_language
 from cockpit.open311 import make_blueprint
 from cockpit.runtime import Runtime
 from cockpit.settings import Settings
 from cockpit.viewmodels import read_view
-from layouts.demo import demo_page, preparing_page
+from cockpit.web.audit_pages import make_audit_blueprint
+from cockpit.web.demo_room import current_room_key, open_visitor_room
+from cockpit.web.identity import client_address, current_principal, install_identity
+from cockpit.web.limits import make_limiter
+from cockpit.web.security import APP_LOAD_ERROR, check_secret_key, exit_if_insecure, harden
+from layouts.demo import demo_page, preparing_page, rooms_full_page
 from layouts.shell import ScreenConfig, page, pick_mode
 
 ASSETS = Path(__file__).with_name("assets")
+log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> Dash:
     """Return the Dash app wired to the stores; start the embedded worker and scenario if set."""
     settings = settings or Settings()
+    check_secret_key(settings)  # before the runtime opens stores or starts threads
     runtime = runtime or Runtime.open(settings)
     if settings.embedded_worker:
         runtime.start_background()
-    # One demo per web process, started by the first ?mode=demo page and stopped with the runtime;
-    # under gunicorn each worker process plays its own (see cockpit/demo/controller.py).
-    demo = DemoController(settings, runtime.engine, runtime.live, runtime.stop_event)
+    # One demo room per visitor (a key in their session cookie), a few per web process, each
+    # started by its visitor's first ?mode=demo page and all stopped with the runtime; under
+    # gunicorn each worker process holds its own rooms (see cockpit/demo/rooms.py).
+    demo_rooms = DemoRooms(
+        partial(DemoController, settings, runtime.engine, runtime.live),
+        runtime.stop_event,
+        capacity=settings.demo_rooms,
+        key_of=current_room_key,
+    )
     app = Dash(
         __name__,
         assets_folder=str(ASSETS),
@@ -49,10 +67,25 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         suppress_callback_exceptions=True,
     )
     app.server.config["SECRET_KEY"] = settings.secret_key
+    limiter = make_limiter(app.server, settings)
+    install_identity(app.server, runtime.accounts, runtime.audit, settings, limiter)
+    harden(app, settings)
+    if not runtime.accounts.has_role(Role.ADMIN):
+        log.warning("no admin account yet: add one with `cockpit users add NAME --role admin`")
     app.server.register_blueprint(
-        make_blueprint(runtime.engine, runtime.ingest, runtime.clock, runtime.street_code)
+        make_blueprint(
+            runtime.engine,
+            runtime.ingest,
+            runtime.clock,
+            runtime.street_code,
+            clients=settings.open311_clients,
+            limiter=limiter,
+            rate_limit=settings.open311_rate_limit,
+            audit=runtime.audit,
+        )
     )
     app.server.register_blueprint(make_health_blueprint(partial(read_view, runtime.live)))
+    app.server.register_blueprint(make_audit_blueprint(runtime.audit, settings))
 
     screen = ScreenConfig(
         refresh_ms=settings.refresh_ms,
@@ -65,17 +98,34 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     def serve_cockpit(lang: str | None = None, mode: str | None = None, **_query):
         """Build the page for the URL's ?lang= and ?mode= (Dash pages hand the query over)."""
         chosen = pick_language(lang, settings.language)
-        if pick_mode(mode) == "demo":
+        principal = current_principal()
+        # The role decides the screen: a kiosk asking for ?mode=tablet still gets the wall.
+        shown = page_mode(principal, pick_mode(mode))
+        if shown is None:
+            return preparing_page(chosen, None)  # unreachable past the sign-in gate
+        if shown == "demo":
             return serve_demo(chosen)
-        views = {name: read_view(runtime.live, name) for name in shell_callbacks.REFRESHED_VIEWS}
+        # What the role may have, chosen as the refresh chooses it (cockpit.access.views).
+        views = shell_callbacks.page_views(
+            principal, partial(read_view, runtime.live), shell_callbacks.REFRESHED_VIEWS
+        )
         geometry = read_view(runtime.live, "map_geometry")
-        return page(views, geometry, chosen, pick_mode(mode), screen, time.time())
+        return page(
+            views, geometry, chosen, shown, screen, time.time(), abilities=abilities(principal)
+        )
 
     def serve_demo(lang: str):
-        """Build the demo page from the demo's own store: its street, never production's."""
+        """Build the demo page from the visitor's own demo room: its street, never production's."""
+        if not may(current_principal(), Permission.RUN_DEMO):
+            return preparing_page(lang, text=label("demo_not_allowed", lang), retry_ms=0)
+        demo = open_visitor_room(demo_rooms)
+        if demo is None:
+            return rooms_full_page(lang)
         if not demo.ensure_started():
             return preparing_page(lang, demo.failure)
-        views = {name: demo.read_view(name) for name in shell_callbacks.REFRESHED_VIEWS}
+        views = shell_callbacks.page_views(
+            current_principal(), demo.read_view, shell_callbacks.REFRESHED_VIEWS
+        )
         shell = page(views, demo.read_view("map_geometry"), lang, "demo", screen, time.time())
         return demo_page(shell, views["demo"], lang)
 
@@ -90,12 +140,53 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         title=label("worker_title", settings.language),
     )
     app.layout = dash.page_container
-    shell_callbacks.register(app, runtime.live.get_view, read_demo=demo.read_raw)
-    demo_callbacks.register(app, demo)
-    map_callbacks.register(app, partial(read_view, runtime.live), demo.read_view)
-    case_callbacks.register(app, reader, runtime.cases, settings.language, demo.read_view)
-    worker_callbacks.register(app, runtime.live.get_view, reader, runtime.cases)
+    # The demo readers resolve the requester's own room on every call (None: no room here).
+    shell_callbacks.register(app, runtime.live.get_view, read_demo=demo_rooms.read_raw_current)
+    demo_callbacks.register(
+        app, demo_rooms, who=current_principal, audit=runtime.audit, source_ip=client_address
+    )
+    map_callbacks.register(
+        app, partial(read_view, runtime.live), demo_rooms.read_view_current, who=current_principal
+    )
+    case_callbacks.register(
+        app,
+        reader,
+        runtime.cases,
+        settings.language,
+        demo_rooms.read_view_current,
+        who=current_principal,
+        audit=runtime.audit,
+        source_ip=client_address,
+    )
+    # The case card's reported words: masked, unmasked for a while after a typed reason.
+    reveal_callbacks.register(
+        app,
+        CaseTexts(runtime.engine),
+        settings.language,
+        reveal_seconds=settings.reveal_seconds,
+        who=current_principal,
+        audit=runtime.audit,
+        source_ip=client_address,
+    )
+    worker_callbacks.register(
+        app,
+        runtime.live.get_view,
+        reader,
+        runtime.cases,
+        who=current_principal,
+        audit=runtime.audit,
+        source_ip=client_address,
+    )
     return app
+
+
+def abilities(principal: Principal | None) -> dict[str, bool]:
+    """Return what the page may offer this principal; the server checks every tap again."""
+    return {
+        "act": may(principal, Permission.ACT_CASES),
+        "records": may(principal, Permission.VIEW_RECORDS),
+        "audit": may(principal, Permission.READ_AUDIT),
+    }
 
 
 def main() -> None:
@@ -105,14 +196,23 @@ def main() -> None:
     )
     logging.getLogger("alembic").setLevel(logging.WARNING)
     settings = Settings()
-    app = create_app(settings)
-    logging.getLogger(__name__).info("cockpit on http://%s:%d/", settings.host, settings.port)
+    exit_if_insecure(settings)
+    runtime = Runtime.open(settings)
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
+    base_url = f"http://{host}:{settings.port}/"
+    notice = sign_in_notice(runtime.accounts, base_url)
+    app = create_app(settings, runtime)
+    log.info("cockpit on %s", base_url)
+    print("\n".join(notice), flush=True)
     app.run(host=settings.host, port=settings.port, debug=False)
 
 
 def create_server() -> flask.Flask:
     """Return the WSGI server for gunicorn: `gunicorn 'app:create_server()'`."""
-    return create_app().server
+    settings = Settings()
+    # A refused key stops gunicorn's master ("App failed to load"), not a loop of dying workers.
+    exit_if_insecure(settings, status=APP_LOAD_ERROR)
+    return create_app(settings).server
 
 
 if __name__ == "__main__":

@@ -45,7 +45,6 @@
   }
   function findCase(view, id) {
     const lists = [view.open || [], view.overdue || []];
-    Object.values(view.tasks_by_worker || {}).forEach((tasks) => lists.push(tasks));
     for (const list of lists) {
       const hit = list.find((c) => c.id === id);
       if (hit) return hit;

@@ -151,14 +151,19 @@
       ]),
       div("bars", main.map((r) => barRow(tr(cfg, "state_" + r.state), r.count, max, "b-case"))),
       side.length ? div("chips", side.map((r) => span("chip", tr(cfg, "state_" + r.state) + " " + fmt(r.count)))) : null,
-      overdueList.length ? div("overdue-list", overdueList.map((c) => window.cockpitCases
+      // A wall's view holds code and category only (no id, no title): a row, not a button.
+      overdueList.length ? div("overdue-list", overdueList.map((c) => window.cockpitCases && c.id !== undefined
         ? window.cockpitCases.caseButton(cfg, c)
         : div("overdue-row", "⚠ " + (c.code || c.id || "") + " " + caseTitle(cfg, c)))) : null,
       window.cockpitCases ? window.cockpitCases.ranking(cfg, casesView, 3) : null,
     ];
   }
   function caseTitle(cfg, c) {
-    // A case title is what a person typed: in English, fall back to the category's name.
+    // Without a title (the wall's view), the category's word; in English never Chinese.
+    if (c.title_zh === undefined && c.title_en === undefined) {
+      return cfg.t["case_category_" + c.category] || cfg.t["category_" + c.category] ||
+        String(c.category || "").replace(/[._]/g, " ");
+    }
     if (cfg.lang !== "en") return c.title_zh || "";
     if (c.title_en && !/[\u3400-\u9fff]/.test(c.title_en)) return c.title_en;
     return cfg.t["category_" + c.category] || String(c.category || "").replace(/[._]/g, " ");
@@ -563,7 +568,8 @@
           reasons.length ? h("Ul", { className: "card-reasons" }, reasons.map((r) =>
             h("Li", {}, cfg.lang === "en" ? r.text_en || r.en : r.text_zh || r.zh))) : note(tr(cfg, "no_reasons")),
           // Acknowledging registers the alert's case; the case card (assets/cases.js) takes over.
-          cfg.mode === "tablet" && item.status !== "resolved" && window.cockpitCases
+          // Only a role that may act sees the button; the server checks the tap again.
+          cfg.mode === "tablet" && cfg.can && cfg.can.act && item.status !== "resolved" && window.cockpitCases
             ? window.cockpitCases.acknowledgeButton(cfg, item) : null,
         ]);
       },

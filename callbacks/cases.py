@@ -12,6 +12,8 @@ from urllib.parse import parse_qs
 from dash import ALL, ClientsideFunction, Dash, Input, Output, State, ctx, no_update
 
 from callbacks.shell import reader_for
+from cockpit.access.audit import OK, REFUSED, AuditLog
+from cockpit.access.policy import AccessDenied, Permission, Principal, case_guard, may, require
 from cockpit.cases.desk import CODE_PREFIX, ActResult, CaseActionError, CaseDesk
 from cockpit.cases.panel import CASES
 from cockpit.cases.workflow import CaseRecord, allowed
@@ -37,6 +39,7 @@ from layouts.map import CASE_PICK_ID
 log = logging.getLogger(__name__)
 
 ReadView = Callable[[str], dict[str, Any] | None]
+WhoIsIt = Callable[[], Principal | None]
 LOCATION = "_pages_location"  # Dash pages' own location: its query names the profile and language
 # The demo plays its own street through its own desk: a visitor watches its cases, acts on none.
 INTERACTIVE_MODES = ("tablet",)
@@ -133,14 +136,90 @@ def outcome(result: ActResult, action: str, lang: str) -> tuple[str, str]:
 
 
 def refused(exc: Exception, lang: str) -> tuple[str, str]:
-    """Return the message of a refused tap: the desk's reason, never a stack trace."""
-    if isinstance(exc, CaseActionError):
+    """Return the message of a refused tap: the desk's or the policy's reason, never a trace."""
+    if isinstance(exc, CaseActionError | AccessDenied):
         return "error", label("case_refused", lang).format(reason=str(exc))
     return "error", label("case_failed", lang)
 
 
+def audit_action(
+    audit: AuditLog | None,
+    principal: Principal | None,
+    action: str,
+    record: tuple[str, Any],
+    *,
+    note: str | None = None,
+    exc: Exception | None = None,
+    detail: dict[str, Any] | None = None,
+    source_ip: str | None = None,
+) -> None:
+    """Write a case or alert action, done or refused, to the audit log."""
+    if audit is None:
+        return
+    audit.record(
+        principal.actor if principal else "anonymous",
+        action,
+        role=principal.role.value if principal else None,
+        record=record,
+        reason=note,
+        outcome=OK if exc is None else REFUSED,
+        source_ip=source_ip,
+        detail=(detail or {}) | ({"refused": str(exc)[:200]} if exc is not None else {}),
+    )
+
+
+def act_audited(
+    desk: CaseDesk,
+    audit: AuditLog | None,
+    principal: Principal | None,
+    permission: Permission,
+    action: str,
+    record: tuple[str, Any],
+    *,
+    audit_name: str | None = None,
+    screen_refusal: str | None = None,
+    note: str | None = None,
+    detail: dict[str, Any] | None = None,
+    source_ip: str | None = None,
+    **desk_args: Any,
+) -> ActResult:
+    """Run one desk action as the signed-in principal and audit it, done or refused.
+
+    Raises AccessDenied (the role, or `screen_refusal`: a screen that only shows) or
+    CaseActionError (the desk's reason) after writing the refusal to the audit log.
+    """
+    name = (audit_name or f"case_{action}")[:40]
+    try:
+        if screen_refusal:
+            raise AccessDenied(screen_refusal)
+        require(principal, permission)
+        result = desk.act(
+            action, principal.actor, note=note, authorize=case_guard(principal), **desk_args
+        )
+    except Exception as exc:  # the screen shows why; the log keeps anything unexpected
+        if not isinstance(exc, CaseActionError | AccessDenied):
+            log.exception("%s: %s on %s %s failed", principal, action, *record)
+        audit_action(audit, principal, name, record, note=note, exc=exc, source_ip=source_ip)
+        raise
+    if result.applied:
+        audit_action(
+            audit,
+            principal,
+            name,
+            record,
+            note=note,
+            detail=(detail or {}) | {"state": result.state},
+            source_ip=source_ip,
+        )
+    return result
+
+
 class CaseScreens:
-    """Draw case cards from the published `cases` view and apply taps through the case desk."""
+    """Draw case cards from the published `cases` view and apply taps through the case desk.
+
+    Who is asking comes from the server's session (`principal`), never from the page: the
+    page's mode only narrows (a demo page acts on nothing), it never grants.
+    """
 
     def __init__(
         self,
@@ -148,11 +227,15 @@ class CaseScreens:
         desk: CaseDesk | None,
         default_lang: str,
         read_demo: ReadView | None = None,
+        audit: AuditLog | None = None,
+        source_ip: Callable[[], str | None] = lambda: None,
     ) -> None:
         self.read_view = read_view
         self.desk = desk
         self.default_lang = default_lang
         self.read_demo = read_demo
+        self.audit = audit
+        self.source_ip = source_ip
 
     def team_kind(self, case: Mapping[str, Any]) -> str | None:
         """Return the kind of team that usually handles the case's category (the desk's routing)."""
@@ -164,8 +247,17 @@ class CaseScreens:
         """Return the `cases` view the page's profile shows: a demo page never sees production's."""
         return reader_for(mode, self.read_view, self.read_demo)(CASES)
 
+    def interactive(self, principal: Principal | None, mode: str) -> bool:
+        """Tell whether the card offers actions: a role that may act, on an acting page."""
+        return (
+            self.desk is not None
+            and mode in INTERACTIVE_MODES
+            and may(principal, Permission.ACT_CASES)
+        )
+
     def card(
         self,
+        principal: Principal | None,
         case_id: int,
         search: str | None,
         *,
@@ -175,6 +267,8 @@ class CaseScreens:
     ) -> Any:
         """Return the card of a case from one read of the view (or as just moved by a tap)."""
         lang, mode = profile(search, self.default_lang)
+        if not may(principal, Permission.VIEW_RECORDS):
+            return no_update  # a wall or a stranger reads no case
         view = self.read_cases(mode)
         published = find_case(view, case_id)
         case = shown if shown is not None else published
@@ -184,81 +278,109 @@ class CaseScreens:
             nonce=nonce,
             drawn_from=fingerprint(published),
             targets=dispatch_targets(case, view, lang, self.team_kind(case)) if case else [],
-            interactive=mode in INTERACTIVE_MODES and self.desk is not None,
+            interactive=self.interactive(principal, mode),
             message=message,
             just_acted=shown is not None,
         )
 
     def act(
-        self, tap: Mapping[str, Any], values: Mapping[str, Any], search: str | None, nonce: str
+        self,
+        principal: Principal | None,
+        tap: Mapping[str, Any],
+        values: Mapping[str, Any],
+        search: str | None,
+        nonce: str,
     ) -> Any:
-        """Apply the tapped action once (per key) and return the card with what happened."""
+        """Apply the tapped action once (per key) as the signed-in account; return the card."""
         lang, mode = profile(search, self.default_lang)
-        if self.desk is None or mode not in INTERACTIVE_MODES:
-            return no_update
         case_id, action = tap.get("case"), str(tap.get("action"))
-        if not isinstance(case_id, int):
+        if self.desk is None or not isinstance(case_id, int) or isinstance(case_id, bool):
             return no_update
         note = (values.get("note") or "").strip() or None
         target = values.get("target") if action == "dispatch" else None
         satisfaction = values.get("satisfaction") if action == "revisit" else None
-        actor = mode
         try:
-            result = self.desk.act(
+            result = act_audited(
+                self.desk,
+                self.audit,
+                principal,
+                Permission.ACT_CASES,
                 action,
-                actor,
-                case_id=case_id,
+                ("case", case_id),
+                screen_refusal=None
+                if mode in INTERACTIVE_MODES
+                else "this screen only shows cases",
                 note=note,
+                detail={"target": target},
+                source_ip=self.source_ip(),
+                case_id=case_id,
                 target=target,
                 satisfaction=satisfaction,
                 action_key=str(tap.get("key") or "") or None,
             )
-        except Exception as exc:  # the tablet shows why; the log keeps anything unexpected
-            if not isinstance(exc, CaseActionError):
-                log.exception("case %s: %s failed", case_id, action)
-            return self.card(case_id, search, nonce=nonce, message=refused(exc, lang))
+        except Exception as exc:
+            if not may(principal, Permission.VIEW_RECORDS):
+                return no_update
+            return self.card(principal, case_id, search, nonce=nonce, message=refused(exc, lang))
         case = find_case(self.read_cases(mode), case_id)
         shown = moved(
             case,
             result,
             action=action,
-            actor=actor,
+            actor=principal.actor,
             note=note,
             target=target,
             now=self.desk.clock.now(),
         )
         return self.card(
-            case_id, search, nonce=nonce, shown=shown, message=outcome(result, action, lang)
+            principal,
+            case_id,
+            search,
+            nonce=nonce,
+            shown=shown,
+            message=outcome(result, action, lang),
         )
 
-    def acknowledge(self, tap: Mapping[str, Any], search: str | None) -> Any:
-        """Acknowledge an alert (registering its case) and show the case's card."""
+    def acknowledge(
+        self, principal: Principal | None, tap: Mapping[str, Any], search: str | None
+    ) -> Any:
+        """Acknowledge an alert (registering its case) as the signed-in account; show the case."""
         lang, mode = profile(search, self.default_lang)
         alert_id = tap.get("id")
-        if self.desk is None or mode not in INTERACTIVE_MODES or not isinstance(alert_id, int):
+        if self.desk is None or not isinstance(alert_id, int) or isinstance(alert_id, bool):
             return no_update
         try:
-            result = self.desk.act(
+            result = act_audited(
+                self.desk,
+                self.audit,
+                principal,
+                Permission.ACT_CASES,
                 "acknowledge",
-                mode,
+                ("alert", alert_id),
+                audit_name="alert_acknowledge",
+                screen_refusal=None
+                if mode in INTERACTIVE_MODES
+                else "this screen only shows alerts",
+                source_ip=self.source_ip(),
                 alert_id=alert_id,
                 action_key=str(tap.get("key") or "") or None,
             )
         except Exception as exc:
-            if not isinstance(exc, CaseActionError):
-                log.exception("alert %s: acknowledge failed", alert_id)
+            if not may(principal, Permission.VIEW_RECORDS):
+                return no_update
             return case_card(None, lang, message=refused(exc, lang))
         case = find_case(self.read_cases(mode), result.case_id)
         shown = moved(
             case,
             result,
             action="register",
-            actor=mode,
+            actor=principal.actor,
             note=None,
             target=None,
             now=self.desk.clock.now(),
         )
         return self.card(
+            principal,
             result.case_id,
             search,
             nonce=new_nonce(),
@@ -273,9 +395,16 @@ def register(
     desk: CaseDesk | None,
     default_lang: str = "zh",
     read_demo: ReadView | None = None,
+    *,
+    who: WhoIsIt,
+    audit: AuditLog | None = None,
+    source_ip: Callable[[], str | None] = lambda: None,
 ) -> None:
-    """Attach the case card, action, acknowledge and cases-panel callbacks to the app."""
-    screens = CaseScreens(read_view, desk, default_lang, read_demo)
+    """Attach the case card, action, acknowledge and cases-panel callbacks to the app.
+
+    `who()` returns the signed-in principal of the current request (cockpit.web.identity).
+    """
+    screens = CaseScreens(read_view, desk, default_lang, read_demo, audit, source_ip)
     overlay = Output("card-overlay", "children", allow_duplicate=True)
 
     @app.callback(
@@ -291,7 +420,7 @@ def register(
         case_id = picked.get("id")
         if not isinstance(case_id, int) or isinstance(case_id, bool):
             return no_update
-        return screens.card(case_id, search, nonce=new_nonce())
+        return screens.card(who(), case_id, search, nonce=new_nonce())
 
     @app.callback(
         overlay,
@@ -308,7 +437,7 @@ def register(
             return no_update
         card = card_memory(ctx.states_list[1], tap.get("case"))
         values = inputs_of(ctx.states_list[0], tap.get("case"))
-        return screens.act(tap, values, search, card.get("nonce") or new_nonce())
+        return screens.act(who(), tap, values, search, card.get("nonce") or new_nonce())
 
     @app.callback(
         overlay,
@@ -321,7 +450,7 @@ def register(
         tap = tapped(ctx.triggered)
         if tap is None:
             return no_update
-        return screens.acknowledge(tap, search)
+        return screens.acknowledge(who(), tap, search)
 
     @app.callback(
         overlay,
@@ -338,6 +467,7 @@ def register(
         kept = card_memory(ctx.states_list[0], tap["id"])
         message = kept.get("message")
         return screens.card(
+            who(),
             tap["id"],
             search,
             nonce=kept.get("nonce") or new_nonce(),

@@ -1,63 +1,160 @@
-"""Wire the demo screen: controls call the demo controller; the caption bar fills clientside."""
+"""Wire the demo screen: controls act on the visitor's own room; the caption bar fills clientside.
+
+Every control (play/pause, restart, speed, scripted/replay) needs a signed-in role holding
+Permission.RUN_DEMO and acts only on the room named by the requester's session; anything else is
+refused, changes no room, says why on the bar, and is audited like a control that was done.
+"""
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from datetime import date
+from typing import Any
 
 from dash import ClientsideFunction, Dash, Input, Output, State, ctx, no_update
 
+from cockpit.access.audit import OK, REFUSED, AuditLog
+from cockpit.access.policy import Permission, Principal, may
 from cockpit.demo.controller import DemoController, DemoError
+from cockpit.demo.rooms import CLOSED, DemoRooms
+from cockpit.i18n import label, pick_language
 
 log = logging.getLogger(__name__)
 
+# A command acts on one controller and returns the command done ("pause" for a toggle that
+# paused), or None when nothing played to act on.
+Command = Callable[[DemoController], str | None]
 
-def register(app: Dash, demo: DemoController) -> None:
-    """Attach the demo's control callbacks (server) and caption drawing (clientside) to the app."""
+
+class DemoControls:
+    """Check, apply and audit one visitor's demo command against their own room only."""
+
+    def __init__(
+        self,
+        rooms: DemoRooms,
+        who: Callable[[], Principal | None],
+        audit: AuditLog | None = None,
+        source_ip: Callable[[], str | None] = lambda: None,
+    ) -> None:
+        self.rooms = rooms
+        self.who = who
+        self.audit = audit
+        self.source_ip = source_ip
+
+    def run(
+        self, name: str, command: Command, lang: str, detail: dict[str, Any] | None = None
+    ) -> tuple[dict[str, Any], str]:
+        """Apply the command to the requester's room; return the acknowledgement and the
+        message the bar shows (empty when it was done)."""
+        principal = self.who()
+        key = self.rooms.key_of()
+        done, reason, message = name, None, ""
+        if not may(principal, Permission.RUN_DEMO):
+            reason, message = "not allowed", label("demo_not_allowed", lang)
+        else:
+            controller = self.rooms.get(key)
+            if controller is None:
+                absent = self.rooms.absence(key)
+                reason = "no room" if key is None else f"room {absent}"
+                message = label(
+                    "demo_room_closed" if absent == CLOSED else "demo_room_elsewhere", lang
+                )
+            else:
+                try:
+                    done = command(controller) or name
+                except (DemoError, ValueError) as exc:
+                    reason = str(exc)[:200]
+                    message = label("demo_refused", lang).format(reason=reason)
+        self._audit(principal, done, key, reason, detail)
+        if reason is not None:
+            log.info("demo %s refused: %s", name, reason)
+            return {"error": reason, "at": time.time()}, message
+        return {"done": done, "at": time.time()}, ""
+
+    def _audit(
+        self,
+        principal: Principal | None,
+        command: str,
+        key: str | None,
+        reason: str | None,
+        detail: dict[str, Any] | None,
+    ) -> None:
+        """Write the command, done or refused, to the audit log."""
+        if self.audit is None:
+            return
+        self.audit.record(
+            principal.actor if principal else "anonymous",
+            f"demo_{command}",
+            role=principal.role.value if principal else None,
+            record=("demo_room", key[:8]) if key else None,
+            outcome=OK if reason is None else REFUSED,
+            source_ip=self.source_ip(),
+            detail=(detail or {}) | ({"refused": reason} if reason is not None else {}),
+        )
+
+
+def register(
+    app: Dash,
+    rooms: DemoRooms,
+    *,
+    who: Callable[[], Principal | None],
+    audit: AuditLog | None = None,
+    source_ip: Callable[[], str | None] = lambda: None,
+) -> None:
+    """Attach the demo's control callbacks (server) and caption drawing (clientside) to the app.
+
+    `who()` returns the request's signed-in principal; `rooms.key_of()` its demo room key.
+    """
+    controls = DemoControls(rooms, who, audit, source_ip)
 
     @app.callback(
         Output("demo-ack", "data"),
+        Output("demo-message", "children"),
         Input("demo-play", "n_clicks"),
         Input("demo-restart", "n_clicks"),
         Input("demo-speed", "value"),
+        State("labels-store", "data"),
         prevent_initial_call=True,
     )
-    def control(_play: int, _restart: int, speed: int | None):
-        """Pause or play, restart, or change the speed of the demo playing in this process."""
+    def control(_play: int, _restart: int, speed: int | None, config: dict[str, Any] | None):
+        """Pause or play, restart, or change the speed of the visitor's own demo."""
+        lang = language(config)
         trigger = ctx.triggered_id
-        try:
-            if trigger == "demo-play":
-                demo.toggle()
-            elif trigger == "demo-restart":
-                demo.restart()
-            elif trigger == "demo-speed" and speed is not None:
-                demo.set_speed(speed)
-        except DemoError as exc:
-            return {"error": str(exc), "at": time.time()}
-        return {"done": trigger, "at": time.time()}
+        if trigger == "demo-play":
+            ack, message = controls.run("toggle", lambda demo: demo.toggle(), lang)
+        elif trigger == "demo-restart":
+            ack, message = controls.run("restart", lambda demo: demo.restart(), lang)
+        elif trigger == "demo-speed" and speed is not None:
+            ack, message = controls.run(
+                "speed", lambda demo: demo.set_speed(speed), lang, {"speed": speed}
+            )
+        else:
+            return no_update, no_update
+        return ack, message
 
     @app.callback(
         Output("demo-reload", "data"),
+        Output("demo-message", "children", allow_duplicate=True),
         Input("demo-source", "value"),
         Input("demo-day", "value"),
+        State("labels-store", "data"),
         prevent_initial_call=True,
     )
-    def switch(source: str | None, day: str | None):
-        """Switch between the scripted day and a recorded one; the page reloads for its map."""
-        try:
-            if source == "replay" and day:
-                demo.replay(date.fromisoformat(day))
-            elif source == "scripted":
-                if ctx.triggered_id != "demo-source":
-                    return no_update  # a day chosen while the script plays waits for "replay"
-                demo.scripted()
-            else:
-                return no_update
-        except (DemoError, ValueError) as exc:
-            log.warning("demo switch refused: %s", exc)
-            return {"error": str(exc), "at": time.time()}
-        return {"reload": True, "at": time.time()}
+    def switch(source: str | None, day: str | None, config: dict[str, Any] | None):
+        """Switch the visitor's demo between the scripted day and a recorded one; the page
+        reloads for its map."""
+        lang = language(config)
+        if source == "replay" and day:
+            ack, message = controls.run(
+                "replay", lambda demo: demo.replay(date.fromisoformat(day)), lang, {"day": day}
+            )
+        elif source == "scripted" and ctx.triggered_id == "demo-source":
+            ack, message = controls.run("scripted", lambda demo: demo.scripted(), lang)
+        else:
+            return no_update, no_update  # a day chosen while the script plays waits for "replay"
+        return ({"reload": True, "at": ack["at"]} if "done" in ack else ack), message
 
     def clientside(function: str, *args, **kwargs) -> None:
         """Register one function of assets/demo.js."""
@@ -91,3 +188,8 @@ def register(app: Dash, demo: DemoController) -> None:
         Input("demo-wait", "n_intervals"),
         prevent_initial_call=True,
     )
+
+
+def language(config: dict[str, Any] | None) -> str:
+    """Return the page's language from its client config (Chinese when it names none)."""
+    return pick_language((config or {}).get("lang"), "zh")

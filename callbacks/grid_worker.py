@@ -1,4 +1,4 @@
-"""Serve the grid worker's phone page: the worker's tasks from the `cases` view, taps to the desk."""
+"""Serve the grid worker's phone page: the worker's own `tasks:<id>` view, taps to the desk."""
 
 from __future__ import annotations
 
@@ -8,12 +8,17 @@ from typing import Any
 
 import orjson
 from dash import ALL, Dash, Input, Output, State, ctx, html, no_update
+from dash.exceptions import PreventUpdate
 
-from callbacks.cases import moved, outcome, refused, tapped
+from callbacks.cases import act_audited, moved, outcome, refused, tapped
 from callbacks.shell import peek
-from cockpit.cases.desk import CaseActionError, CaseDesk
-from cockpit.cases.panel import CASES
+from cockpit.access.audit import AuditLog
+from cockpit.access.policy import Permission, Principal
+from cockpit.access.views import TASKS_STORE, view_for
+from cockpit.cases.desk import CaseDesk
+from cockpit.cases.panel import TASKS_PREFIX, tasks_view
 from cockpit.i18n import pick_language
+from cockpit.web.identity import current_principal
 from layouts.grid_worker import (
     WORKER_ACT,
     WORKER_CONTEXT,
@@ -26,7 +31,6 @@ from layouts.grid_worker import (
     tasks_fingerprint,
     tasks_of,
     with_drafts,
-    worker_id,
     worker_page,
 )
 
@@ -36,19 +40,45 @@ ReadView = Callable[[str], dict[str, Any] | None]
 ReadRaw = Callable[[str], bytes | None]
 
 
-def make_layout(read_view: ReadView, default_lang: str, refresh_ms: int) -> Callable[..., html.Div]:
+def make_layout(
+    read_view: ReadView,
+    default_lang: str,
+    refresh_ms: int,
+    who: Callable[[], Principal | None] = current_principal,
+) -> Callable[..., html.Div]:
     """Return the /worker page's layout function (Dash pages hand it the query)."""
 
     def serve_worker(worker: str | None = None, lang: str | None = None, **_query: Any):
-        """Build the page for ?worker=<id>&lang=zh|en from one read of the `cases` view."""
+        """Build the page of the signed-in worker's own tasks (?worker= only for staff, read-only)."""
         chosen = pick_language(lang, default_lang)
-        who = worker_id(worker)
-        view = read_view(CASES)
+        principal = who()
+        shown, name = shown_worker(principal, worker)
+        view = read_view(name) if name else None
         return worker_page(
-            who, tasks_of(view, who), chosen, refresh_ms, (view or {}).get("version")
+            shown,
+            tasks_of(view, shown),
+            chosen,
+            refresh_ms,
+            (view or {}).get("version"),
+            read_only=read_only(principal),
         )
 
     return serve_worker
+
+
+def shown_worker(principal: Principal | None, requested: Any) -> tuple[str | None, str | None]:
+    """Return (worker id, tasks view) the principal sees: a grid worker always their own."""
+    name = view_for(principal, TASKS_STORE, requested)
+    return (name.removeprefix(TASKS_PREFIX), name) if name else (None, None)
+
+
+def read_only(principal: Principal | None) -> bool:
+    """Tell whether the page shows no buttons: anyone but the grid worker whose list it is."""
+    return (
+        principal is None
+        or principal.worker_id is None
+        or not principal.may(Permission.ACT_OWN_TASKS)
+    )
 
 
 def refreshed(
@@ -56,31 +86,53 @@ def refreshed(
     context: Mapping[str, Any],
     notes: Mapping[int, Any] | None = None,
     satisfaction: Mapping[int, Any] | None = None,
+    *,
+    worker: str | None,
+    read_only: bool = False,
 ) -> tuple[list[Any] | None, dict[str, Any] | None]:
     """Return (new task cards, new context) when the worker's tasks changed, else Nones.
 
+    `worker` is whose tasks view `raw` is, as the server decided (never the page's context).
     What the worker has typed or chosen (notes, satisfaction by case id) is carried over.
     """
-    if not raw or not context.get("worker"):
+    if not raw or worker is None:
         return None, None
     stamps = peek(raw)
-    if stamps is not None and stamps[0] == context.get("version"):
+    if (
+        stamps is not None
+        and stamps[0] == context.get("version")
+        and (context.get("worker") == worker)
+    ):
         return None, None  # the view is the one already drawn: nothing to parse
     view = orjson.loads(raw)
-    tasks = tasks_of(view, context["worker"])
+    tasks = tasks_of(view, worker)
     fp = tasks_fingerprint(tasks)
     version = view.get("version")
-    if fp == context.get("fp"):
+    if fp == context.get("fp") and context.get("worker") == worker:
         return None, {**context, "version": version}
     drafted = with_drafts(tasks, notes or {}, satisfaction or {})
+    lang, nonce = context.get("lang", "zh"), context.get("nonce", "")
     return (
-        task_list(context["worker"], drafted, context.get("lang", "zh"), context.get("nonce", "")),
-        {**context, "version": version, "fp": fp},
+        task_list(worker, drafted, lang, nonce, read_only=read_only),
+        {**context, "worker": worker, "version": version, "fp": fp},
     )
 
 
-def register(app: Dash, read_raw: ReadRaw, read_view: ReadView, desk: CaseDesk | None) -> None:
-    """Attach the worker page's refresh and action callbacks to the app."""
+def register(
+    app: Dash,
+    read_raw: ReadRaw,
+    read_view: ReadView,
+    desk: CaseDesk | None,
+    *,
+    who: Callable[[], Principal | None],
+    audit: AuditLog | None = None,
+    source_ip: Callable[[], str | None] = lambda: None,
+) -> None:
+    """Attach the worker page's refresh and action callbacks to the app.
+
+    `who()` returns the signed-in principal of the current request (cockpit.web.identity).
+    """
+    tasks = WorkerTasks(read_view, desk, audit, source_ip) if desk is not None else None
 
     @app.callback(
         Output(WORKER_TASKS, "children"),
@@ -93,8 +145,17 @@ def register(app: Dash, read_raw: ReadRaw, read_view: ReadView, desk: CaseDesk |
     )
     def refresh(_tick: int, context: dict[str, Any] | None, _notes: list, _sats: list):
         """Redraw the task list only when this worker's tasks changed, keeping what was typed."""
+        # The session decides whose list: a grid worker's own; the context only names the one a
+        # staff reader opened (?worker=), which view_for allows a record viewer alone.
+        principal = who()
+        context = context or {}
+        worker, name = shown_worker(principal, context.get("worker"))
+        if name is None:
+            raise PreventUpdate
         notes, sats = (_by_case(states) for states in ctx.states_list[1:3])
-        cards, new_context = refreshed(read_raw(CASES), context or {}, notes, sats)
+        cards, new_context = refreshed(
+            read_raw(name), context, notes, sats, worker=worker, read_only=read_only(principal)
+        )
         return (
             no_update if cards is None else cards,
             no_update if new_context is None else new_context,
@@ -110,39 +171,69 @@ def register(app: Dash, read_raw: ReadRaw, read_view: ReadView, desk: CaseDesk |
         prevent_initial_call=True,
     )
     def act(_clicks: list[Any], _notes: list[Any], _sats: list[Any], context: dict | None):
-        """Apply the tapped action as this worker; show the outcome and the task as it is now."""
+        """Apply the tapped action as the signed-in worker; show the outcome and the task now."""
         tap = tapped(ctx.triggered)
         context = context or {}
-        worker, lang = context.get("worker"), context.get("lang", "zh")
-        if tap is None or desk is None or not worker or not isinstance(tap.get("case"), int):
+        lang = context.get("lang", "zh")
+        if tap is None or tasks is None or not isinstance(tap.get("case"), int):
             return no_update, no_update
+        return tasks.act(who(), tap, ctx.states_list[0], ctx.states_list[1], context, lang)
+
+
+class WorkerTasks:
+    """Apply a grid worker's taps through the case desk, as the account signed in on the server."""
+
+    def __init__(
+        self,
+        read_view: ReadView,
+        desk: CaseDesk,
+        audit: AuditLog | None = None,
+        source_ip: Callable[[], str | None] = lambda: None,
+    ) -> None:
+        self.read_view = read_view
+        self.desk = desk
+        self.audit = audit
+        self.source_ip = source_ip
+
+    def act(
+        self,
+        principal: Principal | None,
+        tap: Mapping[str, Any],
+        note_states: list[dict[str, Any]],
+        sat_states: list[dict[str, Any]],
+        context: Mapping[str, Any],
+        lang: str,
+    ) -> tuple[Any, Any]:
+        """Return (outcome line, task list) after acting on one of the worker's own cases."""
         case_id, action = tap["case"], str(tap.get("action"))
-        note = _value_for(ctx.states_list[0], case_id)
-        note = (note or "").strip() or None
-        satisfaction = _value_for(ctx.states_list[1], case_id) if action == "revisit" else None
-        actor = f"worker:{worker}"
+        note = (_value_for(note_states, case_id) or "").strip() or None
+        satisfaction = _value_for(sat_states, case_id) if action == "revisit" else None
         try:
-            result = desk.act(
+            result = act_audited(
+                self.desk,
+                self.audit,
+                principal,
+                Permission.ACT_OWN_TASKS,
                 action,
-                actor,
-                case_id=case_id,
+                ("case", case_id),
                 note=note,
+                source_ip=self.source_ip(),
+                case_id=case_id,
                 satisfaction=satisfaction,
                 action_key=str(tap.get("key") or "") or None,
             )
-        except Exception as exc:  # the worker sees why; the log keeps anything unexpected
-            if not isinstance(exc, CaseActionError):
-                log.exception("worker %s: %s on case %s failed", worker, action, case_id)
+        except Exception as exc:
             return _message(refused(exc, lang)), no_update
-        notes, sats = (_by_case(states) for states in ctx.states_list[0:2])
-        tasks = with_drafts(tasks_of(read_view(CASES), worker), notes, sats)
-        now = desk.clock.now()
+        worker = str(principal.worker_id)
+        notes, sats = _by_case(note_states), _by_case(sat_states)
+        tasks = with_drafts(tasks_of(self.read_view(tasks_view(worker)), worker), notes, sats)
+        now = self.desk.clock.now()
         shown = [
             moved(
                 task,
                 result,
                 action=action,
-                actor=actor,
+                actor=principal.actor,
                 note=note,
                 target=None,
                 now=now,

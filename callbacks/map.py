@@ -11,6 +11,7 @@ import orjson
 from dash import ClientsideFunction, Dash, Input, Output, State, ctx, no_update
 
 from callbacks.shell import reader_for
+from cockpit.access.policy import Permission, Principal, may
 from cockpit.map_layers import (
     LAYERS,
     MAP_ALERTS,
@@ -40,10 +41,17 @@ MAP_VIEWS = (MAP_COLOURS, MAP_DEVICES, MAP_ALERTS, MAP_CASES)
 GZIP_LEVEL = 6
 
 
-def register(app: Dash, read_view: ReadView, read_demo: ReadView | None = None) -> None:
+def register(
+    app: Dash,
+    read_view: ReadView,
+    read_demo: ReadView | None = None,
+    *,
+    who: Callable[[], Principal | None] = lambda: None,
+) -> None:
     """Attach the map's clientside callbacks, its card callback and its layer URLs to the app.
 
     A page in demo mode reads its layers and cards with `read_demo` (the demo's own store).
+    Cards go only to a signed-in role that may read records (`who()`: the request's principal).
     """
     packed: dict[str, tuple] = {}  # layer name → (version, JSON, gzip), this process's copy
     app.server.add_url_rule(
@@ -89,7 +97,7 @@ def register(app: Dash, read_view: ReadView, read_demo: ReadView | None = None) 
         """Return the card of the building or device just tapped, from published views only."""
         lang = (config or {}).get("lang", "zh")
         target = picked_target(ctx.triggered_id, building, device, picked)
-        if target is None:
+        if target is None or not may(who(), Permission.VIEW_RECORDS):
             return no_update
         read = reader_for((config or {}).get("mode"), read_view, read_demo)
         kind, payload = target
@@ -165,7 +173,8 @@ def serve_layer(
     response.headers["Vary"] = "Accept-Encoding"
     if held_version == version:
         # The URL names the content: a new version is a new URL, so this one never changes.
-        response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+        # private: behind sign-in, a shared proxy must not hand it to anyone else.
+        response.headers["Cache-Control"] = "private, max-age=31536000, immutable"
     else:
         response.headers["Cache-Control"] = "no-cache"
     return response

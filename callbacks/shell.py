@@ -8,7 +8,11 @@ from typing import Any
 
 import orjson
 from dash import ClientsideFunction, Dash, Input, Output, State, no_update
+from dash.exceptions import PreventUpdate
 
+from cockpit.access.policy import Principal
+from cockpit.access.views import views_for
+from cockpit.web.identity import current_principal
 from layouts.map import PICK_ID
 from layouts.panels import PANELS, WALL_KPIS
 from layouts.shell import SOURCES
@@ -65,6 +69,24 @@ def reader_for(
     return read
 
 
+def role_reader(read: Callable[[str], Any], chosen: dict[str, str | None]) -> Callable[[str], Any]:
+    """Return a reader by store name that reads the view chosen for the role, or nothing."""
+
+    def read_store(store: str) -> Any:
+        name = chosen.get(store)
+        return read(name) if name else None
+
+    return read_store
+
+
+def page_views(
+    principal: Principal | None, read: Callable[[str], Any], stores: Iterable[str]
+) -> dict[str, Any]:
+    """Return each store's view for a page's first render: the role's choice, as the refresh's."""
+    reader = role_reader(read, views_for(principal, tuple(stores)))
+    return {store: reader(store) for store in stores}
+
+
 def refresh_views(
     read_raw: ReadRaw,
     names: Iterable[str],
@@ -100,10 +122,13 @@ def register(
     read_raw: ReadRaw,
     views: tuple[str, ...] = REFRESHED_VIEWS,
     read_demo: ReadRaw | None = None,
+    who: Callable[[], Principal | None] = current_principal,
 ) -> None:
     """Attach the refresh callback and the clientside fan-out for the given views to the app.
 
     A page in demo mode reads its views with `read_demo` (the demo's own store), and only it.
+    Each store gets the view the signed-in role may have (cockpit.access.views); `who()` says who
+    that is, from the server's session.
     """
 
     @app.callback(
@@ -116,8 +141,12 @@ def register(
     )
     def refresh(_tick: int, held: dict[str, str] | None, config: dict[str, Any] | None):
         """Return the views newer than the client's, their versions and a heartbeat."""
+        principal = who()
+        if principal is None:
+            raise PreventUpdate  # no session, nothing: whatever the gate in front did
         reader = reader_for((config or {}).get("mode"), read_raw, read_demo)
-        out, versions, heartbeat = refresh_views(reader, views, held, time.time())
+        chosen = role_reader(reader, views_for(principal, views))
+        out, versions, heartbeat = refresh_views(chosen, views, held, time.time())
         return [*out, versions, heartbeat]
 
     def clientside(function: str, *args, **kwargs) -> None:

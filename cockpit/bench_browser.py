@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import statistics
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 CHROMIUM = "/usr/bin/chromium"
 # Collected from the page's start: long tasks (>50 ms) and layout shifts without recent input.
@@ -17,6 +19,7 @@ new PerformanceObserver((list) => list.getEntries().forEach((e) => {
 })).observe({type: "layout-shift", buffered: true});
 """
 METRICS = ("TaskDuration", "ScriptDuration", "LayoutDuration", "RecalcStyleDuration")
+REFRESH_PATH = "/_dash-update-component"
 
 
 def bench_browser(
@@ -27,9 +30,16 @@ def bench_browser(
     seconds: float,
     settle_s: float,
     throttle: float,
+    token: str | None = None,
+    user: str | None = None,
+    password: str | None = None,
     say: Callable[[str], None] = print,
 ) -> dict[str, float]:
-    """Open `url` in headless Chromium, let it settle, then measure `seconds` of live updates."""
+    """Open `url` in headless Chromium, let it settle, then measure `seconds` of live updates.
+
+    The pages need a session: `token` signs the browser in as a wall (/kiosk?token=), `user` and
+    `password` as a person (the /login form, posted with the page's own cookies).
+    """
     try:
         from playwright.sync_api import sync_playwright
     except ImportError as exc:  # the test extra brings it
@@ -45,17 +55,33 @@ def bench_browser(
             cdp.send("Performance.enable")
             cdp.send("Network.enable")
             received: list[float] = []
-            cdp.on("Network.loadingFinished", lambda e: received.append(e["encodedDataLength"]))
+            refresh_ids: set[str] = set()
+            refreshes: list[float] = []
+
+            def finished(event: dict[str, Any]) -> None:
+                received.append(event["encodedDataLength"])
+                if event["requestId"] in refresh_ids:
+                    refreshes.append(event["encodedDataLength"])
+
+            def responded(event: dict[str, Any]) -> None:
+                if urlsplit(event["response"]["url"]).path.endswith(REFRESH_PATH):
+                    refresh_ids.add(event["requestId"])
+
+            cdp.on("Network.responseReceived", responded)
+            cdp.on("Network.loadingFinished", finished)
+            _sign_in(page, url, token, user, password)
             # A tablet's CPU is several times slower than this machine's: slow Chromium down alike.
             cdp.send("Emulation.setCPUThrottlingRate", {"rate": throttle})
             page.goto(url)
             time.sleep(settle_s)
             before, long_before, shifts_before = _sample(page, cdp)
             bytes_before = sum(received)
+            refreshes_before = len(refreshes)
             started = time.monotonic()
             time.sleep(seconds)
             after, long_after, shifts_after = _sample(page, cdp)
             bytes_during = sum(received) - bytes_before
+            measured = refreshes[refreshes_before:]
             elapsed = time.monotonic() - started
         finally:
             browser.close()
@@ -71,7 +97,13 @@ def bench_browser(
             "layout_shift": round(sum(shifts_after[len(shifts_before) :]), 4),
             "dom_nodes": int(after["Nodes"]),
             # What a tablet on a mobile network downloads to stay live (compressed, as sent).
+            # What opening the page cost (HTML, scripts, first layout and views) before measuring.
+            "load_kb": round(bytes_before / 1024, 1),
             "network_kb_per_min": round(bytes_during / 1024 * 60 / elapsed, 1),
+            # Dash callbacks answered (the refresh tick and any other): what each one costs.
+            "callback_responses": len(measured),
+            "callback_kb_median": round(statistics.median(measured) / 1024, 2) if measured else 0,
+            "callback_kb_max": round(max(measured, default=0) / 1024, 1),
             "console_errors": len(errors),
         }
     )
@@ -79,6 +111,25 @@ def bench_browser(
     for name, value in figures.items():
         say(f"{name}: {value}")
     return figures
+
+
+def _sign_in(
+    page: Any, url: str, token: str | None, user: str | None, password: str | None
+) -> None:
+    """Start the page's session: a wall by its kiosk token, a person through the login form."""
+    parts = urlsplit(url)
+    if token:
+        kiosk = urlunsplit((parts.scheme, parts.netloc, "/kiosk", f"token={token}", ""))
+        response = page.request.get(kiosk, max_redirects=0)
+    elif user:
+        login = urlunsplit((parts.scheme, parts.netloc, "/login", "", ""))
+        response = page.request.post(
+            login, form={"username": user, "password": password or ""}, max_redirects=0
+        )
+    else:
+        return
+    if response.status not in (200, 302, 303):
+        raise RuntimeError(f"sign-in failed: HTTP {response.status}")
 
 
 def _sample(page: Any, cdp: Any) -> tuple[dict[str, float], list[float], list[float]]:

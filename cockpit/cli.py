@@ -1,4 +1,4 @@
-"""Offer the `cockpit` command: seed, stats, simulate, worker, import, migrate."""
+"""Offer the `cockpit` command: seed, stats, simulate, worker, import, migrate, users."""
 
 from __future__ import annotations
 
@@ -291,8 +291,18 @@ def bench_refresh_command(scale: str, redis_url: str | None) -> None:
     show_default=True,
     help="Slow Chromium's CPU this many times, as a tablet is slower than a desktop.",
 )
+@click.option("--token", default=None, help="Sign in as a wall with this kiosk token.")
+@click.option("--user", default=None, help="Sign in as this account (with --password).")
+@click.option("--password", default=None, help="The account's password.")
 def bench_browser_command(
-    url: str, size: str, seconds: float, settle: float, throttle: float
+    url: str,
+    size: str,
+    seconds: float,
+    settle: float,
+    throttle: float,
+    token: str | None,
+    user: str | None,
+    password: str | None,
 ) -> None:
     """Measure a live page in headless Chromium: busy ms per second, long tasks, layout shifts."""
     from cockpit.bench_browser import bench_browser
@@ -309,6 +319,9 @@ def bench_browser_command(
             seconds=seconds,
             settle_s=settle,
             throttle=throttle,
+            token=token,
+            user=user,
+            password=password,
             say=click.echo,
         )
     except RuntimeError as exc:
@@ -352,6 +365,153 @@ def _import(importer, what: str, file: Path, database_url: str | None) -> None:
     except (ImportFileError, ImportStoreError) as exc:
         raise click.ClickException(f"{file}: {exc} (nothing was imported)") from exc
     click.echo(f"imported {report.imported} {what} from {file} {report.details}")
+
+
+@main.group(name="users")
+def users_group() -> None:
+    """Manage accounts: people (argon2 passwords) and walls (kiosk tokens)."""
+
+
+def _accounts(database_url: str | None):
+    """Return the account store and the audit log of the configured store."""
+    from cockpit.access.accounts import AccountStore
+    from cockpit.access.audit import AuditLog
+
+    engine = _engine(database_url)
+    return AccountStore(engine), AuditLog(engine)
+
+
+def _cli_actor() -> str:
+    """Return who ran the command, as the audit log names them."""
+    import getpass
+
+    try:
+        return f"cli:{getpass.getuser()}"[:64]
+    except (KeyError, OSError):
+        return "cli"
+
+
+def _account_change(database_url: str | None, action: str, name: str, change, **detail) -> Any:
+    """Run one account change; a refusal is one clear error; the change is audited."""
+    from cockpit.access.accounts import AccountError
+
+    accounts, audit = _accounts(database_url)
+    try:
+        result = change(accounts)
+    except AccountError as exc:
+        raise click.ClickException(str(exc)) from exc
+    audit.record(_cli_actor(), action, record=("account", name), detail=detail or None)
+    return result
+
+
+role_choice = click.Choice(["kiosk", "viewer", "dispatcher", "leader", "grid_worker", "admin"])
+worker_option = click.option(
+    "--worker", "worker_id", type=int, help="Grid worker record id (grid_worker accounts only)."
+)
+password_option = click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the password from standard input instead of generating one.",
+)
+
+
+def _read_password(from_stdin: bool) -> str | None:
+    """Return the password given on standard input, or None to generate one."""
+    return sys.stdin.readline().rstrip("\n") if from_stdin else None
+
+
+@users_group.command(name="add")
+@click.argument("name")
+@click.option("--role", type=role_choice, required=True, help="What the account may do.")
+@worker_option
+@password_option
+@click.option("--url", default="http://127.0.0.1:8050/", show_default=True, help="Cockpit URL.")
+@database_option
+def users_add(name, role, worker_id, password_stdin, url, database_url) -> None:
+    """Add an account; print its password (people) or its wall link (kiosk) once."""
+    password = _read_password(password_stdin)
+    secret = _account_change(
+        database_url,
+        "account_add",
+        name,
+        lambda a: a.add(name, role, password=password, worker_id=worker_id),
+        role=role,
+        worker=worker_id,
+    )
+    if role == "kiosk":
+        click.echo(f"wall link (open it once on the wall): {url.rstrip('/')}/kiosk?token={secret}")
+    elif password is None:
+        click.echo(f"password for {name} (shown only now): {secret}")
+    else:
+        click.echo(f"account {name} added")
+
+
+@users_group.command(name="remove")
+@click.argument("name")
+@database_option
+def users_remove(name, database_url) -> None:
+    """Remove an account; its sessions end at once."""
+    _account_change(database_url, "account_remove", name, lambda a: a.remove(name))
+    click.echo(f"account {name} removed")
+
+
+@users_group.command(name="role")
+@click.argument("name")
+@click.argument("role", type=role_choice)
+@worker_option
+@database_option
+def users_role(name, role, worker_id, database_url) -> None:
+    """Change an account's role; its sessions end at once."""
+    _account_change(
+        database_url,
+        "account_role",
+        name,
+        lambda a: a.set_role(name, role, worker_id=worker_id),
+        role=role,
+        worker=worker_id,
+    )
+    click.echo(f"account {name} is now {role}")
+
+
+@users_group.command(name="password")
+@click.argument("name")
+@password_option
+@database_option
+def users_password(name, password_stdin, database_url) -> None:
+    """Set a person's password (generated unless given on stdin); their sessions end."""
+    password = _read_password(password_stdin)
+    secret = _account_change(
+        database_url, "account_password", name, lambda a: a.set_password(name, password)
+    )
+    click.echo(
+        f"new password for {name} (shown only now): {secret}" if password is None else "done"
+    )
+
+
+@users_group.command(name="token")
+@click.argument("name")
+@click.option("--revoke", is_flag=True, help="Stop the wall's link without issuing a new one.")
+@click.option("--url", default="http://127.0.0.1:8050/", show_default=True, help="Cockpit URL.")
+@database_option
+def users_token(name, revoke, url, database_url) -> None:
+    """Issue a wall (kiosk) a new link, or revoke it; the old link stops working at once."""
+    if revoke:
+        _account_change(database_url, "kiosk_revoke", name, lambda a: a.revoke_token(name))
+        click.echo(f"wall {name}: link revoked")
+        return
+    token = _account_change(database_url, "kiosk_token", name, lambda a: a.issue_token(name))
+    click.echo(f"wall link for {name}: {url.rstrip('/')}/kiosk?token={token}")
+
+
+@users_group.command(name="list")
+@database_option
+def users_list(database_url) -> None:
+    """List the accounts: name, role, grid worker, active."""
+    accounts, _ = _accounts(database_url)
+    for account in accounts.list():
+        worker = f" worker={account.worker_id}" if account.worker_id is not None else ""
+        state = "" if account.active else " (inactive)"
+        click.echo(f"{account.username}: {account.role.value}{worker}{state}")
 
 
 def _stop_on_signal() -> threading.Event:

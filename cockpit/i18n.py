@@ -421,8 +421,9 @@ LABELS: dict[str, dict[str, str]] = {
     "worker_title": {"zh": "网格员任务", "en": "Grid worker tasks"},
     "worker_who": {"zh": "网格员 {id}", "en": "Grid worker {id}"},
     "worker_missing": {
-        "zh": "请在网址中写明网格员编号：/worker?worker=编号",
-        "en": "Put the grid worker's number in the address: /worker?worker=<number>",
+        "zh": "网格员请用本人账号登录；工作人员查看某位网格员的任务，请在网址中写明编号：/worker?worker=编号",
+        "en": "Grid workers: sign in with your own account. Staff reading a grid worker's list: "
+        "put the number in the address: /worker?worker=<number>",
     },
     "worker_no_tasks": {"zh": "暂无任务", "en": "No task right now"},
     "worker_sent": {"zh": "已提交，正在更新…", "en": "Sent; updating…"},
@@ -463,6 +464,85 @@ LABELS: dict[str, dict[str, str]] = {
     "case_category_water": {"zh": "供水排水", "en": "Water supply and drainage"},
     "case_category_elevator": {"zh": "电梯故障", "en": "Lift fault"},
     "case_category_elderly_care": {"zh": "为老服务", "en": "Elderly care"},
+    # -- accounts (sign-out, audit link)
+    "sign_out": {"zh": "退出", "en": "Sign out"},
+    "audit_link": {"zh": "审计日志", "en": "Audit log"},
+    # -- demo rooms (one demo per visitor; cockpit/demo/rooms.py, callbacks/demo.py)
+    "demo_rooms_full": {
+        "zh": "所有演示房间都在使用中，请几分钟后再试。",
+        "en": "All demo rooms are in use. Please try again in a few minutes.",
+    },
+    "demo_room_closed": {
+        "zh": "您的演示房间因闲置已关闭，请刷新页面开始新的演示。",
+        "en": "Your demo room was closed while nobody used it. Reload the page to start a new one.",
+    },
+    "demo_room_elsewhere": {
+        "zh": "本服务进程中没有您的演示房间（它在另一个 Web 工作进程上，或服务已重启），请刷新页面。",
+        "en": "This web process holds no demo room of yours (it is on another web worker, "
+        "or the server restarted). Reload the page.",
+    },
+    "demo_not_allowed": {
+        "zh": "您的账号无权操作演示。",
+        "en": "Your account may not run the demo.",
+    },
+    "demo_refused": {"zh": "无法操作：{reason}", "en": "Refused: {reason}"},
+    "demo_state_closed": {"zh": "已关闭", "en": "Closed"},
+    # -- reveal with a reason: the case card's reported words (layouts/reveal.py, callbacks/reveal.py)
+    "case_texts_title": {"zh": "群众反映", "en": "What was reported"},
+    "case_texts_none": {"zh": "没有文字内容。", "en": "No text was reported."},
+    "case_texts_more": {
+        "zh": "反映较多，只显示最新的部分。",
+        "en": "Many reports: only the newest are shown.",
+    },
+    "case_texts_masked": {
+        "zh": "手机号、身份证号等个人信息已遮蔽。",
+        "en": "Mobiles, ID numbers and other personal data are masked.",
+    },
+    "case_texts_revealed": {
+        "zh": "正在显示原文（已记入审计日志），到时自动遮蔽。",
+        "en": "Shown unmasked (written to the audit log); masked again by itself.",
+    },
+    "case_texts_not_here": {
+        "zh": "此页面不显示反映原文。",
+        "en": "This screen shows no reported text.",
+    },
+    "case_text_source_resident": {"zh": "居民上报", "en": "Resident"},
+    "case_text_source_complaint": {"zh": "投诉热线", "en": "Complaint line"},
+    "case_text_source_alert": {"zh": "系统预警", "en": "Alert"},
+    "case_text_source_grid_worker": {"zh": "网格员上报", "en": "Grid worker"},
+    "case_text_source_hotline": {"zh": "热线", "en": "Hotline"},
+    "case_text_source_camera": {"zh": "视频发现", "en": "Camera"},
+    "case_text_linked": {"zh": "重复反映", "en": "repeat"},
+    "case_reveal_reason": {"zh": "查看原文的理由", "en": "Reason to show unmasked"},
+    "case_reveal_placeholder": {"zh": "例如：回访核实联系方式", "en": "e.g. calling back to check"},
+    "case_reveal_hint": {
+        "zh": "须填写理由（至少 {n} 个字）；原文显示 {seconds} 秒后自动遮蔽，每次查看都记入审计日志。",
+        "en": "A reason is required (at least {n} characters); the words show for {seconds} s "
+        "and are masked again; every reveal goes to the audit log.",
+    },
+    "case_reveal_button": {"zh": "显示原文", "en": "Show unmasked"},
+    "case_reveal_shown": {
+        "zh": "已显示原文，{seconds} 秒后自动遮蔽。",
+        "en": "Shown unmasked; masked again in {seconds} s.",
+    },
+    "case_reveal_refused": {"zh": "未显示原文：{reason}", "en": "Not shown: {reason}"},
+    "case_reveal_need_reason": {
+        "zh": "请填写查看理由，至少 {n} 个字",
+        "en": "type a reason of at least {n} characters",
+    },
+    "case_reveal_not_allowed": {
+        "zh": "您的角色无权查看原文",
+        "en": "your role may not show unmasked text",
+    },
+    "case_reveal_not_here": {
+        "zh": "此页面不能查看原文",
+        "en": "unmasked text is not shown on this screen",
+    },
+    "case_reveal_nothing": {"zh": "该案件没有文字内容", "en": "this case has no text"},
+    "case_reveal_expired": {
+        "zh": "原文已重新遮蔽；如需再次查看，请重新填写理由。",
+        "en": "Masked again; to see the words once more, type a reason again.",
+    },
 }
 
 

@@ -1,4 +1,12 @@
-"""Serve resident requests as an Open311 GeoReport v2 endpoint (JSON only) under /open311/v2/."""
+"""Serve resident requests as an Open311 GeoReport v2 endpoint (JSON only) under /open311/v2/.
+
+POST may need a client app's `api_key` (COCKPIT_OPEN311_API_KEYS; none configured: open to all),
+is rate-limited per app, or per client address without a key (COCKPIT_OPEN311_RATE_LIMIT), and
+each request it stores is written to the audit log. GET answers carry no personal fields, the
+address is cut to its building and the description has its phone, ID, card and plate numbers and
+e-mails masked (cockpit.privacy.mask_text). Every error, malformed bodies too, is the standard's
+error list with a 4xx status.
+"""
 
 from __future__ import annotations
 
@@ -9,19 +17,23 @@ import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote_to_bytes, urlsplit
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response, g, request
+from flask_limiter import Limiter, RequestLimit
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
+from cockpit.access.audit import AuditLog
 from cockpit.clock import Clock, to_display
 from cockpit.domain.kinds import RequestStatus
 from cockpit.domain.services import SERVICES, find_service
 from cockpit.i18n import pick_language
 from cockpit.ingest import Ingest
+from cockpit.privacy import mask_text
 from cockpit.store import requests as request_store
+from cockpit.web.identity import client_address
 
 log = logging.getLogger(__name__)
 
@@ -37,15 +49,18 @@ MAX_MEDIA_URL = 400
 MAX_IDS = 200
 MAX_ID = 2**31 - 1  # the id columns are 32-bit integers on PostgreSQL
 MAX_BODY_BYTES = 64 * 1024
+TOO_LARGE = f"the request body is larger than {MAX_BODY_BYTES // 1024} KB"
 MAX_ECHO = 40
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
 # Accepted so standard clients work, but never read: the street keeps no complainant details.
 PERSONAL_FIELDS = frozenset(
     {"email", "first_name", "last_name", "phone", "device_id", "account_id"}
 )
-# Fields whose values are read; any other field (attribute[...], api_key, ...) is ignored.
+API_KEY = "api_key"
+# Fields whose values are read; any other field (attribute[...], ...) is ignored.
 READ_FIELDS = frozenset(
     {
+        API_KEY,
         "jurisdiction_id",
         "service_code",
         "description",
@@ -77,9 +92,29 @@ class Open311Error(Exception):
         self.description = description
 
 
-def make_blueprint(engine: Engine, ingest: Ingest, clock: Clock, jurisdiction_id: str) -> Blueprint:
-    """Return the Open311 blueprint reading requests from the engine and writing through ingest."""
+def make_blueprint(
+    engine: Engine,
+    ingest: Ingest,
+    clock: Clock,
+    jurisdiction_id: str,
+    *,
+    clients: Mapping[str, str] | None = None,
+    limiter: Limiter | None = None,
+    rate_limit: str | None = None,
+    audit: AuditLog | None = None,
+) -> Blueprint:
+    """Return the Open311 blueprint reading requests from the engine and writing through ingest.
+
+    `clients` maps each client app's api_key to its name; when empty, POST needs no key. With a
+    limiter and a rate limit, POSTs are counted per app (known key) or per client address.
+    """
     bp = Blueprint("open311", __name__, url_prefix=PREFIX)
+    apps = dict(clients or {})
+
+    @bp.before_request
+    def _limit_body() -> None:
+        # Set before any body is read: larger bodies are refused with 413.
+        request.max_content_length = MAX_BODY_BYTES + 1
 
     @bp.errorhandler(Open311Error)
     def _open311_error(exc: Open311Error) -> Response:
@@ -88,6 +123,10 @@ def make_blueprint(engine: Engine, ingest: Ingest, clock: Clock, jurisdiction_id
     @bp.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Response:
         # Oversized or unreadable bodies surface here; answer in the standard's shape too.
+        if isinstance(exc.response, Response):
+            return exc.response  # already in the standard's shape (the rate limit's on_breach)
+        if exc.code == 413:
+            return error_response(413, TOO_LARGE)
         return error_response(exc.code or 400, exc.description or exc.name)
 
     @bp.errorhandler(SQLAlchemyError)
@@ -139,15 +178,45 @@ def make_blueprint(engine: Engine, ingest: Ingest, clock: Clock, jurisdiction_id
             404, f"service_code {_echo(code)} has no service definition (metadata is false)"
         )
 
-    @bp.route("/requests.<fmt>", methods=METHODS)
+    def app_of(params: Mapping[str, str]) -> str | None:
+        """Return the client app a request's api_key names, or None for no or an unknown key."""
+        key = _text(params, API_KEY) or _text(request.args, API_KEY)
+        return apps.get(key) if key else None
+
+    def client_key() -> str:
+        """Return whom a POST counts against: its app (a known api_key), else its address."""
+        try:
+            app = app_of(_body())
+        except (Open311Error, HTTPException):
+            app = None  # the view refuses the body itself; the address still pays for it
+        return f"app:{app}" if app else f"ip:{client_address()}"
+
+    def too_many(limit: RequestLimit) -> Response:
+        """Answer a POST over the rate limit with the standard's error list."""
+        return error_response(
+            429, f"too many requests from this client (at most {limit.limit}); try again later"
+        )
+
     def requests_(fmt: str) -> Response:
         """Create a request (POST) or list requests matching the filters (GET)."""
         _allow("GET", "POST")
         _check_format(fmt)
         if request.method == "POST":
-            return create(_body())
+            params = _body()
+            app = app_of(params)
+            if apps and app is None:
+                raise Open311Error(
+                    403, "api_key is missing or not known: ask the street for your app's key"
+                )
+            return create(params, app)
         check_jurisdiction(request.args)
         return json_response([_render(r, _language(request.args)) for r in find(request.args)])
+
+    if limiter is not None and rate_limit:
+        requests_ = limiter.limit(
+            rate_limit, key_func=client_key, methods=["POST"], on_breach=too_many
+        )(requests_)
+    bp.add_url_rule("/requests.<fmt>", view_func=requests_, methods=METHODS)
 
     @bp.route("/requests/<request_id>.<fmt>", methods=METHODS)
     def one_request(request_id: str, fmt: str) -> Response:
@@ -170,7 +239,7 @@ def make_blueprint(engine: Engine, ingest: Ingest, clock: Clock, jurisdiction_id
             f"{_echo(PREFIX + '/' + rest)} is not a resource; use services.json or requests.json",
         )
 
-    def create(params: Mapping[str, str]) -> Response:
+    def create(params: Mapping[str, str], app: str | None) -> Response:
         """Validate a new request, attach its standard address and store it through ingest."""
         check_jurisdiction(params)
         lang = _language(params)
@@ -219,6 +288,14 @@ def make_blueprint(engine: Engine, ingest: Ingest, clock: Clock, jurisdiction_id
             address.id if address else None,
             media_url,
         )
+        if audit is not None:
+            audit.record(
+                f"open311:{app or 'anonymous'}",
+                "open311_post",
+                record=("request", new_id),
+                source_ip=client_address(),
+                detail={"service_code": service.code},
+            )
         return json_response(
             [
                 {
@@ -303,13 +380,14 @@ def _render(record: request_store.RequestRecord, lang: str) -> dict[str, Any]:
         "status_notes": None,
         "service_name": service.name.pick(lang) if service else record.service_code,
         "service_code": record.service_code,
-        "description": record.description,
+        # As received in the store; masked on the way out (GB/T 35273).
+        "description": mask_text(record.description),
         "agency_responsible": service.agency.pick(lang) if service else None,
         "service_notice": service.notice.pick(lang) if service else None,
         "requested_datetime": _iso(record.requested_at),
         "updated_datetime": _iso(record.updated_at),
         "expected_datetime": None,
-        "address": building_level(record),
+        "address": mask_text(building_level(record)) or None,
         "address_id": str(record.address_id) if record.address_id is not None else None,
         "zipcode": None,
         "lat": record.lat,
@@ -344,11 +422,40 @@ def _language(params: Mapping[str, str]) -> str:
 
 
 def _body() -> dict[str, str]:
-    """Return the POST parameters from a form or a JSON object, as text."""
-    request.max_content_length = MAX_BODY_BYTES
+    """Return the POST parameters from a form or a JSON object, as text (read once a request)."""
+    if "open311_body" not in g:
+        try:
+            g.open311_body = _read_body()
+        except (Open311Error, HTTPException) as exc:
+            g.open311_body = exc
+    if isinstance(g.open311_body, Exception):
+        raise g.open311_body
+    return g.open311_body
+
+
+def _read_body() -> dict[str, str]:
+    """Parse the POST body: a form or a JSON object of strings and numbers."""
+    # A chunked body has no length to refuse up front: it is cut one byte past the limit, and
+    # a cut body is refused here rather than read short.
+    request.max_content_length = MAX_BODY_BYTES + 1
+    raw = request.get_data(cache=True)
+    if len(raw) > MAX_BODY_BYTES:
+        raise Open311Error(413, TOO_LARGE)
     if not request.is_json:
+        if request.mimetype == "application/x-www-form-urlencoded":
+            # Werkzeug would drop a form with bytes that are not UTF-8 without a word.
+            try:
+                unquote_to_bytes(raw.replace(b"+", b" ")).decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise Open311Error(400, "the form body is not valid UTF-8") from exc
         return {key: request.form.get(key, "") for key in request.form if key in READ_FIELDS}
-    data = request.get_json(silent=True)
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError) as exc:
+        # Not JSON, not UTF-8, or nested deeper than any request needs.
+        raise Open311Error(
+            400, "the JSON body must be an object of parameters, in UTF-8 and not nested"
+        ) from exc
     if not isinstance(data, dict):
         raise Open311Error(400, "the JSON body must be an object of parameters")
     params: dict[str, str] = {}

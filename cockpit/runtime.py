@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import Engine, select
 
+from cockpit.access.accounts import AccountStore
+from cockpit.access.audit import AuditLog
 from cockpit.alerts import AlertBook
 from cockpit.cases.deadlines import load_cases_config
 from cockpit.cases.desk import CaseDesk
@@ -46,6 +48,8 @@ class Runtime:
     alerts: AlertBook
     rules_cfg: RulesConfig
     cases: CaseDesk | None = None
+    accounts: AccountStore | None = None
+    audit: AuditLog | None = None
     bridge: MqttBridge | None = None
     publisher: MqttPublisher | None = None
     feeds: list[FolderFeed | SqlTableFeed] = field(default_factory=list)
@@ -88,7 +92,20 @@ class Runtime:
         # One case desk per process: the worker syncs through it, the screens act through it.
         cases = CaseDesk(engine, live, clock, load_cases_config(settings.cases_file), alerts)
         ingest = Ingest(engine, live, clock, StreamingRules(engine, alerts, rules_cfg), cases)
-        return cls(settings, engine, live, clock, street_code, ingest, alerts, rules_cfg, cases)
+        return cls(
+            settings,
+            engine,
+            live,
+            clock,
+            street_code,
+            ingest,
+            alerts,
+            rules_cfg,
+            cases,
+            # Accounts and the audit log keep wall-clock time, even on a simulated street.
+            accounts=AccountStore(engine, SystemClock()),
+            audit=AuditLog(engine, SystemClock()),
+        )
 
     def make_worker(self) -> ViewModelWorker:
         """Return a view-model worker polling this runtime's stores."""
@@ -101,6 +118,7 @@ class Runtime:
             self.settings,
             self.cases,
             ingest_health=[source.health for source in self._ingest_sources()],
+            audit=self.audit,  # the worker prunes the audit log past its retention, daily
         )
 
     def _ingest_sources(self) -> list[MqttBridge | FolderFeed | SqlTableFeed]:

@@ -17,6 +17,8 @@ from pydantic_settings import (
 Scale = Literal["changbai", "s-street", "district"]
 
 CONFIG_FILE_VARIABLE = "COCKPIT_CONFIG"
+# The shipped secret key: fine on a developer's machine, refused in production.
+DEFAULT_SECRET_KEY = "dev-only-change-me"
 
 
 class Settings(BaseSettings):
@@ -76,7 +78,7 @@ class Settings(BaseSettings):
     )
     language: Literal["zh", "en"] = Field("zh", description="Default display language: zh or en.")
     secret_key: str = Field(
-        "dev-only-change-me",
+        DEFAULT_SECRET_KEY,
         description="Flask secret key signing sessions; set a long random value in production "
         "(all web workers must share it).",
     )
@@ -153,6 +155,69 @@ class Settings(BaseSettings):
         description="Default speed of the demo mode's scripted day, in simulated seconds per "
         "real second (the demo screen has its own speed control).",
     )
+    environment: Literal["development", "production"] = Field(
+        "development",
+        description="development (the embedded default) or production; production refuses to "
+        "start with the default secret key and sends session cookies over TLS only.",
+    )
+    secure_cookies: bool | None = Field(
+        None,
+        description="Send the session cookie with Secure (HTTPS only); default: on in production, "
+        "off in development. Behind a TLS-terminating proxy, set COCKPIT_PROXY_HOPS too.",
+    )
+    session_hours: float = Field(
+        12.0,
+        gt=0,
+        description="How long a person stays signed in after their last request, in hours "
+        "(kiosk walls stay signed in until their token is re-issued or revoked).",
+    )
+    login_rate_limit: str = Field(
+        "5 per minute;20 per hour",
+        description="Failed-login limit per client address and account name (Flask-Limiter "
+        "syntax); kept in Redis when COCKPIT_REDIS_URL is set, so every web worker counts alike.",
+    )
+    open311_rate_limit: str = Field(
+        "30 per minute;500 per day",
+        description="Open311 POST limit per client app (its api_key) or, without a key, per "
+        "client address (Flask-Limiter syntax).",
+    )
+    open311_api_keys: str | None = Field(
+        None,
+        description="Client apps allowed to POST Open311 requests, as name=key pairs separated "
+        "by commas; default: none, meaning no api_key is needed (rate limits still apply).",
+    )
+    proxy_hops: int = Field(
+        0,
+        ge=0,
+        le=5,
+        description="How many reverse proxies stand in front of the web workers; their "
+        "X-Forwarded-For/-Proto headers are trusted that many hops (rate limits and the audit "
+        "log see the client's address). 0: trust none.",
+    )
+    reveal_roles: str = Field(
+        "leader,admin",
+        description="Roles that may unmask one record after typing a reason (comma-separated).",
+    )
+    reveal_seconds: float = Field(
+        120.0,
+        gt=0,
+        le=3600,
+        description="How long an unmasked record stays shown before it is masked again.",
+    )
+    audit_retention_days: int = Field(
+        200,
+        ge=183,
+        description="Days the audit log keeps its entries (at least six months); older entries "
+        "are pruned by the worker once a day.",
+    )
+    demo_rooms: int = Field(
+        3,
+        ge=1,
+        le=20,
+        description="Demo rooms per web process: each visitor plays a demo of their own (about "
+        "230 MB and a fifth of a core each while it plays); a newcomer finding all busy is asked "
+        "to come back in a few minutes.",
+    )
     cases_file: Path | None = Field(
         None,
         description="TOML file overriding case deadlines per category, the fast response chain "
@@ -179,12 +244,40 @@ class Settings(BaseSettings):
         return tuple(sources)
 
     @field_validator(
-        "redis_url", "mqtt_url", "database_url", "tile_url", "complaint_sql_url", mode="before"
+        "redis_url",
+        "mqtt_url",
+        "database_url",
+        "tile_url",
+        "complaint_sql_url",
+        "open311_api_keys",
+        mode="before",
     )
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         """Treat an empty string as unset, so COCKPIT_REDIS_URL= turns Redis off."""
         return None if value == "" else value
+
+    @property
+    def cookies_secure(self) -> bool:
+        """Tell whether the session cookie is sent over HTTPS only."""
+        if self.secure_cookies is not None:
+            return self.secure_cookies
+        return self.environment == "production"
+
+    @property
+    def reveal_role_names(self) -> frozenset[str]:
+        """Return the roles that may unmask a record."""
+        return frozenset(r.strip() for r in self.reveal_roles.split(",") if r.strip())
+
+    @property
+    def open311_clients(self) -> dict[str, str]:
+        """Return the Open311 client apps' keys by key: {key: app name}."""
+        clients: dict[str, str] = {}
+        for pair in (self.open311_api_keys or "").split(","):
+            name, sep, key = pair.strip().partition("=")
+            if sep and name.strip() and key.strip():
+                clients[key.strip()] = name.strip()
+        return clients
 
     @property
     def resolved_database_url(self) -> str:

@@ -79,17 +79,24 @@ class ViewModelPublisher:
     def __init__(self, live: LiveStore) -> None:
         self.live = live
 
-    def publish(self, name: str, model: dict[str, Any], generated_at: datetime) -> str:
-        """Publish the model under its name and return its version."""
+    @staticmethod
+    def version_of(model: dict[str, Any]) -> str:
+        """Return the version the model would be published with: a digest of its content."""
         # Ages and timestamps change every tick; only the content decides whether clients redraw.
         # A digest, unlike a counter, agrees across worker restarts and several worker processes.
         content = {k: v for k, v in model.items() if k not in ("data_at",)}
         content["sources"] = [
             {k: v for k, v in s.items() if k != "age_s"} for s in model.get("sources", [])
         ]
-        digest = hashlib.blake2b(
+        return hashlib.blake2b(
             orjson.dumps(content, option=orjson.OPT_SORT_KEYS), digest_size=12
         ).hexdigest()
+
+    def publish(
+        self, name: str, model: dict[str, Any], generated_at: datetime, version: str | None = None
+    ) -> str:
+        """Publish the model under its name and return its version (computed unless given)."""
+        digest = version or self.version_of(model)
         payload = dict(
             model, version=digest, generated_at=generated_at.isoformat(), published_wall=time.time()
         )

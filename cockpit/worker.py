@@ -12,9 +12,10 @@ from typing import Any
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from cockpit.access.audit import AuditLog, DailyPrune
 from cockpit.alerts import ALERT_STREAM, AlertBook
 from cockpit.cases.desk import CASE_STREAM, CaseDesk
-from cockpit.cases.panel import CASES, build_cases_view
+from cockpit.cases.panel import CASES, CASES_WALL, CaseViews, build_case_views, tasks_view
 from cockpit.clock import Clock, local_day
 from cockpit.domain.kinds import DeviceKind
 from cockpit.live import LiveStore, LiveStoreError
@@ -73,6 +74,7 @@ class ViewModelWorker:
         cases: CaseDesk | None = None,
         case_facts: CaseFactsAdapter | None = None,
         ingest_health: Sequence[Callable[[], dict[str, Any]]] = (),
+        audit_prune: DailyPrune | None = None,
     ) -> None:
         self.registry = registry
         self.devices = devices
@@ -82,6 +84,8 @@ class ViewModelWorker:
         self.enterprises = enterprises
         # The MQTT bridge and the complaint feeds: ingest sources that report their own health.
         self.ingest_health = tuple(ingest_health)
+        # The audit log's retention: pruned once a day, here because this runs in every setup.
+        self.audit_prune = audit_prune
         self._visits_planned_from: object = None  # the enterprise snapshot visits were planned on
         self.rules_cfg = rules_cfg or load_rules_config()
         self.adapters: list[Adapter] = [
@@ -101,6 +105,7 @@ class ViewModelWorker:
         self._risks: tuple[object, list] = (None, [])  # (building snapshot, its risk results)
         self.periodic_seconds: float | None = None
         self.publisher = ViewModelPublisher(live)
+        self.tasks = TaskViews(self.publisher)
         self.clock = clock
         self.stale_after = stale_after
         self.street_name = street_name
@@ -113,6 +118,8 @@ class ViewModelWorker:
 
     def tick(self) -> None:
         """Refresh due adapters, then rebuild and publish the view models."""
+        if self.audit_prune is not None:
+            self.audit_prune.run_if_due()
         for adapter in self.adapters:
             if adapter.due():
                 adapter.refresh()
@@ -250,7 +257,11 @@ class ViewModelWorker:
             self.alerts.resolve(key, now)
 
     def _publish_cases(self, now: datetime) -> None:
-        """Open cases for new reports, then publish `cases`; re-read at once after any action."""
+        """Open cases for new reports, then publish the case views; re-read at once after actions.
+
+        Each role has its own view: `cases_wall` for walls, `cases` for record viewers, and
+        `tasks:<id>` for each grid worker (see cockpit.cases.panel).
+        """
         if self.cases is None or self.case_facts is None:
             return
         started = time.perf_counter()
@@ -266,9 +277,12 @@ class ViewModelWorker:
         if changed:
             self.case_facts.refresh()
         snapshot = self.case_facts.snapshot
-        self.publisher.publish(
-            CASES, build_cases_view(snapshot.data if snapshot else None, now), now
-        )
+        facts = snapshot.data if snapshot else None
+        views = build_case_views(facts, now)
+        self.publisher.publish(CASES, views.cases, now)
+        self.publisher.publish(CASES_WALL, views.wall, now)
+        if facts is not None:
+            self.tasks.publish(views, facts, now)
         self.cases_seconds = time.perf_counter() - started
 
     def _visit_alerts(self, now: datetime) -> None:
@@ -329,6 +343,42 @@ class ViewModelWorker:
                 stop.wait(every_s)
 
 
+class TaskViews:
+    """Publish each grid worker's own tasks view (`tasks:<id>`), only the ones that changed."""
+
+    def __init__(self, publisher: ViewModelPublisher) -> None:
+        self.publisher = publisher
+        self.versions: dict[str, str] = {}  # by worker id: the version last written
+
+    def publish(self, views: CaseViews, facts: dict[str, Any], now: datetime) -> int:
+        """Write the changed workers' views, one write each; return how many were written."""
+        workers = set(views.tasks) | self.versions.keys()
+        if not self.versions:
+            # After a start, every worker once: a list left from before would otherwise stay.
+            targets = facts.get("targets") or {}
+            workers |= {str(worker["id"]) for worker in targets.get("workers") or []}
+        written = 0
+        for worker in sorted(workers):
+            model = views.worker_view(worker)
+            version = self.publisher.version_of(model)
+            if self.versions.get(worker) != version:
+                self.publisher.publish(tasks_view(worker), model, now, version)
+                self.versions[worker] = version
+                written += 1
+        return written
+
+
+def resident_alert() -> dict[str, Any]:
+    """Return what the ticker says of an alert about a person (an elder's water or door)."""
+    # A visit is needed, no more: the usage figures stay in the rule's reasons, on the case.
+    return {
+        "object_id": None,
+        "title_zh": "独居老人需上门探访",
+        "title_en": "Elder living alone: visit needed",
+        "reasons": [{"code": "visit_needed", "text_zh": "需上门探访", "text_en": "Visit needed"}],
+    }
+
+
 class TickerFeed:
     """Keep the alerts that matter most from the live alert stream for the ticker (滚动播报)."""
 
@@ -348,14 +398,14 @@ class TickerFeed:
                     continue
                 row = {k: v for k, v in event.items() if k != "event"} | {"status": "new"}
                 if row.get("object_type") == "resident":
-                    row["object_id"] = (
-                        None  # the wall never learns who; the case carries the person
-                    )
+                    row |= resident_alert()  # the wall never learns who, nor their water or door
                 self._items[event["id"]] = row
             elif item is not None and event.get("event") == "escalated":
                 item.update(level=event.get("level", item["level"]), escalated=True)
             elif item is not None and event.get("event") == "regraded":
                 item.update(level=event.get("level", item["level"]), reasons=event.get("reasons"))
+                if item.get("object_type") == "resident":
+                    item.update(resident_alert())
             elif item is not None and event.get("event") == "acknowledged":
                 if item["status"] == "new":
                     item.update(status="acknowledged", acknowledged_at=event.get("ts"))
@@ -386,6 +436,7 @@ def build_worker(
     cases: CaseDesk | None = None,
     *,
     ingest_health: Sequence[Callable[[], dict[str, Any]]] = (),
+    audit: AuditLog | None = None,
 ) -> ViewModelWorker:
     """Return the full worker: every adapter at the settings' intervals, alerts and rules."""
     store_poll = timedelta(seconds=settings.store_poll_seconds)
@@ -414,4 +465,5 @@ def build_worker(
         cases=cases,
         case_facts=CaseFactsAdapter(engine, clock, store_poll) if cases is not None else None,
         ingest_health=ingest_health,
+        audit_prune=DailyPrune(audit, settings.audit_retention_days) if audit else None,
     )

@@ -11,15 +11,18 @@ from typing import Any
 
 from dash import dcc, html
 
+from cockpit.cases.titles import category_name
 from cockpit.clock import DISPLAY_ZONE
-from cockpit.domain.services import find_service
 from cockpit.i18n import LABELS, label, place_name
+from cockpit.privacy import mask_text
 
 CASE_ACT = "case-act"  # {"type", "case", "action", "key"}: the key makes one tap act once
 CASE_INPUT = "case-input"  # {"type", "case", "name"}: note, target, satisfaction
 CASE_CARD = "case-card"  # the card's memory: which case, as drawn from which published state
 CASE_STALE = "case-card-stale"  # set by assets/cases.js when the published case moved on
 ALERT_ACK = "alert-ack"  # {"type", "id": alert id, "key"}: the alert card's acknowledge button
+# {"type", "case"}: "what was reported", filled by callbacks/reveal.py when the card appears
+CASE_TEXTS = "case-texts"
 CASES_PANEL = "panel-cases"
 HISTORY_SHOWN = 12
 SATISFACTION = (1, 2, 3, 4, 5)
@@ -115,19 +118,16 @@ def assignee_word(assignee: Any, lang: str, names: Mapping[str, str] | None = No
 
 def category_word(category: Any, lang: str) -> str:
     """Return a case category: a service's name, a labelled category, else the code as stored."""
-    text = str(category or "—")
-    service = find_service(text)
-    if service is not None:
-        return service.name.pick(lang)
-    key = f"case_category_{text}"
-    return label(key, lang) if key in LABELS else text
+    # The same words the store's titles are built from (cockpit.cases.titles).
+    return category_name(None if category is None else str(category), lang)
 
 
 def title_of(case: Mapping[str, Any], lang: str) -> str:
     """Return the case title in the language; English never shows Chinese (the category instead)."""
+    # Titles are built from category and place; masked again here in case one still carries data.
     if lang != "en":
-        return case.get("title_zh") or case.get("title_en") or case.get("code") or "—"
-    title = case.get("title_en") or ""
+        return mask_text(case.get("title_zh") or case.get("title_en")) or case.get("code") or "—"
+    title = mask_text(case.get("title_en"))
     if title and not CJK.search(title):
         return title
     category = category_word(case.get("category"), "en")
@@ -238,7 +238,7 @@ def case_card(
     if not case:
         return html.Div(
             className="card card-case",
-            children=[_message(message), html.Div(label("case_gone", lang), className="note")],
+            children=[message_line(message), html.Div(label("case_gone", lang), className="note")],
         )
     case_id = case["id"]
     overdue = bool(case.get("overdue"))
@@ -271,7 +271,7 @@ def case_card(
                     title_of(case, lang),
                 ],
             ),
-            _message(message),
+            message_line(message),
             html.Div(
                 className="case-facts",
                 children=[
@@ -294,6 +294,9 @@ def case_card(
                     _field(label("case_deadline", lang), _deadline(case, lang), "case-deadline"),
                 ],
             ),
+            # The reported words, masked (and a reveal form for who may unmask): the callback
+            # reads them for the signed-in principal; the published view never carries them.
+            html.Div(id={"type": CASE_TEXTS, "case": case_id}, className="case-texts"),
             _actions(case, lang, targets or [], lambda a: action_key(nonce, drawn_from, a))
             if interactive
             else None,
@@ -312,7 +315,7 @@ def _field(name: str, value: Any, class_name: str = "") -> html.Div:
     )
 
 
-def _message(message: tuple[str, str] | None) -> html.Div | None:
+def message_line(message: tuple[str, str] | None) -> html.Div | None:
     """Return the outcome of the last tap: done, already done, or refused with the reason."""
     if not message:
         return None
@@ -443,7 +446,8 @@ def _history(history: list[Mapping[str, Any]], lang: str) -> Any:
                 html.Td(when(entry.get("at"), lang)),
                 html.Td(entry.get("actor") or "—"),
                 html.Td(_step(entry, lang)),
-                html.Td(entry.get("note") or ""),
+                # Notes are free text: masked here too, whatever the view did.
+                html.Td(mask_text(entry.get("note"))),
             ]
         )
         for entry in shown

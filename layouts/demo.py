@@ -78,6 +78,8 @@ def demo_bar(view: dict[str, Any] | None, lang: str) -> html.Section:
                 ],
             ),
             _controls(view, lang),
+            # Why a control was refused (not allowed, no room of yours here); empty otherwise.
+            html.Div(id="demo-message", className="demo-message", role="alert"),
             dcc.Store(id="demo-ack"),
             dcc.Store(id="demo-reload"),
         ],
@@ -175,15 +177,29 @@ def _controls(view: dict[str, Any], lang: str) -> html.Div:
     )
 
 
-def preparing_page(lang: str, failure: str | None = None) -> html.Div:
-    """Return the page shown while the demo street is made; it reloads itself until ready."""
-    text = label("demo_failed", lang) + failure if failure else label("demo_preparing", lang)
+def preparing_page(
+    lang: str, failure: str | None = None, *, text: str | None = None, retry_ms: int = 2000
+) -> html.Div:
+    """Return the page shown while the demo street is made; it reloads itself until ready.
+
+    `text` replaces the "preparing" line (e.g. "all demo rooms are in use"), asking again every
+    `retry_ms` (0: never).
+    """
+    if text is None:
+        text = label("demo_failed", lang) + failure if failure else label("demo_preparing", lang)
     return html.Div(
         className="demo-preparing",
         lang="zh-CN" if lang == "zh" else "en",
         children=[
             html.H1(label("demo_title", lang)),
             html.P(text, id="demo-preparing", role="status"),
-            dcc.Interval(id="demo-wait", interval=2000, disabled=bool(failure)),
+            dcc.Interval(
+                id="demo-wait", interval=max(retry_ms, 1000), disabled=bool(failure) or not retry_ms
+            ),
         ],
     )
+
+
+def rooms_full_page(lang: str) -> html.Div:
+    """Return the page a visitor gets when every demo room is busy; it asks again each minute."""
+    return preparing_page(lang, text=label("demo_rooms_full", lang), retry_ms=60_000)

@@ -38,10 +38,11 @@ def worker_id(requested: Any) -> str | None:
 
 
 def tasks_of(view: Mapping[str, Any] | None, worker: str | None) -> list[dict[str, Any]]:
-    """Return the worker's tasks from the `cases` view: to handle first, then to revisit."""
-    if not view or worker is None:
+    """Return the worker's tasks from their `tasks:<id>` view: to handle first, then to revisit."""
+    # A view published for another worker is nobody's list here.
+    if not view or worker is None or str(view.get("worker")) != str(worker):
         return []
-    tasks = list((view.get("tasks_by_worker") or {}).get(worker) or [])
+    tasks = list(view.get("tasks") or [])
     return sorted(tasks, key=lambda t: (t.get("task") != "handle", not t.get("overdue"), t["id"]))
 
 
@@ -69,8 +70,9 @@ def worker_page(
     refresh_ms: int,
     version: str | None = None,
     nonce: str | None = None,
+    read_only: bool = False,
 ) -> html.Div:
-    """Return the whole phone page for one grid worker."""
+    """Return the whole phone page for one grid worker (read-only: no buttons, for staff)."""
     nonce = nonce or new_nonce()
     other = "en" if lang == "zh" else "zh"
     switch = "?" + urlencode({"worker": worker or "", "lang": other})
@@ -119,25 +121,32 @@ def worker_page(
             html.Main(
                 id=WORKER_TASKS,
                 className="worker-tasks",
-                children=task_list(worker, tasks, lang, nonce),
+                children=task_list(worker, tasks, lang, nonce, read_only=read_only),
             ),
         ],
     )
 
 
 def task_list(
-    worker: str | None, tasks: list[Mapping[str, Any]], lang: str, nonce: str
+    worker: str | None,
+    tasks: list[Mapping[str, Any]],
+    lang: str,
+    nonce: str,
+    *,
+    read_only: bool = False,
 ) -> list[Any]:
     """Return one card per task, or a line saying there is none (or no worker was named)."""
     if worker is None:
         return [html.Div(label("worker_missing", lang), className="note worker-empty")]
     if not tasks:
         return [html.Div(label("worker_no_tasks", lang), className="note worker-empty")]
-    return [task_card(task, lang, nonce) for task in tasks]
+    return [task_card(task, lang, nonce, read_only=read_only) for task in tasks]
 
 
-def task_card(task: Mapping[str, Any], lang: str, nonce: str) -> html.Article:
-    """Return one task: what and where, due when, and the buttons its state allows."""
+def task_card(
+    task: Mapping[str, Any], lang: str, nonce: str, *, read_only: bool = False
+) -> html.Article:
+    """Return one task: what and where, due when, and the buttons its state allows (if any)."""
     case_id = task["id"]
     title, category = title_of(task, lang), category_word(task.get("category"), lang)
     # Keys follow the published state (`drawn_state` while a tap's result is not yet published).
@@ -145,7 +154,9 @@ def task_card(task: Mapping[str, Any], lang: str, nonce: str) -> html.Article:
     kind = task.get("task") or "handle"
     overdue = bool(task.get("overdue"))
     actions = task.get("actions") or []
-    if kind == "revisit":
+    if read_only:
+        allowed = []  # someone else's list, shown to staff: the worker acts, not the reader
+    elif kind == "revisit":
         allowed = ["revisit"] if "revisit" in actions else []
     else:
         allowed = [a for a in HANDLE_ACTIONS if a in actions]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -38,11 +39,18 @@ def page_query(lang: str, mode: str) -> str:
     return "?" + urlencode({"mode": mode, "lang": lang})
 
 
-def client_config(lang: str, mode: str, config: ScreenConfig) -> dict[str, Any]:
-    """Return what the browser's callbacks need: every label, the mode and the time limits."""
+def client_config(
+    lang: str, mode: str, config: ScreenConfig, abilities: Mapping[str, bool] | None = None
+) -> dict[str, Any]:
+    """Return what the browser's callbacks need: every label, the mode and the time limits.
+
+    `abilities` (act, records, audit) only decide which buttons are drawn: the server checks
+    every request against the session's role, whatever the page says.
+    """
     return {
         "lang": lang,
         "mode": mode,
+        "can": dict(abilities or {}),
         "t": labels_for(lang),
         "sources": list(SOURCES),
         "stale_after_s": config.stale_after_s,
@@ -60,6 +68,8 @@ def page(
     mode: str,
     config: ScreenConfig,
     now_wall: float | None = None,
+    *,
+    abilities: Mapping[str, bool] | None = None,
 ) -> html.Div:
     """Return the whole cockpit page for the published view models (None where not yet there)."""
     # now_wall (epoch seconds) dates the first heartbeat, so a fresh page says so at once.
@@ -69,8 +79,8 @@ def page(
         className=f"cockpit mode-{mode}",
         lang="zh-CN" if lang == "zh" else "en",
         children=[
-            *_stores(views, lang, mode, config, _heartbeat(overview, now_wall)),
-            _header(street, lang, mode),
+            *_stores(views, lang, mode, config, _heartbeat(overview, now_wall), abilities),
+            _header(street, lang, mode, abilities or {}),
             html.Div(id="stale-banner", className="stale-banner", hidden=True, role="alert"),
             _ticker(lang),
             kpi_strip(lang),
@@ -94,6 +104,7 @@ def _stores(
     mode: str,
     config: ScreenConfig,
     heartbeat: dict[str, Any] | None,
+    abilities: Mapping[str, bool] | None = None,
 ) -> list[Any]:
     """Return the view stores (filled from the first read), the clocks and the client config."""
     versions = {name: view.get("version") for name, view in views.items() if view}
@@ -101,7 +112,7 @@ def _stores(
         *(dcc.Store(id=f"view-{name}", data=view) for name, view in views.items()),
         dcc.Store(id="view-versions", data=versions),
         dcc.Store(id="heartbeat-store", data=heartbeat),
-        dcc.Store(id="labels-store", data=client_config(lang, mode, config)),
+        dcc.Store(id="labels-store", data=client_config(lang, mode, config, abilities)),
         dcc.Interval(id="refresh-interval", interval=config.refresh_ms),
         dcc.Interval(id="clock-interval", interval=1000),
         # The tablet shows every detail view at once; only the wall and demo cycle them.
@@ -113,8 +124,8 @@ def _stores(
     ]
 
 
-def _header(street: str, lang: str, mode: str) -> html.Header:
-    """Return the header: street name, title, clock, freshness and the language switch."""
+def _header(street: str, lang: str, mode: str, abilities: Mapping[str, bool]) -> html.Header:
+    """Return the header: street name, title, clock, freshness, language switch and sign-out."""
     other = "en" if lang == "zh" else "zh"
     return html.Header(
         className="shell-header",
@@ -151,6 +162,30 @@ def _header(street: str, lang: str, mode: str) -> html.Header:
                 id="language-switch",
                 className="language-switch",
                 lang="en" if other == "en" else "zh-CN",
+            ),
+            _account_links(lang, mode, abilities),
+        ],
+    )
+
+
+def _account_links(lang: str, mode: str, abilities: Mapping[str, bool]) -> html.Div | None:
+    """Return the audit link (admins) and the sign-out button; a wall signs out never."""
+    if mode == "wall" and not abilities.get("records"):
+        return None  # a kiosk wall stays signed in until its token is revoked
+    audit = (
+        html.A(label("audit_link", lang), href=f"/admin/audit?lang={lang}", className="audit-link")
+        if abilities.get("audit")
+        else None
+    )
+    return html.Div(
+        className="account-links",
+        children=[
+            audit,
+            html.Form(
+                action=f"/logout?lang={lang}",
+                method="post",
+                className="logout-form",
+                children=html.Button(label("sign_out", lang), type="submit", id="sign-out"),
             ),
         ],
     )

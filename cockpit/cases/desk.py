@@ -40,6 +40,7 @@ from sqlalchemy.exc import IntegrityError
 from cockpit.alerts import AlertBook, AlertError
 from cockpit.cases import workflow
 from cockpit.cases.deadlines import NORMAL, URGENT, CasesConfig, Planner, current_deadline
+from cockpit.cases.titles import case_title, place_of
 from cockpit.cases.workflow import ENDED, Action, CaseRecord, WorkflowError
 from cockpit.clock import Clock
 from cockpit.domain.kinds import CaseSource, CaseState, RequestStatus
@@ -67,6 +68,10 @@ CODE_PREFIX = {
 }
 TARGET_KINDS = ("team", "worker", "community")
 RESOLUTION_BY_TARGET = {"worker": "grid", "community": "community", "team": "street"}
+
+
+# Called with (action, case row) before an action is applied; raises CaseActionError to refuse.
+Authorize = Callable[[str, dict[str, Any]], None]
 
 
 class CaseActionError(ValueError):
@@ -453,13 +458,16 @@ class CaseDesk:
         rows = _rows_after(conn, s.ResidentRequest, after)
         if not rows:
             return [], after
-        places = _address_places(conn, {row.address_id for row in rows if row.address_id})
+        addresses = {row.address_id for row in rows if row.address_id}
+        places = _address_places(conn, addresses)
+        names = _address_names(conn, addresses)
         reports = [
             Report(
                 source=CaseSource.RESIDENT,
                 source_id=row.id,
                 category=row.service_code,
-                title=row.description[:200],
+                # Titled by service and building: the resident's words stay in the description.
+                **_titles(row.service_code, names.get(row.address_id)),
                 description=row.description,
                 reported_at=row.requested_at,
                 routing="routine",
@@ -475,13 +483,16 @@ class CaseDesk:
         rows = _rows_after(conn, s.Complaint, after)
         if not rows:
             return [], after
-        places = _address_places(conn, {row.address_id for row in rows if row.address_id})
+        addresses = {row.address_id for row in rows if row.address_id}
+        places = _address_places(conn, addresses)
+        names = _address_names(conn, addresses)
         reports = [
             Report(
                 source=CaseSource.COMPLAINT,
                 source_id=row.id,
                 category=row.category,
-                title=row.text[:200],
+                # Titled by category and building: the complainant's words stay in the description.
+                **_titles(row.category, names.get(row.address_id)),
                 description=f"[{row.source}] {row.text}",
                 reported_at=row.received_at,
                 routing="routine",
@@ -643,30 +654,41 @@ class CaseDesk:
         level: str | None = None,
         within_s: float | None = None,
         action_key: str | None = None,
+        authorize: Authorize | None = None,
     ) -> ActResult:
-        """Apply one action to a case (or to an alert's case); idempotent per action key."""
+        """Apply one action to a case (or to an alert's case); idempotent per action key.
+
+        `authorize(action, case_row)` runs in the writing transaction on the case as stored,
+        before anything changes, and raises CaseActionError to refuse (who may act on what is
+        cockpit.access.policy's business; the desk only gives it the row).
+        """
         if not actor or not actor.strip():
             raise CaseActionError("an action needs the actor's name")
         if (case_id is None) == (alert_id is None):
             raise CaseActionError("give exactly one of case_id and alert_id")
         now = self.clock.now()
         key = (action_key or uuid.uuid4().hex)[:64]
-        if alert_id is not None:
-            if action == ACKNOWLEDGE:
-                try:
-                    self.alerts.acknowledge(alert_id, actor, now)
-                except AlertError as exc:
-                    raise CaseActionError(str(exc)) from exc
-            case_id = self._case_of_alert(alert_id)
-        if action == ACKNOWLEDGE:
+        acknowledging = action == ACKNOWLEDGE
+        if acknowledging:
             action = Action.REGISTER.value
-            if self._state(case_id) != CaseState.REPORTED.value:
-                return self._result(case_id, applied=False)
         try:
             act = Action(action)
         except ValueError:
             known = ", ".join([ACKNOWLEDGE, *(a.value for a in Action)])
             raise CaseActionError(f"unknown action {action!r}; known actions: {known}") from None
+        if alert_id is not None:
+            case_id = self._case_of_alert(alert_id)
+        if authorize is not None:
+            # Refused before anything moves: neither the alert nor the case changes.
+            authorize(act.value, self._row(case_id))
+        if acknowledging:
+            if alert_id is not None:
+                try:
+                    self.alerts.acknowledge(alert_id, actor, now)
+                except AlertError as exc:
+                    raise CaseActionError(str(exc)) from exc
+            if self._state(case_id) != CaseState.REPORTED.value:
+                return self._result(case_id, applied=False)
         if act is Action.DISPATCH:
             target = self._check_target(target)
         try:
@@ -683,6 +705,7 @@ class CaseDesk:
                     satisfaction=satisfaction,
                     level=level,
                     within_s=within_s,
+                    authorize=authorize,
                 )
         except IntegrityError:
             applied = False  # the same key raced in from a second tap: it acted once
@@ -726,6 +749,8 @@ class CaseDesk:
         if row is None:
             raise CaseActionError(f"no case {case_id}")
         case = dict(row)
+        if kw.get("authorize") is not None:
+            kw["authorize"](action.value, case)  # again on the locked row: it may have moved
         before = _record(case)
         after = workflow.apply(
             before, action, note=kw["note"], target=kw["target"], satisfaction=kw["satisfaction"]
@@ -889,6 +914,15 @@ class CaseDesk:
                 ).first()
                 is not None
             )
+
+    def _row(self, case_id: int) -> dict[str, Any]:
+        """Return a case's row, or raise CaseActionError when there is no such case."""
+        with self.engine.connect() as conn:
+            row = conn.execute(select(s.Case.__table__).where(s.Case.id == case_id)).mappings()
+            found = row.first()
+        if found is None:
+            raise CaseActionError(f"no case {case_id}")
+        return dict(found)
 
     def _state(self, case_id: int) -> str:
         """Return a case's state, or raise CaseActionError when there is no such case."""
@@ -1115,6 +1149,22 @@ def _address_places(conn: Connection, address_ids: Iterable[int]) -> dict[int, d
             select(a.id, a.building_id, a.grid_id, a.lon, a.lat).where(a.id.in_(ids))
         )
     }
+
+
+def _address_names(conn: Connection, address_ids: Iterable[int]) -> dict[int, str]:
+    """Return address id → its building-level place (road and number) from the register."""
+    ids = list(address_ids)
+    if not ids:
+        return {}
+    a = s.Address
+    rows = conn.execute(select(a.id, a.road, a.number).where(a.id.in_(ids)))
+    return {row.id: place for row in rows if (place := place_of(row.road, row.number))}
+
+
+def _titles(category: str, place: str | None) -> dict[str, str]:
+    """Return a report's title and title_en, built from its category and place only."""
+    title, title_en = case_title(category, place)
+    return {"title": title, "title_en": title_en}
 
 
 def _alert_places(conn: Connection, alerts: list[Any]) -> dict[tuple[str, int], dict[str, Any]]:

@@ -1,18 +1,24 @@
-"""Build the `cases` view model from the case facts: pure, no I/O.
+"""Build the case views each role receives from the case facts: pure, no I/O.
 
-Shape (published by the worker under the name "cases"):
+The worker publishes three kinds (see build_case_views):
+- "cases_wall" (CASES_WALL), for walls and kiosks: aggregates and counts only.
     kpis: {cases_today, open, closure_rate, on_time_rate, overdue, urgent_open}
     funnel: [{state, count}] in the cycle's order, side states after
-    overdue: [case summary], most overdue first (at most 20)
-    open: [case summary with "history"], urgent first, then by deadline (at most 100)
-    map: [{id, lon, lat, state, priority, overdue}] every open case with coordinates
     centres: {"street": n, "police": n} open cases per command room (双脑联动)
-    indicators: {since, street: {...}, community: [...], grid: [...], department: [...]}
-      (see cockpit.cases.indicators for the row keys; each table is ranked, rank 1 best)
-    tasks_by_worker: {"<worker id>": [case summary with "task": "handle" | "revisit"]}
+    indicators: {since, street: {...}, community: [...]} (see cockpit.cases.indicators for the
+      row keys; each table is ranked, rank 1 best)
+    overdue: [{code, category}] the most overdue (at most 4): no title, no person, no free text
+- "cases" (CASES), for roles that may view records (Permission.VIEW_RECORDS): the above, with
+    indicators also per grid and department, and
+    overdue: [case summary], most overdue first (at most 20)
+    open: [case summary with "history"], urgent first, then by deadline (at most 100); each
+      history entry's note is masked (cockpit.privacy.mask_text)
+    map: [{id, lon, lat, state, priority, overdue}] every open case with coordinates
     targets: who a case can be dispatched to, each list by id:
       {workers: [{id, grid_id, name}], teams: [{id, kind, name}], communities: [{id, name}]}
-      (a grid worker's name is masked here, 王**: the view reaches every screen, the wall too)
+      (a grid worker's name is masked, 王**)
+- "tasks:<worker id>" (tasks_view(worker id)), for that grid worker alone:
+    {worker, tasks: [case summary with "task": "handle" | "revisit"]}
 A case summary: id, code, title_zh, title_en, category, state, priority, centre, routing,
 assignee, department, grid_id, building_id, lon, lat, reported_at, deadline_at (ISO, UTC),
 overdue (bool), paused_remaining_s, supervised, escalated, actions (what the workflow allows).
@@ -21,15 +27,23 @@ Countdowns are left to the browser: a model that changed every second would redr
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from cockpit.cases.workflow import WORKING, CaseRecord, allowed
 from cockpit.domain.kinds import CaseSource, CaseState
-from cockpit.privacy import mask_name
+from cockpit.privacy import mask_name, mask_text
 
 CASES = "cases"
+CASES_WALL = "cases_wall"
+TASKS_PREFIX = "tasks:"
 OVERDUE_LIMIT = 20
+# What the wall's governance panel has room for: a code and a category word per row.
+WALL_OVERDUE_LIMIT = 4
+WALL_KEYS = ("kpis", "funnel", "centres")
+# The wall ranks communities; the grid and department tables (most of the bytes) are the tablet's.
+WALL_INDICATORS = ("since", "street", "community")
 OPEN_LIST_LIMIT = 100
 FUNNEL_STATES = tuple(state.value for state in CaseState)
 WORKING_STATES = frozenset(state.value for state in WORKING)
@@ -74,8 +88,49 @@ def summary(row: dict[str, Any], now: datetime) -> dict[str, Any]:
     }
 
 
+def tasks_view(worker_id: int | str) -> str:
+    """Return the name of the view that holds one grid worker's own tasks."""
+    return f"{TASKS_PREFIX}{worker_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class CaseViews:
+    """Hold the case views of one build: the wall's, the staff's and each grid worker's tasks."""
+
+    wall: dict[str, Any]
+    cases: dict[str, Any]
+    tasks: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # by worker id (str)
+
+    def worker_view(self, worker_id: str) -> dict[str, Any]:
+        """Return one worker's tasks view; a worker without tasks gets an empty list."""
+        return {"worker": worker_id, "tasks": self.tasks.get(worker_id, [])}
+
+
+def build_case_views(facts: dict[str, Any] | None, now: datetime) -> CaseViews:
+    """Return every case view built from one read of the facts."""
+    if facts is None:
+        cases = build_cases_view(None, now)
+        return CaseViews(wall_view(cases), cases, {})
+    open_cases = [summary(row, now) for row in facts["open"]]
+    cases = _staff_view(facts, open_cases)
+    return CaseViews(wall_view(cases), cases, _tasks(facts, open_cases, now))
+
+
+def wall_view(cases: dict[str, Any]) -> dict[str, Any]:
+    """Return the wall's view of the cases: counts and aggregates, and overdue codes only."""
+    view = {key: cases.get(key) or {} for key in WALL_KEYS}
+    view["funnel"] = cases.get("funnel") or []
+    indicators = cases.get("indicators") or {}
+    view["indicators"] = {key: indicators[key] for key in WALL_INDICATORS if key in indicators}
+    view["overdue"] = [
+        {"code": item["code"], "category": item["category"]}
+        for item in (cases.get("overdue") or [])[:WALL_OVERDUE_LIMIT]
+    ]
+    return view
+
+
 def build_cases_view(facts: dict[str, Any] | None, now: datetime) -> dict[str, Any]:
-    """Return the `cases` view model; an empty one while no facts were read yet."""
+    """Return the `cases` view model of record viewers; an empty one while no facts were read yet."""
     if facts is None:
         return {
             "kpis": {},
@@ -85,10 +140,13 @@ def build_cases_view(facts: dict[str, Any] | None, now: datetime) -> dict[str, A
             "map": [],
             "centres": {},
             "indicators": {},
-            "tasks_by_worker": {},
             "targets": {},
         }
-    open_cases = [summary(row, now) for row in facts["open"]]
+    return _staff_view(facts, [summary(row, now) for row in facts["open"]])
+
+
+def _staff_view(facts: dict[str, Any], open_cases: list[dict[str, Any]]) -> dict[str, Any]:
+    """Return the `cases` view from the facts and the open cases' summaries."""
     history = facts.get("history") or {}
     by_state = facts["by_state"]
     street = facts["indicators"].get("street", {})
@@ -110,7 +168,7 @@ def build_cases_view(facts: dict[str, Any] | None, now: datetime) -> dict[str, A
         "funnel": _funnel(by_state),
         "overdue": overdue[:OVERDUE_LIMIT],
         "open": [
-            dict(c, history=history.get(c["id"], history.get(str(c["id"]), [])))
+            dict(c, history=_masked(history.get(c["id"], history.get(str(c["id"]), []))))
             for c in open_cases[:OPEN_LIST_LIMIT]
         ],
         "map": [
@@ -120,9 +178,16 @@ def build_cases_view(facts: dict[str, Any] | None, now: datetime) -> dict[str, A
         ],
         "centres": centres,
         "indicators": facts["indicators"],
-        "tasks_by_worker": _tasks(facts, open_cases, now),
         "targets": _targets(facts.get("targets") or {}),
     }
+
+
+def _masked(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Return history entries with each note's mobiles, ID numbers and the like masked."""
+    return [
+        dict(entry, note=mask_text(entry["note"])) if entry.get("note") else entry
+        for entry in history
+    ]
 
 
 def _funnel(by_state: dict[str, int]) -> list[dict[str, Any]]:

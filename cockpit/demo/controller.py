@@ -1,10 +1,9 @@
-"""Hold the one demo of a web process: started by the first ?mode=demo page, stopped with the
-runtime, commanded by the demo screen's controls.
+"""Hold one demo room: a scripted day or a replay, started by its visitor's first ?mode=demo
+page, stopped when its room closes or the runtime stops, commanded by that visitor's controls.
 
-create_app makes one DemoController; nothing lives at module level. Under gunicorn every worker
-process holds its own controller, so each plays its own demo (its own street file in
-<data_dir>/demo/, its own clock): point a visiting officials' screen at one process, or run the
-cockpit with one web worker for a demo.
+create_app makes a DemoRooms (cockpit/demo/rooms.py) that holds a few DemoControllers, one per
+visitor; nothing lives at module level. Under gunicorn every worker process holds its own rooms
+(each its own street file in <data_dir>/demo/, its own clock).
 """
 
 from __future__ import annotations
@@ -46,7 +45,7 @@ class DemoController:
         settings: Settings,
         recorded: Engine,
         recorded_live: LiveStore,
-        stop_event: threading.Event,
+        stop_event: threading.Event | None = None,
         *,
         open_session: Callable[..., DemoSession] = DemoSession.open,
     ) -> None:
@@ -64,9 +63,11 @@ class DemoController:
         self._stopped = False
         self._speed = settings.demo_speed
         # Stop with the runtime: its stop event ends the demo's threads and removes its files.
-        threading.Thread(
-            target=self._stop_when, args=(stop_event,), name="demo-stop-watch", daemon=True
-        ).start()
+        # DemoRooms passes none: it watches the runtime itself and stops every room it holds.
+        if stop_event is not None:
+            threading.Thread(
+                target=self._stop_when, args=(stop_event,), name="demo-stop-watch", daemon=True
+            ).start()
 
     # -- state -----------------------------------------------------------------------------------
 
@@ -129,15 +130,16 @@ class DemoController:
         if player is not None:
             player.pause()
 
-    def toggle(self) -> None:
-        """Pause when playing, play when paused."""
+    def toggle(self) -> str | None:
+        """Pause when playing, play when paused; return "pause" or "play" (None: nothing plays)."""
         player = self._player()
         if player is None:
-            return
+            return None
         if player.status().state == "playing":
             player.pause()
-        else:
-            player.play()
+            return "pause"
+        player.play()
+        return "play"
 
     def set_speed(self, speed: float) -> None:
         """Play at one of the offered speeds."""

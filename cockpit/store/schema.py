@@ -423,3 +423,42 @@ class EnterpriseEvent(Base):
     happened_on: Mapped[date] = mapped_column(Date, index=True)
     trigger: Mapped[str | None] = mapped_column(String(24))  # for a visit: the trigger it answered
     detail: Mapped[str | None] = mapped_column(String(200))
+
+
+class Account(Base):
+    """Hold a person's or a wall's sign-in: role, secret's hash, and for a grid worker the record."""
+
+    __tablename__ = "accounts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    # argon2 hash of a person's password; None for a kiosk, which signs in with its token.
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    # SHA-256 of a kiosk's token (a long random secret, so a fast digest is enough).
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # The grid worker record a grid_worker account acts as (no foreign key: a street re-seed
+    # replaces the workers, and the account must survive it to be re-bound).
+    worker_id: Mapped[int | None] = mapped_column(Integer)
+    active: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    # Bumped by a password change, a token re-issue, a role change or a removal: every session
+    # signed with an older epoch is no longer valid.
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    last_login_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class AuditEntry(Base):
+    """Record one sign-in, reveal or write: who, when, what, which record, why, from where."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    actor: Mapped[str] = mapped_column(String(64), index=True)
+    role: Mapped[str | None] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(40), index=True)
+    record_type: Mapped[str | None] = mapped_column(String(24))
+    record_id: Mapped[str | None] = mapped_column(String(40))
+    reason: Mapped[str | None] = mapped_column(Text)
+    outcome: Mapped[str] = mapped_column(String(16))  # ok, refused, failed
+    source_ip: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -28,8 +28,53 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+# The test's password for every person's account it creates (at least 10 characters).
+PASSWORD = "browser-test-pass"
+
+
+class SignInAccounts:
+    """Make accounts in a cockpit's store and sign browser pages in with them."""
+
+    # base url -> accounts of the cockpit serving it, so open_page signs a page in on its server.
+    running: dict[str, SignInAccounts] = {}
+
+    def __init__(self, url: str, database_url: str) -> None:
+        self.url = url
+        self.database_url = database_url
+        self.tokens: dict[str, str] = {}
+
+    def account(self, role: str, worker_id: int | None = None) -> tuple[str, str]:
+        """Return (name, password or kiosk token) of an account of the role, made once."""
+        from cockpit.access.accounts import AccountStore
+        from cockpit.store.database import make_engine
+
+        name = f"w{worker_id}" if role == "grid_worker" else f"test-{role}"
+        if name in self.tokens:
+            return name, self.tokens[name]
+        engine = make_engine(self.database_url)
+        try:
+            secret = AccountStore(engine).add(
+                name, role, password=None if role == "kiosk" else PASSWORD, worker_id=worker_id
+            )
+        finally:
+            engine.dispose()
+        self.tokens[name] = secret
+        return name, secret
+
+    def sign_in(self, page, role: str, worker_id: int | None = None) -> None:
+        """Sign the page's browser context in as an account of the role."""
+        name, secret = self.account(role, worker_id)
+        if role == "kiosk":
+            page.goto(f"{self.url}kiosk?token={secret}")
+            return
+        answer = page.request.post(
+            f"{self.url}login", form={"username": name, "password": secret}, max_redirects=0
+        )
+        assert answer.status == 302, f"sign-in as {role} failed: {answer.status}"
+
+
 class CockpitServer:
-    """Run `python app.py` with test settings and know its URL."""
+    """Run `python app.py` with test settings, know its URL, and make accounts to sign in with."""
 
     def __init__(self, data_dir: Path, **settings: str) -> None:
         self.data_dir = data_dir
@@ -60,13 +105,19 @@ class CockpitServer:
             if self.process.poll() is not None:
                 raise RuntimeError(f"cockpit exited: {self.log.read_text()[-2000:]}")
             try:
-                with urllib.request.urlopen(self.url, timeout=2):
+                with urllib.request.urlopen(self.url + "healthz", timeout=2):
+                    self.accounts = SignInAccounts(self.url, self.database_url)
+                    SignInAccounts.running[self.url] = self.accounts
                     return
             except OSError:
                 time.sleep(0.5)
         raise RuntimeError(
             f"cockpit did not answer within {timeout} s: {self.log.read_text()[-2000:]}"
         )
+
+    def account(self, role: str, worker_id: int | None = None) -> tuple[str, str]:
+        """Return (name, secret) of a test account of the role on this server."""
+        return self.accounts.account(role, worker_id)
 
     @property
     def database_url(self) -> str:
@@ -75,6 +126,7 @@ class CockpitServer:
 
     def stop(self) -> None:
         """Stop the server."""
+        SignInAccounts.running.pop(self.url, None)
         if self.process and self.process.poll() is None:
             self.process.terminate()
             try:
@@ -147,7 +199,8 @@ def open_page(browser):
     """Return a function opening a page at a viewport size that records console errors."""
     pages = []
 
-    def _open(url: str, width: int = 1920, height: int = 1080):
+    def _open(url: str, width: int = 1920, height: int = 1080, *, role: str | None = None):
+        """Open the URL signed in as `role` (default: what the URL's screen is for)."""
         page = browser.new_page(viewport={"width": width, "height": height})
         page.console_errors = []
         page.on(
@@ -155,6 +208,12 @@ def open_page(browser):
             lambda msg: page.console_errors.append(msg.text) if msg.type == "error" else None,
         )
         page.on("pageerror", lambda exc: page.console_errors.append(str(exc)))
+        accounts = next(
+            (a for base, a in SignInAccounts.running.items() if url.startswith(base)), None
+        )
+        if accounts is not None and role != "anonymous":
+            role, worker = role_for(url, role)
+            accounts.sign_in(page, role, worker)
         page.goto(url)
         pages.append(page)
         return page
@@ -162,6 +221,19 @@ def open_page(browser):
     yield _open
     for page in pages:
         page.close()
+
+
+def role_for(url: str, role: str | None) -> tuple[str, int | None]:
+    """Return the role (and grid worker) a test page signs in as: what its screen is for."""
+    from urllib.parse import parse_qs, urlparse
+
+    parsed = urlparse(url)
+    query = parse_qs(parsed.query)
+    worker = (query.get("worker") or [None])[0]
+    if parsed.path.endswith("/worker"):
+        return role or "grid_worker", int(worker) if worker and worker.isdigit() else None
+    mode = (query.get("mode") or ["wall"])[0]
+    return role or {"tablet": "dispatcher", "demo": "viewer"}.get(mode, "kiosk"), None
 
 
 def screenshot(page, name: str, *, docs: bool = False) -> Path:

@@ -107,12 +107,13 @@ def test_a_case_dispatched_on_the_tablet_shows_on_the_wall(cockpit, open_page):
     state, history = case_state(cockpit, case_id)
     assert state == "dispatched"
     dispatches = [row for row in history if row[0] == "dispatch"]
-    assert len(dispatches) == 1 and dispatches[0][1] == "tablet"
+    # The actor is the signed-in account, never the page's mode.
+    assert len(dispatches) == 1 and dispatches[0][1] == "dispatcher:test-dispatcher"
     # The wall follows within a few refreshes (the cycle shows the case loop page every ~12 s).
     after = wait_for_funnel(wall, "Dispatched", lambda n: n >= before + 1, timeout=60)
     print(f"wall dispatched count {before} -> {after}")
     # The tablet's open card follows the published case too: its history shows the dispatch.
-    wait_for_text(tablet, ".card-case .case-history", lambda t: "tablet" in t, timeout=10)
+    wait_for_text(tablet, ".card-case .case-history", lambda t: "test-dispatcher" in t, timeout=10)
     assert tablet.console_errors == [] and wall.console_errors == []
 
 
@@ -148,5 +149,6 @@ def test_acknowledging_an_alert_registers_its_case(cockpit, open_page):
     assert re.search(r"Done: Acknowledge", message)
     state, history = case_state(cockpit, int(card.get_attribute("data-case")))
     assert state == "registered"
-    assert [row[:2] for row in history if row[0] == "register"] == [("register", "tablet")]
+    registered = [row[:2] for row in history if row[0] == "register"]
+    assert registered == [("register", "dispatcher:test-dispatcher")]
     assert tablet.console_errors == []

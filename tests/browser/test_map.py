@@ -13,7 +13,7 @@ from werkzeug.serving import make_server
 
 from cockpit.domain.kinds import AlertLevel
 from cockpit.rules.results import AlertCandidate, Reason, condition_key
-from tests.browser.conftest import free_port, screenshot
+from tests.browser.conftest import SignInAccounts, free_port, screenshot
 
 pytestmark = pytest.mark.browser
 MARKER = "地图测试烟感报警"
@@ -46,8 +46,10 @@ def live_cockpit(tmp_path_factory) -> Iterator[SimpleNamespace]:
     deadline = time.monotonic() + 60
     while runtime.live.get_view("map_geometry") is None and time.monotonic() < deadline:
         time.sleep(0.25)
-    urllib.request.urlopen(url, timeout=10).close()
+    urllib.request.urlopen(url + "healthz", timeout=10).close()
+    SignInAccounts.running[url] = SignInAccounts(url, settings.resolved_database_url)
     yield SimpleNamespace(url=url, runtime=runtime)
+    SignInAccounts.running.pop(url, None)
     server.shutdown()
     runtime.stop()
 

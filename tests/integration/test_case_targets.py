@@ -12,7 +12,7 @@ from sqlalchemy import select
 from cockpit.alerts import AlertBook
 from cockpit.cases.deadlines import load_cases_config
 from cockpit.cases.desk import CaseDesk
-from cockpit.cases.panel import CASES
+from cockpit.cases.panel import CASES, CASES_WALL, tasks_view
 from cockpit.clock import ManualClock
 from cockpit.ingest import Ingest
 from cockpit.live import InProcessLiveStore
@@ -105,4 +105,15 @@ def test_the_cases_view_publishes_every_target_masked_and_a_tablet_dispatches_to
     assert (result.state, result.applied) == ("dispatched", True)
     after = view()
     assert find_case(after, case_id)["assignee"] == target
-    assert case_id in [t["id"] for t in after["tasks_by_worker"][target.partition(":")[2]]]
+    assert "tasks_by_worker" not in after
+    # The worker dispatched to finds the case in their own tasks view, and nobody else's.
+    mine = read_view(live, tasks_view(target.partition(":")[2]))
+    assert mine["worker"] == target.partition(":")[2]
+    assert case_id in [t["id"] for t in mine["tasks"]]
+    others = [read_view(live, tasks_view(w.id)) for w in workers if f"worker:{w.id}" != target]
+    assert all(o is not None for o in others)  # every worker's view is there from the start
+    assert not any(t["id"] == case_id and t["task"] == "handle" for o in others for t in o["tasks"])
+    # The wall's view: counts, and the case's code at most, never a title or a worker's name.
+    wall = orjson.dumps(read_view(live, CASES_WALL)).decode()
+    assert "路口暴露垃圾" not in wall and "title" not in wall
+    assert not any(mask_name(w.name) in wall or w.name in wall for w in workers)

@@ -1,9 +1,12 @@
 """Play the demo on real stores: the scripted day to closure in its own store, and the replay of
-a recorded day on SQLite and PostgreSQL, without writing to the store it reads."""
+a recorded day on SQLite and PostgreSQL, without writing to the store it reads, and two
+visitors' demo rooms side by side."""
 
 from __future__ import annotations
 
 import hashlib
+import threading
+import time as time_module
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import func, select
@@ -12,8 +15,10 @@ from cockpit.alerts import AlertBook
 from cockpit.cases.deadlines import load_cases_config
 from cockpit.cases.desk import CaseDesk
 from cockpit.clock import DISPLAY_ZONE, ManualClock
+from cockpit.demo.controller import DemoController
 from cockpit.demo.player import Player
 from cockpit.demo.replay import DayReplay
+from cockpit.demo.rooms import DemoRooms
 from cockpit.demo.script import load_script
 from cockpit.demo.scripted import DemoScenario
 from cockpit.demo.session import DemoSession, demo_folder
@@ -173,3 +178,38 @@ def test_a_recorded_day_replays_in_time_order(any_engine) -> None:
     assert (view["mode"], view["state"], view["replay_day"]) == ("replay", "finished", "2026-05-20")
     assert read_view(live, "ticker")["items"][0]["level"] == "red"
     assert counts() == before
+
+
+def test_two_demo_rooms_play_apart_and_stop_with_the_runtime(tmp_path, sqlite_engine) -> None:
+    """Two visitors' rooms get two street files and two clocks: pausing one leaves the other
+    playing; the runtime's stop event stops both and removes their files."""
+    settings = Settings(data_dir=tmp_path, database_url=None, redis_url=None)
+    stop = threading.Event()
+
+    def open_session(settings, **kw) -> DemoSession:
+        return DemoSession.open(settings, day=DAY, tier=tiny_tier(fire_devices=12), **kw)
+
+    rooms = DemoRooms(
+        lambda: DemoController(
+            settings, sqlite_engine, InProcessLiveStore(), open_session=open_session
+        ),
+        stop,
+    )
+    demos = [rooms.open(key) for key in ("a" * 32, "b" * 32)]
+    deadline = time_module.monotonic() + 120
+    while not all(demo.ensure_started() for demo in demos):
+        assert time_module.monotonic() < deadline and not any(d.failure for d in demos)
+        time_module.sleep(0.05)
+    first, second = (demo._session for demo in demos)
+    assert first.path != second.path and first.path.exists() and second.path.exists()
+    assert demos[0].toggle() == "pause"
+    held, moving = first.clock.now(), second.clock.now()
+    time_module.sleep(1.5)
+    assert first.clock.now() == held and second.clock.now() > moving
+    assert demos[1].status() == "playing" and demos[0].status() == "paused"
+    stop.set()
+    deadline = time_module.monotonic() + 30
+    while first.path.exists() or second.path.exists():
+        assert time_module.monotonic() < deadline, "the rooms' files were not removed"
+        time_module.sleep(0.05)
+    assert rooms.open("c" * 32) is None

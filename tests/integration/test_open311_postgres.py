@@ -8,13 +8,16 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
+from cockpit.access.audit import AuditLog, AuditQuery
 from cockpit.clock import ManualClock
 from cockpit.ingest import Ingest
 from cockpit.live import InProcessLiveStore
 from cockpit.open311 import make_blueprint
+from cockpit.settings import Settings
 from cockpit.simulator.generator import seed_street
 from cockpit.store import requests as request_store
 from cockpit.store import schema
+from cockpit.web.limits import make_limiter
 from tests.streets import tiny_tier
 
 pytestmark = pytest.mark.integration
@@ -37,7 +40,19 @@ def client(postgres_engine, clock):
     ingest = Ingest(postgres_engine, InProcessLiveStore(), clock)
     app = Flask(__name__)
     app.testing = True
-    app.register_blueprint(make_blueprint(postgres_engine, ingest, clock, JURISDICTION))
+    # Wired as app.py wires it: no client apps configured (POST open), a limit, the audit log.
+    app.register_blueprint(
+        make_blueprint(
+            postgres_engine,
+            ingest,
+            clock,
+            JURISDICTION,
+            clients={},
+            limiter=make_limiter(app, Settings(redis_url=None)),
+            rate_limit="100 per minute",
+            audit=AuditLog(postgres_engine, clock),
+        )
+    )
     return app.test_client()
 
 
@@ -61,6 +76,12 @@ def test_post_then_get_round_trip(client, postgres_engine):
 
     (item,) = client.get(f"{API}/requests/{new_id}.json").get_json()
     assert item["description"] == description
+    (entry,) = AuditLog(postgres_engine).search(AuditQuery(action="open311_post"))
+    assert (entry["actor"], entry["record_type"], entry["record_id"]) == (
+        "open311:anonymous",
+        "request",
+        new_id,
+    )
     assert item["service_code"] == "elevator"
     assert item["address_id"] == str(address.id)
     assert item["address"] == f"{address.road}{address.number}"
@@ -116,3 +137,17 @@ def test_address_resolution_on_postgres(postgres_engine, client):
         request_store.nearest_address(postgres_engine, address.lon, address.lat + 0.0002) == address
     )
     assert request_store.nearest_address(postgres_engine, address.lon, address.lat + 0.01) is None
+
+
+def test_personal_data_is_stored_as_received_and_served_masked(client, postgres_engine):
+    typed = "联系人13912345678，身份证33010419900101001X"
+    response = client.post(
+        f"{API}/requests.json",
+        json={"service_code": "repair", "lat": 31.3, "long": 121.5, "description": typed},
+    )
+    new_id = response.get_json()[0]["service_request_id"]
+    with postgres_engine.connect() as conn:
+        stored = conn.execute(select(schema.ResidentRequest.description)).scalar_one()
+    assert stored == typed
+    (item,) = client.get(f"{API}/requests/{new_id}.json").get_json()
+    assert item["description"] == "联系人139****5678，身份证330104********001X"

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from callbacks.cases import CaseScreens, inputs_of, moved, outcome, profile, refused, tapped
 from callbacks.grid_worker import refreshed
+from cockpit.access.policy import Principal, Role
 from cockpit.cases.desk import ActResult, CaseActionError
 from cockpit.i18n import LANGUAGES
 from layouts.cases import (
@@ -79,7 +80,7 @@ def summary(case_id: int = 7, **changes: Any) -> dict[str, Any]:
 
 def view(*cases: dict[str, Any], **extra: Any) -> dict[str, Any]:
     """Return a `cases` view holding the cases as open."""
-    return {"open": list(cases), "overdue": [], "tasks_by_worker": {}, **extra}
+    return {"open": list(cases), "overdue": [], **extra}
 
 
 def ids_of(component: Any, kind: str) -> list[dict[str, Any]]:
@@ -354,6 +355,11 @@ class FakeClock:
         return NOW
 
 
+DISPATCHER = Principal(account_id=1, username="li", role=Role.DISPATCHER)
+VIEWER = Principal(account_id=2, username="zhao", role=Role.VIEWER)
+KIOSK = Principal(account_id=3, username="wall", role=Role.KIOSK)
+
+
 class FakeDesk:
     """Act once per key, refuse a dispatch without a target, as the real desk does."""
 
@@ -378,10 +384,13 @@ def test_a_double_tap_acts_once_and_says_so():
     desk = FakeDesk()
     screens = CaseScreens(lambda name: view(summary()), desk, "zh")
     tap = {"type": CASE_ACT, "case": 7, "action": "dispatch", "key": "k1"}
-    first = screens.act(tap, {"target": "team:1", "note": " "}, "?mode=tablet&lang=en", "n1")
-    second = screens.act(tap, {"target": "team:1"}, "?mode=tablet&lang=en", "n1")
+    first = screens.act(
+        DISPATCHER, tap, {"target": "team:1", "note": " "}, "?mode=tablet&lang=en", "n1"
+    )
+    second = screens.act(DISPATCHER, tap, {"target": "team:1"}, "?mode=tablet&lang=en", "n1")
     assert [c["action_key"] for c in desk.calls] == ["k1", "k1"]
-    assert desk.calls[0]["note"] is None and desk.calls[0]["actor"] == "tablet"
+    # The actor is the signed-in account, never the page's mode or anything the page sent.
+    assert desk.calls[0]["note"] is None and desk.calls[0]["actor"] == "dispatcher:li"
     assert "Done: Dispatch" in text_of(first)
     assert "Already done" in text_of(second)
     assert first.__dict__["data-state"] == "dispatched"
@@ -391,17 +400,25 @@ def test_a_refused_tap_shows_the_reason_and_the_wall_cannot_act():
     desk = FakeDesk()
     screens = CaseScreens(lambda name: view(summary()), desk, "zh")
     tap = {"type": CASE_ACT, "case": 7, "action": "dispatch", "key": "k1"}
-    card = screens.act(tap, {}, "?mode=tablet&lang=en", "n1")
+    card = screens.act(DISPATCHER, tap, {}, "?mode=tablet&lang=en", "n1")
     assert "Refused: dispatch target None" in text_of(card)
     assert card.__dict__["data-state"] == "registered"
-    assert screens.act(tap, {"target": "team:1"}, "?mode=wall", "n1") is no_update
+    on_wall = screens.act(DISPATCHER, tap, {"target": "team:1"}, "?mode=wall&lang=en", "n1")
+    assert "Refused: this screen only shows cases" in text_of(on_wall)
+    # A wall's kiosk and a stranger are told nothing and move nothing, whatever the URL says.
+    assert screens.act(KIOSK, tap, {"target": "team:1"}, "?mode=tablet", "n1") is no_update
+    assert screens.act(None, tap, {"target": "team:1"}, "?mode=tablet", "n1") is no_update
+    viewer = screens.act(VIEWER, tap, {"target": "team:1"}, "?mode=tablet&lang=en", "n1")
+    assert "the viewer role may not act" in text_of(viewer)
     assert len(desk.calls) == 1
 
 
 def test_acknowledge_registers_the_alerts_case_and_shows_its_card():
     desk = FakeDesk()
     screens = CaseScreens(lambda name: view(summary(), overdue=[]), desk, "zh")
-    card = screens.acknowledge({"type": "alert-ack", "id": 40, "key": "a1"}, "?mode=tablet")
+    card = screens.acknowledge(
+        DISPATCHER, {"type": "alert-ack", "id": 40, "key": "a1"}, "?mode=tablet"
+    )
     assert desk.calls[0]["action"] == "acknowledge" and desk.calls[0]["alert_id"] == 40
     assert "已办理" in text_of(card)
 
@@ -411,17 +428,18 @@ def test_a_demo_page_shows_the_demos_cases_and_never_acts_on_production():
     production = view(summary(7, title_zh="生产案件"))
     demo = view(summary(7, title_zh="演示案件"))
     screens = CaseScreens(lambda name: production, desk, "zh", read_demo=lambda name: demo)
-    card = screens.card(7, "?mode=demo", nonce="n1")
+    card = screens.card(DISPATCHER, 7, "?mode=demo", nonce="n1")
     assert "演示案件" in text_of(card) and "生产案件" not in text_of(card)
     assert ids_of(card, CASE_ACT) == []  # a visitor watches: no buttons
     tap = {"type": CASE_ACT, "case": 7, "action": "dispatch", "key": "k1"}
-    assert screens.act(tap, {"target": "team:1"}, "?mode=demo", "n1") is no_update
+    refused = screens.act(DISPATCHER, tap, {"target": "team:1"}, "?mode=demo&lang=en", "n1")
+    assert "Refused" in text_of(refused)
     ack = {"type": "alert-ack", "id": 40, "key": "a1"}
-    assert screens.acknowledge(ack, "?mode=demo") is no_update
+    assert "Refused" in text_of(screens.acknowledge(DISPATCHER, ack, "?mode=demo&lang=en"))
     assert desk.calls == []
     # Without a demo reader a demo page shows no case at all rather than production's.
     blind = CaseScreens(lambda name: production, desk, "zh")
-    assert "生产案件" not in text_of(blind.card(7, "?mode=demo", nonce="n1"))
+    assert "生产案件" not in text_of(blind.card(DISPATCHER, 7, "?mode=demo", nonce="n1"))
 
 
 # -- the grid worker page ------------------------------------------------------------------------
@@ -438,8 +456,10 @@ def test_worker_tasks_list_handling_first_and_offer_the_phone_actions():
     handle = summary(1, state="dispatched", task="handle", overdue=False,
                      actions=["dispatch", "accept", "arrive", "handled", "supervise", "void"])  # fmt: skip
     revisit = summary(2, state="closed", task="revisit", actions=["revisit"])
-    tasks = tasks_of({"tasks_by_worker": {"4": [revisit, handle]}}, "4")
+    tasks = tasks_of({"worker": "4", "tasks": [revisit, handle]}, "4")
     assert [t["id"] for t in tasks] == [1, 2]
+    # Another worker's view is nobody's list here.
+    assert tasks_of({"worker": "5", "tasks": [revisit, handle]}, "4") == []
     accept = ids_of(task_card(handle, "en", "n1"), "worker-act")
     assert [b["action"] for b in accept] == ["accept", "handled"]
     handling = summary(1, state="handling", task="handle", actions=["arrive", "handled", "void"])
@@ -458,10 +478,21 @@ def test_worker_tasks_list_handling_first_and_offer_the_phone_actions():
     assert again["handled"] == before["handled"]
 
 
-def published(tasks: dict[str, list], version: str) -> bytes:
-    """Return a published view's bytes, stamps last as the publisher writes them."""
+def test_a_read_only_task_list_offers_no_buttons_and_no_inputs():
+    """Staff reading a worker's list (/worker?worker=N) see the tasks, never the worker's taps."""
+    handle = summary(1, state="handling", task="handle", actions=["handled"])
+    revisit = summary(2, state="closed", task="revisit", actions=["revisit"])
+    drawn = task_list("4", [handle, revisit], "en", "n1", read_only=True)
+    for kind in ("worker-act", "worker-note", "worker-sat"):
+        assert ids_of(drawn, kind) == []
+    assert "AL00000001" in text_of(drawn)
+
+
+def published(worker: str, tasks: list, version: str) -> bytes:
+    """Return a published tasks view's bytes, stamps last as the publisher writes them."""
     body = {
-        "tasks_by_worker": tasks,
+        "worker": worker,
+        "tasks": tasks,
         "version": version,
         "generated_at": "x",
         "published_wall": 1.0,
@@ -472,14 +503,26 @@ def published(tasks: dict[str, list], version: str) -> bytes:
 def test_worker_refresh_redraws_only_when_the_workers_tasks_change():
     task = summary(1, state="dispatched", task="handle", actions=["accept", "handled"])
     context = {"worker": "4", "lang": "en", "version": "v1", "fp": tasks_fingerprint([task])}
-    assert refreshed(published({"4": [task]}, "v1"), context) == (None, None)
-    cards, new = refreshed(published({"4": [task], "5": []}, "v2"), context)
+    assert refreshed(published("4", [task], "v1"), context, worker="4") == (None, None)
+    cards, new = refreshed(published("4", [task], "v2"), context, worker="4")
     assert cards is None and new["version"] == "v2"
     moved_on = dict(task, state="handling")
-    cards, new = refreshed(published({"4": [moved_on]}, "v3"), context)
+    cards, new = refreshed(published("4", [moved_on], "v3"), context, worker="4")
     assert cards is not None and new["fp"] != context["fp"]
-    assert refreshed(None, context) == (None, None)
-    assert refreshed(published({}, "v4"), {"worker": None}) == (None, None)
+    assert refreshed(None, context, worker="4") == (None, None)
+    assert refreshed(published("4", [], "v4"), context, worker=None) == (None, None)
+
+
+def test_worker_refresh_draws_whom_the_server_names_not_the_pages_context():
+    """A context forged to name worker 5 still gets worker 4's list when the server says 4."""
+    task = summary(1, state="dispatched", task="handle", actions=["accept", "handled"])
+    forged = {"worker": "5", "lang": "en", "version": "v1", "fp": ""}
+    cards, new = refreshed(published("4", [task], "v1"), forged, worker="4")
+    assert new["worker"] == "4" and cards is not None
+    assert [b["case"] for b in ids_of(cards, "worker-act")] == [1, 1]
+    # A view that is not the named worker's draws an empty list, never someone else's tasks.
+    cards, _ = refreshed(published("5", [task], "v2"), forged, worker="4")
+    assert ids_of(cards, "worker-act") == []
 
 
 def test_english_titles_never_show_chinese():
@@ -497,3 +540,27 @@ def test_every_service_has_a_category_label_with_the_catalogues_names():
     for service in SERVICES:
         entry = LABELS[f"case_category_{service.code}"]
         assert (entry["zh"], entry["en"]) == (service.name.zh, service.name.en)
+
+
+def test_card_and_task_mask_personal_data_in_titles_and_notes():
+    """Defence in depth: whatever a view still carries, the screens show it masked."""
+    case = summary(
+        title_zh="电话13912345678",
+        title_en="call 13912345678",
+        history=[
+            {
+                "action": "handled",
+                "from_state": "handling",
+                "to_state": "handled",
+                "actor": "worker:3",
+                "at": "2026-05-06T01:02:00+00:00",
+                "note": "已联系 330104199001010018 本人，邮箱 li.si@example.com",
+            }
+        ],
+    )
+    for lang in LANGUAGES:
+        shown = text_of(case_card(case, lang)) + text_of(task_card(case, lang, "n1"))
+        assert "13912345678" not in shown and "139****5678" in shown
+        assert "330104199001010018" not in shown and "330104********0018" in shown
+        assert "li.si@" not in shown and "l***@example.com" in shown
+    assert title_of(case, "en") == "call 139****5678"

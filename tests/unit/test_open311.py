@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from datetime import UTC, datetime, timedelta
 
@@ -11,15 +12,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select, update
 
+from cockpit.access.audit import AuditLog, AuditQuery
 from cockpit.clock import ManualClock
 from cockpit.domain.services import SERVICES, SERVICES_BY_CODE
 from cockpit.ingest import Ingest
 from cockpit.live import InProcessLiveStore
 from cockpit.open311 import PERSONAL_FIELDS, READ_FIELDS, building_level, make_blueprint
+from cockpit.settings import Settings
 from cockpit.simulator.generator import seed_street
 from cockpit.simulator.scenario import REQUEST_SERVICES
 from cockpit.store import requests as request_store
 from cockpit.store import schema
+from cockpit.web.limits import make_limiter
 from tests.streets import tiny_tier
 
 NOW = datetime(2026, 11, 21, 0, 0, tzinfo=UTC)  # 08:00 in Shanghai
@@ -716,3 +720,203 @@ def test_any_form_is_created_or_refused_cleanly(client, fields):
 @given(body=JSON_BODIES)
 def test_any_json_body_is_created_or_refused_cleanly(client, body):
     check_answer(client.post(f"{API}/requests.json", json=body))
+
+
+# -- masked descriptions ----------------------------------------------------------------------
+
+TYPED = (
+    "我是张三，手机139 1234 5678，身份证330104199001010018，邮箱zhang.san@example.com，车沪A·12345"
+)
+
+
+def test_get_masks_personal_data_in_the_description_and_the_store_keeps_it(client, street):
+    new_id = created_id(post(client, service_code="repair", description=TYPED, **POINT))
+    assert row(street, new_id)["description"] == TYPED
+    for path in (f"{API}/requests/{new_id}.json", f"{API}/requests.json"):
+        response = client.get(path)
+        text = response.get_data(as_text=True)
+        for secret in ("1234 5678", "199001010018", "zhang.san", "12345"):
+            assert secret not in text
+        (item,) = [i for i in response.get_json() if i["service_request_id"] == str(new_id)]
+        assert item["description"] == (
+            "我是张三，手机139****5678，身份证330104********0018，邮箱z***@example.com，车沪A***45"
+        )
+        assert "status_notes" in item
+
+
+def test_get_masks_a_phone_typed_into_the_address(client):
+    new_id = created_id(
+        post(client, service_code="repair", address_string="安图路5号 13912345678 502室")
+    )
+    (item,) = client.get(f"{API}/requests/{new_id}.json").get_json()
+    assert item["address"] == "安图路5号"
+    new_id = created_id(
+        post(client, service_code="repair", address_string="电话13912345678找安图路那边")
+    )
+    (item,) = client.get(f"{API}/requests/{new_id}.json").get_json()
+    assert "13912345678" not in json.dumps(item) and "139****5678" in item["address"]
+
+
+# -- malformed bodies -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        ("[" * 10_000 + "]" * 10_000, "application/json"),
+        ('{"a":' * 10_000 + "1" + "}" * 10_000, "application/json"),
+        (
+            b'{"service_code": "repair", "description": "\xff\xfe", "lat": 31.3, "long": 121.5}',
+            "application/json",
+        ),
+        (b"\xff\xfe\xfd", "application/json"),
+        ('["service_code", "repair"]', "application/json"),
+        ('"repair"', "application/json"),
+        ("null", "application/json"),
+        ("", "application/json"),
+        (
+            b"service_code=repair&lat=31.3&long=121.5&description=\xff\xfe",
+            "application/x-www-form-urlencoded",
+        ),
+        (
+            "service_code=repair&lat=31.3&long=121.5&description=%FF%FE",
+            "application/x-www-form-urlencoded",
+        ),
+    ],
+)
+def test_malformed_bodies_get_400_in_the_standard_shape(client, street, body, content_type):
+    response = client.post(f"{API}/requests.json", data=body, content_type=content_type)
+    description = error(response, 400)
+    assert "JSON" in description or "UTF-8" in description
+    with street.connect() as conn:
+        assert conn.execute(select(schema.ResidentRequest.id)).first() is None
+
+
+@pytest.mark.parametrize("content_type", ["application/json", "application/x-www-form-urlencoded"])
+def test_a_body_over_64_kb_gets_413_with_a_clear_message(client, content_type):
+    body = "description=" + "x" * (64 * 1024)
+    assert "64 KB" in error(
+        client.post(f"{API}/requests.json", data=body, content_type=content_type), 413
+    )
+    # A chunked body has no length to check up front: it is cut and refused, never read short.
+    response = client.post(
+        f"{API}/requests.json",
+        input_stream=io.BytesIO(b"service_code=repair&lat=31.3&long=121.5&x=" + b"y" * (64 * 1024)),
+        content_type=content_type,
+        headers={"Transfer-Encoding": "chunked"},
+        environ_overrides={"wsgi.input_terminated": True},
+    )
+    assert "64 KB" in error(response, 413)
+
+
+def test_a_body_just_under_the_limit_is_read(client, street):
+    fields = "service_code=repair&lat=31.3&long=121.5&description=ok&pad="
+    body = fields + "p" * (64 * 1024 - len(fields))
+    response = client.post(
+        f"{API}/requests.json", data=body, content_type="application/x-www-form-urlencoded"
+    )
+    assert row(street, created_id(response))["description"] == "ok"
+
+
+# -- client apps: api_key, rate limit, audit --------------------------------------------------
+
+KEYS = {"key-of-a": "app-a", "key-of-b": "app-b"}
+
+
+def configured(street, ingest, clock, *, clients=None, rate_limit="3 per minute", audit=None):
+    """Return a test client of an app whose Open311 blueprint has keys, a limiter and audit."""
+    app = Flask(__name__)
+    app.testing = True
+    limiter = make_limiter(app, Settings(redis_url=None))
+    app.register_blueprint(
+        make_blueprint(
+            street,
+            ingest,
+            clock,
+            JURISDICTION,
+            clients=clients or {},
+            limiter=limiter,
+            rate_limit=rate_limit,
+            audit=audit,
+        )
+    )
+    return app.test_client()
+
+
+def test_with_client_apps_a_post_needs_a_known_api_key(street, ingest, clock):
+    client = configured(street, ingest, clock, clients=KEYS, rate_limit="100 per minute")
+    assert "api_key" in error(post(client, service_code="repair", **POINT), 403)
+    assert "api_key" in error(post(client, service_code="repair", api_key="guess", **POINT), 403)
+    created_id(post(client, service_code="repair", api_key="key-of-a", **POINT))
+    body = {"service_code": "repair", "api_key": "key-of-b", "lat": 31.3, "long": 121.5}
+    created_id(client.post(f"{API}/requests.json", json=body))
+    # In the query string too, as some clients send it.
+    created_id(
+        client.post(
+            f"{API}/requests.json?api_key=key-of-a", data={"service_code": "repair", **POINT}
+        )
+    )
+    with street.connect() as conn:
+        assert len(conn.execute(select(schema.ResidentRequest.id)).all()) == 3
+    # Reading stays open to all.
+    assert client.get(f"{API}/requests.json").status_code == 200
+    assert client.get(f"{API}/services.json").status_code == 200
+
+
+def test_without_client_apps_a_post_needs_no_key(street, ingest, clock):
+    client = configured(street, ingest, clock, rate_limit="100 per minute")
+    created_id(post(client, service_code="repair", **POINT))
+    created_id(post(client, service_code="repair", api_key="anything", **POINT))
+
+
+def test_posts_over_the_limit_get_429_per_app_and_per_address(street, ingest, clock):
+    client = configured(street, ingest, clock, clients=KEYS)
+    for _ in range(3):
+        created_id(post(client, service_code="repair", api_key="key-of-a", **POINT))
+    refused = post(client, service_code="repair", api_key="key-of-a", **POINT)
+    assert "too many" in error(refused, 429)
+    assert int(refused.headers["Retry-After"]) > 0
+    # Another app has its own count; so has each address without a known key.
+    for _ in range(3):
+        created_id(post(client, service_code="repair", api_key="key-of-b", **POINT))
+    error(post(client, service_code="repair", api_key="key-of-b", **POINT), 429)
+    for _ in range(3):
+        error(post(client, service_code="repair", api_key="guess", **POINT), 403)
+    error(post(client, service_code="repair", api_key="guess", **POINT), 429)
+    other = {"REMOTE_ADDR": "10.1.2.3"}
+    response = client.post(
+        f"{API}/requests.json", data={"service_code": "repair", **POINT}, environ_base=other
+    )
+    error(response, 403)
+    # GET is never counted.
+    assert client.get(f"{API}/requests.json").status_code == 200
+    with street.connect() as conn:
+        assert len(conn.execute(select(schema.ResidentRequest.id)).all()) == 6
+
+
+def test_malformed_bodies_count_against_the_address_and_never_500(street, ingest, clock):
+    client = configured(street, ingest, clock, clients=KEYS, rate_limit="2 per minute")
+    deep = "[" * 10_000 + "]" * 10_000
+    for _ in range(2):
+        error(client.post(f"{API}/requests.json", data=deep, content_type="application/json"), 400)
+    error(client.post(f"{API}/requests.json", data=deep, content_type="application/json"), 429)
+    big = "x" * (70 * 1024)
+    error(client.post(f"{API}/requests.json", data=big, content_type="application/json"), 429)
+
+
+def test_each_accepted_post_is_audited_with_its_app(street, ingest, clock):
+    audit = AuditLog(street, clock)
+    client = configured(
+        street, ingest, clock, clients=KEYS, rate_limit="100 per minute", audit=audit
+    )
+    first = created_id(post(client, service_code="repair", api_key="key-of-a", **POINT))
+    error(post(client, service_code="repair", **POINT), 403)
+    error(post(client, service_code="pothole", api_key="key-of-b", **POINT), 404)
+    rows = audit.search(AuditQuery(action="open311_post"))
+    assert [(r["actor"], r["record_type"], r["record_id"], r["source_ip"]) for r in rows] == [
+        ("open311:app-a", "request", str(first), "127.0.0.1")
+    ]
+    open_client = configured(street, ingest, clock, rate_limit="100 per minute", audit=audit)
+    second = created_id(post(open_client, service_code="noise", **POINT))
+    latest = audit.search(AuditQuery(action="open311_post"))[0]
+    assert (latest["actor"], latest["record_id"]) == ("open311:anonymous", str(second))

@@ -12,7 +12,7 @@ README = (ROOT / "README.md").read_text(encoding="utf-8")
 
 
 def test_every_setting_is_listed_in_the_readme():
-    listed = set(re.findall(r"`(COCKPIT_[A-Z_]+)`", README))
+    listed = set(re.findall(r"`(COCKPIT_[A-Z0-9_]+)`", README))
     missing = set(setting_variables()) - listed
     assert not missing, f"README lacks settings: {sorted(missing)}"
     unknown = listed - set(setting_variables()) - {"COCKPIT_CONFIG"}

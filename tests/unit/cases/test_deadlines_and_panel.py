@@ -12,7 +12,7 @@ from cockpit.cases.deadlines import (
     current_deadline,
     load_cases_config,
 )
-from cockpit.cases.panel import build_cases_view
+from cockpit.cases.panel import build_case_views, build_cases_view
 from cockpit.cases.workflow import Action
 
 MONDAY_10 = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai
@@ -125,11 +125,15 @@ def test_overdue_flags_flip_when_the_deadline_passes_without_a_new_read() -> Non
 def test_tasks_group_by_worker_with_revisits() -> None:
     """A worker sees the case dispatched to them and the closed case they reported, to revisit."""
     closed = row(id=9, state="closed", assignee="team:1", reporter_worker_id=8)
-    view = build_cases_view(facts([row()], [closed]), MONDAY_10)
-    assert [(t["id"], t["task"]) for t in view["tasks_by_worker"]["7"]] == [(1, "handle")]
-    assert [(t["id"], t["task"]) for t in view["tasks_by_worker"]["8"]] == [(9, "revisit")]
-    assert "handled" in view["tasks_by_worker"]["7"][0]["actions"]
-    assert view["tasks_by_worker"]["8"][0]["actions"] == ["revisit"]
+    views = build_case_views(facts([row()], [closed]), MONDAY_10)
+    seven, eight = views.worker_view("7"), views.worker_view("8")
+    assert [(t["id"], t["task"]) for t in seven["tasks"]] == [(1, "handle")]
+    assert [(t["id"], t["task"]) for t in eight["tasks"]] == [(9, "revisit")]
+    assert "handled" in seven["tasks"][0]["actions"]
+    assert eight["tasks"][0]["actions"] == ["revisit"]
+    assert views.worker_view("99") == {"worker": "99", "tasks": []}
+    # Nobody's tasks ride in the views every record viewer or wall receives.
+    assert "tasks_by_worker" not in views.cases and "tasks_by_worker" not in views.wall
 
 
 def test_targets_are_published_by_id_with_every_grid_worker_name_masked() -> None:

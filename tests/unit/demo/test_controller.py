@@ -13,42 +13,7 @@ from cockpit.demo.controller import DemoController, DemoError
 from cockpit.demo.session import sweep_sessions
 from cockpit.live import InProcessLiveStore
 from cockpit.settings import Settings
-
-
-class FakeSession:
-    """Stand in for a DemoSession: a live store, a player-like switch, start and stop."""
-
-    def __init__(self) -> None:
-        self.live = InProcessLiveStore()
-        self.live.set_view("overview", b'{"demo": true}')
-        self.player = FakePlayer()
-        self.timeline = type("T", (), {"extra": None})()
-        self.started = self.stopped = False
-
-    def start(self) -> None:
-        self.started = True
-
-    def stop(self) -> None:
-        self.stopped = True
-
-
-class FakePlayer:
-    """Hold a state and a speed."""
-
-    def __init__(self) -> None:
-        self.state, self.speed = PLAYING, 60.0
-
-    def status(self):
-        return type("S", (), {"state": self.state})()
-
-    def play(self) -> None:
-        self.state = PLAYING
-
-    def pause(self) -> None:
-        self.state = PAUSED
-
-    def set_speed(self, speed: float) -> None:
-        self.speed = speed
+from tests.unit.demo.fakes import FakeSession
 
 
 @pytest.fixture
@@ -93,9 +58,9 @@ def test_commands_reach_the_player_and_bad_speeds_are_refused(controller) -> Non
     """Toggle pauses and resumes; speeds outside the offered ones raise DemoError."""
     wait_ready(controller)
     player = controller.test_sessions[0].player
-    controller.toggle()
+    assert controller.toggle() == "pause"
     assert player.state == PAUSED and controller.status() == PAUSED
-    controller.toggle()
+    assert controller.toggle() == "play"
     assert player.state == PLAYING
     controller.set_speed(300)
     assert player.speed == 300

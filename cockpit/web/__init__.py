@@ -1,0 +1,1 @@
+"""Wire the cockpit's HTTP side: sign-in and sessions, rate limits, security headers."""
