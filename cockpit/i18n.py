@@ -164,6 +164,7 @@ LABELS: dict[str, dict[str, str]] = {
     "category_repair": {"zh": "维修", "en": "Repair"},
     "category_noise": {"zh": "噪声扰民", "en": "Noise"},
     "category_device.offline": {"zh": "设备离线", "en": "Device offline"},
+    "category_device.fault": {"zh": "传感器故障", "en": "Sensor fault"},
     "closed": {"zh": "办结", "en": "Closed"},
     # -- enterprise direct (惠企直达) -------------------------------------------------------------
     "panel_enterprise": {"zh": "惠企直达", "en": "Enterprise direct"},
@@ -437,6 +438,7 @@ LABELS: dict[str, dict[str, str]] = {
     "case_category_fire.overload": {"zh": "用电过载", "en": "Electrical overload"},
     "case_category_fire.patrol_overdue": {"zh": "消防巡查超期", "en": "Fire patrol overdue"},
     "case_category_device.offline": {"zh": "设备离线", "en": "Device offline"},
+    "case_category_device.fault": {"zh": "传感器故障", "en": "Sensor fault"},
     "case_category_elevator.trapped": {"zh": "电梯困人", "en": "Person trapped in elevator"},
     "case_category_elder.no_water": {"zh": "独居老人未用水", "en": "Elder: no water used"},
     "case_category_elder.water_running": {"zh": "独居老人用水不停", "en": "Elder: water running"},
@@ -542,6 +544,30 @@ LABELS: dict[str, dict[str, str]] = {
     "case_reveal_expired": {
         "zh": "原文已重新遮蔽；如需再次查看，请重新填写理由。",
         "en": "Masked again; to see the words once more, type a reason again.",
+    },
+    # -- sign-in page (cockpit/web/identity.py)
+    "login_title": {"zh": "登录 · 街道数字驾驶舱", "en": "Sign in · Street digital cockpit"},
+    "login_head": {"zh": "街道数字驾驶舱", "en": "Street digital cockpit"},
+    "login_username": {"zh": "账号", "en": "Account"},
+    "login_password": {"zh": "密码", "en": "Password"},
+    "login_submit": {"zh": "登录", "en": "Sign in"},
+    "login_failed": {
+        "zh": "账号或密码不对，请再试一次。",
+        "en": "That account name or password is not right. Please try again.",
+    },
+    "login_limited": {
+        "zh": "尝试次数过多，请稍后再试（约一分钟）。",
+        "en": "Too many tries. Please wait a minute and try again.",
+    },
+    "login_switch": {"zh": "English", "en": "中文"},
+    "login_hint": {
+        "zh": "墙面大屏无需登录：用管理员发给它的专属链接打开。",
+        "en": "A wall screen needs no sign-in: open it with the link an admin made for it.",
+    },
+    "login_signed_out": {"zh": "已退出登录。", "en": "You are signed out."},
+    "login_kiosk_refused": {
+        "zh": "这个大屏链接已失效，请向管理员要新的链接。",
+        "en": "This wall link no longer works. Ask an admin for a new one.",
     },
 }
 

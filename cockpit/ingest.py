@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import Engine, insert
+from sqlalchemy import Engine, insert, select
 
 from cockpit.cases.deadlines import load_cases_config
 from cockpit.cases.desk import CaseDesk, Report
@@ -23,8 +24,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# A device clock this far ahead of ours is flagged: the reading is kept but marked suspect.
+# A device clock this far ahead of ours is wrong: the reading is refused, or it would hold the
+# device's latest state (and every real reading after it would be "stale") until that date.
 FUTURE_TOLERANCE = timedelta(minutes=5)
+# An unknown device id re-reads the registry at most this often, so a flood of bad ids cannot
+# turn into a flood of queries, yet a newly registered device is known within this time.
+REGISTRY_REFRESH_S = 30.0
 Scalar = float | int | bool | str | None
 
 
@@ -41,6 +46,41 @@ class DeviceMessage(BaseModel):
     values: dict[str, Scalar] = Field(default_factory=dict)
 
 
+class DeviceRegistry:
+    """Know each registered device's kind from one SQL read, re-read when an unknown id arrives."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        refresh_after_s: float = REGISTRY_REFRESH_S,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.engine = engine
+        self.refresh_after_s = refresh_after_s
+        self._monotonic = monotonic
+        self._kinds: dict[int, str] | None = None
+        self._loaded_at = 0.0
+
+    def kinds(self, device_ids: Iterable[int]) -> dict[int, str]:
+        """Return the id -> kind map, re-read (at most once a while) when one of the ids is missing."""
+        known = self._kinds if self._kinds is not None else self.load()
+        if any(device_id not in known for device_id in device_ids) and (
+            self._monotonic() - self._loaded_at >= self.refresh_after_s
+        ):
+            known = self.load()
+        return known
+
+    def load(self) -> dict[int, str]:
+        """Read the id and kind of every registered device and return them."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(schema.Device.id, schema.Device.kind)).all()
+        kinds = {device_id: kind for device_id, kind in rows}
+        # One assignment swaps the map, so a reader on another thread sees the old or the new one.
+        self._kinds = kinds
+        self._loaded_at = self._monotonic()
+        return kinds
+
+
 @dataclass
 class IngestResult:
     """Count what one batch of device messages did."""
@@ -48,7 +88,7 @@ class IngestResult:
     accepted: int = 0
     duplicates: int = 0
     stale: int = 0
-    future: int = 0
+    future: int = 0  # also counted under rejected["ts:future"]
     rejected: dict[str, int] = field(default_factory=dict)
 
 
@@ -62,11 +102,13 @@ class Ingest:
         clock: Clock,
         rules: StreamingRules | None = None,
         cases: CaseDesk | None = None,
+        devices: DeviceRegistry | None = None,
     ) -> None:
         self.engine = engine
         self.live = live
         self.clock = clock
         self.rules = rules
+        self.devices = devices or DeviceRegistry(engine)
         self.cases = cases or CaseDesk(engine, live, clock, load_cases_config())
         self._logged_reasons: set[str] = set()
 
@@ -86,23 +128,40 @@ class Ingest:
             except ValidationError as exc:
                 self._reject(result, _reason(exc), exc)
         if not valid:
+            self._count(result)
             return result
         horizon = self.clock.now() + FUTURE_TOLERANCE
-        readings = []
+        kinds = self.devices.kinds({message.device_id for message in valid})
+        checked: list[DeviceMessage] = []
         for message in valid:
-            values = dict(message.values)
-            if message.ts > horizon:
-                values["future_dated"] = True
-                result.future += 1
-            readings.append(
-                LiveReading(
-                    message.device_id,
-                    message.device_type.value,
-                    message.ts.timestamp(),
-                    message.seq,
-                    values,
+            kind = kinds.get(message.device_id)
+            if kind is None:
+                self._reject(result, "device:unknown", f"device {message.device_id} unknown")
+            elif kind != message.device_type.value:
+                self._reject(
+                    result,
+                    "device:type_mismatch",
+                    f"device {message.device_id} is {kind}, not {message.device_type.value}",
                 )
+            elif message.ts > horizon:
+                result.future += 1
+                self._reject(result, "ts:future", f"device {message.device_id} at {message.ts}")
+            else:
+                checked.append(message)
+        valid = checked
+        if not valid:
+            self._count(result)
+            return result
+        readings = [
+            LiveReading(
+                message.device_id,
+                message.device_type.value,
+                message.ts.timestamp(),
+                message.seq,
+                dict(message.values),
             )
+            for message in valid
+        ]
         previous = self.live.latest({r.device_id for r in readings})
         # What each device last holds, followed through the batch, so a redelivery inside the
         # same batch as its original counts as a duplicate, not as stale.
@@ -145,7 +204,6 @@ class Ingest:
             ("readings_accepted", result.accepted),
             ("readings_duplicate", result.duplicates),
             ("readings_stale", result.stale),
-            ("readings_future", result.future),
         ):
             if amount:
                 self.live.incr(name, amount)

@@ -10,6 +10,7 @@ from typing import Any
 from cockpit.geo import Point, wgs84_to_gcj02
 from cockpit.panels import DeviceState
 from cockpit.rules.housing import BuildingFacts, RiskResult
+from cockpit.rules.results import DEVICE_HEALTH_KINDS
 from data_adapters.map_geometry import MapRows
 from data_adapters.map_overlays import UNMAPPED_ALERT_KINDS
 
@@ -308,13 +309,14 @@ def merge_open_alerts(
 
 
 def alarmed_devices(open_alerts: Iterable[Mapping[str, Any]]) -> set[int]:
-    """Return the devices with an open alert other than being offline."""
+    """Return the devices with an open alert other than being offline or faulty."""
     return {
         a["object_id"]
         for a in open_alerts
         if a.get("object_type") == "device"
         and a.get("object_id") is not None
         and a.get("kind") not in UNMAPPED_ALERT_KINDS
+        and a.get("kind") not in DEVICE_HEALTH_KINDS
     }
 
 

@@ -14,7 +14,7 @@ from cockpit.domain.services import find_service
 from cockpit.i18n import LABELS, address_name, place_name
 from cockpit.rules.fire import device_state
 from cockpit.rules.housing import COLOUR_RANK, RiskResult
-from cockpit.rules.results import RuleKind
+from cockpit.rules.results import DEVICE_HEALTH_KINDS, RuleKind
 
 # The shipped default of [devices] offline_after_intervals; the worker passes the configured one.
 OFFLINE_AFTER_INTERVALS = 3.0
@@ -172,11 +172,11 @@ def _housing(risk_results: Iterable[RiskResult], facts: Mapping[str, Any]) -> di
 
 
 def _alarmed_devices(facts: Mapping[str, Any]) -> frozenset[int]:
-    """Return the devices with an open alert, leaving out 'offline' (silence is no alarm)."""
+    """Return the devices with an open alert, leaving out offline and faulty (neither is an alarm)."""
     return frozenset(
         alert["object_id"]
         for alert in (facts.get("alerts") or {}).get("open_objects") or ()
-        if alert.get("object_type") == "device" and alert.get("kind") != RuleKind.DEVICE_OFFLINE
+        if alert.get("object_type") == "device" and alert.get("kind") not in DEVICE_HEALTH_KINDS
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 import orjson
@@ -14,7 +14,7 @@ from sqlalchemy import Engine, select
 from cockpit.alerts import AlertBook
 from cockpit.domain.kinds import FIRE_DEVICE_KINDS, ComplaintSource, DeviceKind
 from cockpit.live import LiveReading, LiveStoreError
-from cockpit.rules import elders, elevator, enterprise, fire
+from cockpit.rules import devices, elders, elevator, enterprise, fire
 from cockpit.rules.config import RulesConfig
 from cockpit.rules.elders import OBJECT_RESIDENT
 from cockpit.rules.results import AlertCandidate, RuleKind, condition_key
@@ -47,6 +47,7 @@ class StreamingRules:
         self.engine = engine
         self.alerts = alerts
         self.cfg = cfg
+        self._bounds = devices.plausible_bounds(cfg)
         self._lock = threading.Lock()
         self._devices: dict[int, _DeviceInfo] = {}
         self._cars: dict[int, elevator.EntrapmentState] = {}
@@ -153,6 +154,13 @@ class StreamingRules:
             if info is None:
                 continue
             at = datetime.fromtimestamp(reading.ts, UTC)
+            bounds = self._bounds.get(info.kind)
+            if bounds is not None:
+                # Inline, not a method: this runs on every reading of every fire terminal.
+                faults, checked = devices.check(bounds, reading.values)
+                if faults or (checked and self._open):
+                    reading, faulted = self._plausible(faults, info, reading, at)
+                    raised += faulted
             if info.fire is not None:
                 raised += self._fire(info.fire, reading, at)
             elif info.kind == DeviceKind.ELEVATOR:
@@ -170,6 +178,22 @@ class StreamingRules:
         if cars or flows or doors:
             self._remember(cars, flows, doors)
         return raised
+
+    def _plausible(
+        self, faults: dict[str, float], info: _DeviceInfo, reading: LiveReading, at: datetime
+    ) -> tuple[LiveReading, int]:
+        """Raise a sensor fault for impossible values and hand on the reading without them."""
+        if not faults:
+            key = devices.fault_condition_key(reading.device_id)
+            if key in self._open:
+                self._resolve(key, at)
+            return reading, 0
+        candidate = devices.sensor_fault(reading.device_id, info.kind, faults, self.cfg)
+        if candidate is not None:
+            self._raise(candidate, at)
+        # An impossible value decides nothing else: 900 °C is a broken probe, not a fire.
+        kept = {name: value for name, value in reading.values.items() if name not in faults}
+        return replace(reading, values=kept), 1
 
     def _fire(self, device: fire.FireDevice, reading: LiveReading, at: datetime) -> int:
         candidates = fire.evaluate_fire_reading(device, reading.values, self.cfg)

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from cockpit.domain.kinds import ComplaintSource
+from cockpit.domain.kinds import ComplaintSource, DeviceKind
 
 DEFAULTS_RESOURCE = "defaults.toml"
 
@@ -36,10 +36,24 @@ def _ordered(*pairs: tuple[str, float, str, float]) -> None:
             raise ValueError(f"{low_name} ({low}) must not exceed {high_name} ({high})")
 
 
+class PlausibleRange(_Model):
+    """Bound what a sensor can physically report; a value outside is a fault, not a fact."""
+
+    min: float
+    max: float
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        """Refuse a range whose bounds are reversed."""
+        _ordered(("min", self.min, "max", self.max))
+        return self
+
+
 class DevicesConfig(_Model):
-    """Decide when a silent device counts as offline."""
+    """Decide when a silent device counts as offline and which values a sensor can report."""
 
     offline_after_intervals: Positive
+    plausible: dict[DeviceKind, dict[str, PlausibleRange]] = {}
 
 
 class FactorConfig(_Model):

@@ -32,6 +32,7 @@ class RuleKind(StrEnum):
     OVERLOAD = "fire.overload"
     PATROL_OVERDUE = "fire.patrol_overdue"
     DEVICE_OFFLINE = "device.offline"
+    DEVICE_FAULT = "device.fault"
     ELEVATOR_TRAPPED = "elevator.trapped"
     ELDER_NO_WATER = "elder.no_water"
     ELDER_WATER_RUNNING = "elder.water_running"
@@ -43,6 +44,9 @@ class RuleKind(StrEnum):
 # Kinds raised as alerts to be owned and tracked, but a work list rather than alarms: the enterprise
 # panel lists them; the ticker, the map and the case desk leave them out.
 WORK_LIST_KINDS = frozenset({RuleKind.ENTERPRISE_VISIT.value})
+# Kinds about a device's own health, not what it senses: a silent or broken sensor is no alarm, so
+# the map does not ring it and the fire panels do not count it as alarmed.
+DEVICE_HEALTH_KINDS = frozenset({RuleKind.DEVICE_OFFLINE.value, RuleKind.DEVICE_FAULT.value})
 
 
 class Routing(StrEnum):

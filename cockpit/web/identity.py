@@ -24,7 +24,7 @@ from flask_limiter import Limiter
 from cockpit.access.accounts import Account, AccountStore
 from cockpit.access.audit import FAILED, REFUSED, AuditLog
 from cockpit.access.policy import Principal, Role
-from cockpit.i18n import pick_language
+from cockpit.i18n import label, pick_language
 from cockpit.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -42,34 +42,6 @@ PUBLIC_PREFIXES = (
 )
 PAGES = ("/", "/worker", "/worker/", "/admin/audit")
 KIOSK_DAYS = 3650
-LOGIN_TEXT = {
-    "zh": {
-        "title": "登录 · 街道数字驾驶舱",
-        "head": "街道数字驾驶舱",
-        "username": "账号",
-        "password": "密码",
-        "submit": "登录",
-        "failed": "账号或密码不对，请再试一次。",
-        "limited": "尝试次数过多，请稍后再试（约一分钟）。",
-        "switch": "English",
-        "hint": "墙面大屏无需登录：用管理员发给它的专属链接打开。",
-        "signed_out": "已退出登录。",
-        "kiosk_refused": "这个大屏链接已失效，请向管理员要新的链接。",
-    },
-    "en": {
-        "title": "Sign in · Street digital cockpit",
-        "head": "Street digital cockpit",
-        "username": "Account",
-        "password": "Password",
-        "submit": "Sign in",
-        "failed": "That account name or password is not right. Please try again.",
-        "limited": "Too many tries. Please wait a minute and try again.",
-        "switch": "中文",
-        "hint": "A wall screen needs no sign-in: open it with the link an admin made for it.",
-        "signed_out": "You are signed out.",
-        "kiosk_refused": "This wall link no longer works. Ask an admin for a new one.",
-    },
-}
 
 
 class SessionUser(flask_login.UserMixin):
@@ -179,7 +151,7 @@ def install_identity(
             reason="rate limited",
             source_ip=client_address(),
         )
-        return login_page(lang, LOGIN_TEXT[lang]["limited"], 429, _typed_name())
+        return login_page(lang, label("login_limited", lang), 429, _typed_name())
 
     @limiter.limit(
         settings.login_rate_limit,
@@ -197,7 +169,7 @@ def install_identity(
         account = accounts.authenticate(name, flask.request.form.get("password", ""))
         if account is None:
             audit.record(name or "anonymous", "login", outcome=FAILED, source_ip=client_address())
-            return login_page(lang, LOGIN_TEXT[lang]["failed"], 401, name)
+            return login_page(lang, label("login_failed", lang), 401, name)
         flask.session.clear()
         flask.session.permanent = True
         flask_login.login_user(SessionUser(account, principal_of(account, settings)))
@@ -221,7 +193,7 @@ def install_identity(
         flask_login.logout_user()
         flask.session.clear()
         lang = pick_language(flask.request.args.get("lang"), settings.language)
-        return login_page(lang, LOGIN_TEXT[lang]["signed_out"])
+        return login_page(lang, label("login_signed_out", lang))
 
     server.add_url_rule("/logout", "logout", logout, methods=["POST"])
 
@@ -231,7 +203,7 @@ def install_identity(
         account = accounts.by_token(flask.request.args.get("token", ""))
         if account is None:
             audit.record("kiosk", "kiosk_login", outcome=FAILED, source_ip=client_address())
-            return login_page(lang, LOGIN_TEXT[lang]["kiosk_refused"], 401)
+            return login_page(lang, label("login_kiosk_refused", lang), 401)
         flask.session.clear()
         flask_login.login_user(SessionUser(account, principal_of(account, settings)), remember=True)
         audit.record(
@@ -293,7 +265,6 @@ def safe_next(target: str | None, role: Role, lang: str) -> str:
 
 def render_login(lang: str, message: str | None, name: str, next_target: str | None) -> str:
     """Return the sign-in page's HTML (escaped; no script)."""
-    text = LOGIN_TEXT[lang]
     other = "en" if lang == "zh" else "zh"
     fields = {"lang": lang, **({"next": next_target} if next_target else {})}
     query = html.escape("?" + urlencode(fields), quote=True)
@@ -301,20 +272,20 @@ def render_login(lang: str, message: str | None, name: str, next_target: str | N
     return f"""<!DOCTYPE html>
 <html lang="{"zh-CN" if lang == "zh" else "en"}">
 <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{text["title"]}</title><link rel="stylesheet" href="/assets/login.css"></head>
+<title>{label("login_title", lang)}</title><link rel="stylesheet" href="/assets/login.css"></head>
 <body class="login-page">
 <main class="login-box">
-<h1>{text["head"]}</h1>
+<h1>{label("login_head", lang)}</h1>
 {notice}
 <form method="post" action="/login{query}">
-<label for="username">{text["username"]}</label>
+<label for="username">{label("login_username", lang)}</label>
 <input id="username" name="username" autocomplete="username" autocapitalize="none"
  value="{html.escape(name, quote=True)}" required autofocus>
-<label for="password">{text["password"]}</label>
+<label for="password">{label("login_password", lang)}</label>
 <input id="password" name="password" type="password" autocomplete="current-password" required>
-<button type="submit">{text["submit"]}</button>
+<button type="submit">{label("login_submit", lang)}</button>
 </form>
-<p class="login-hint">{text["hint"]}</p>
-<a class="login-switch" href="/login?lang={other}" lang="{"en" if other == "en" else "zh-CN"}">{text["switch"]}</a>
+<p class="login-hint">{label("login_hint", lang)}</p>
+<a class="login-switch" href="/login?lang={other}" lang="{"en" if other == "en" else "zh-CN"}">{label("login_switch", lang)}</a>
 </main>
 </body></html>"""

@@ -13,15 +13,21 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
+from sqlalchemy import select
 
+from cockpit.alerts import AlertBook
 from cockpit.clock import ManualClock
 from cockpit.domain.kinds import DeviceKind
 from cockpit.ingest import Ingest
 from cockpit.live import InProcessLiveStore, RedisLiveStore
 from cockpit.mqtt_bridge import MqttBridge, MqttPublisher
+from cockpit.rules.config import load_rules_config
 from cockpit.simulator.generator import seed_street
 from cockpit.simulator.scenario import LiveScenario
+from cockpit.store import schema
 from cockpit.store.database import make_engine, migrate
+from cockpit.streaming import StreamingRules
+from tests.devices import KnownDevices
 from tests.streets import tiny_tier
 
 pytestmark = pytest.mark.integration
@@ -55,15 +61,16 @@ def test_bridge_ingests_each_reading_once_and_counts_every_refusal(
 ):
     host, port = mqtt_broker
     live = RedisLiveStore(redis_client, street_code)
+    kinds = list(DeviceKind)
+    registry = KnownDevices({d: kinds[d % len(kinds)].value for d in (*DEVICES, 1, 3, 4, 5)})
     bridge = MqttBridge(
-        Ingest(sqlite_engine, live, ManualClock(START)),
+        Ingest(sqlite_engine, live, ManualClock(START), devices=registry),
         street_code,
         host,
         port,
         session_expiry_s=SESSION_EXPIRY_S,
     )
     devices = None
-    kinds = list(DeviceKind)
     try:
         bridge.start()
         assert bridge.wait_ready(10), "bridge did not connect and subscribe within 10 s"
@@ -214,8 +221,9 @@ def test_bridge_reconnects_and_gets_what_the_broker_queued_meanwhile(
     host, port = mqtt_broker
     live = RedisLiveStore(redis_client, street_code)
     client_id = f"cockpit-bridge-{street_code}"
+    smoke_detectors = KnownDevices({device_id: "smoke" for device_id in DEVICES})
     bridge = MqttBridge(
-        Ingest(sqlite_engine, live, ManualClock(START)),
+        Ingest(sqlite_engine, live, ManualClock(START), devices=smoke_detectors),
         street_code,
         host,
         port,
@@ -257,6 +265,61 @@ def test_bridge_reconnects_and_gets_what_the_broker_queued_meanwhile(
         messages = [r.getMessage() for r in caplog.records if r.name == "cockpit.mqtt_bridge"]
         assert sum("lost MQTT broker" in m for m in messages) == 1, messages
         assert sum("reconnected" in m for m in messages) == 1, messages
+    finally:
+        if devices is not None:
+            devices.disconnect()
+            devices.loop_stop()
+        bridge.stop()
+        live.clear()
+
+
+def test_a_far_future_reading_cannot_silence_a_detector_and_bad_ids_are_counted(
+    mqtt_broker, redis_client, street_code, sqlite_engine
+):
+    host, port = mqtt_broker
+    seed_street(sqlite_engine, tiny_tier(fire_devices=12), 6, (121.5, 31.3))
+    with sqlite_engine.connect() as conn:
+        detector = conn.execute(
+            select(schema.Device.id).where(schema.Device.kind == "smoke").limit(1)
+        ).scalar_one()
+    live = RedisLiveStore(redis_client, street_code)
+    rules = StreamingRules(sqlite_engine, AlertBook(sqlite_engine, live), load_rules_config())
+    bridge = MqttBridge(
+        Ingest(sqlite_engine, live, ManualClock(START), rules),
+        street_code,
+        host,
+        port,
+        session_expiry_s=SESSION_EXPIRY_S,
+    )
+    devices = None
+    try:
+        bridge.start()
+        assert bridge.wait_ready(10), "bridge did not connect and subscribe within 10 s"
+        devices = raw_device_client(host, port)
+        base = f"cockpit/{street_code}"
+
+        def alarm(topic: str, ts: datetime, seq: int) -> None:
+            payload = orjson.dumps({"ts": ts.isoformat(), "seq": seq, "values": {"alarm": True}})
+            devices.publish(topic, payload, qos=1).wait_for_publish(10)
+
+        # Ten years ahead first, then the real alarm, in this order on one topic.
+        alarm(f"{base}/smoke/{detector}/reading", START + timedelta(days=3650), 1)
+        alarm(f"{base}/smoke/{detector}/reading", START, 2)
+        alarm(f"{base}/smoke/987654/reading", START, 1)
+        alarm(f"{base}/gas/{detector}/reading", START, 3)
+        assert wait_until(lambda: bridge.stats.processed >= 4), bridge.stats
+
+        counters = live.counters()
+        assert counters["rejected:ts:future"] == 1
+        assert counters["rejected:device:unknown"] == 1
+        assert counters["rejected:device:type_mismatch"] == 1
+        assert counters["readings_accepted"] == 1
+        assert live.latest([detector])[detector]["seq"] == 2
+        with sqlite_engine.connect() as conn:
+            raised = conn.execute(
+                select(schema.Alert.kind, schema.Alert.level, schema.Alert.object_id)
+            ).all()
+        assert [tuple(r) for r in raised] == [("fire.smoke", "red", detector)]
     finally:
         if devices is not None:
             devices.disconnect()

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 
 from cockpit.clock import ManualClock
 from cockpit.domain.kinds import ComplaintSource
-from cockpit.ingest import DeviceMessage, Ingest
+from cockpit.ingest import FUTURE_TOLERANCE, DeviceMessage, DeviceRegistry, Ingest
 from cockpit.live import InProcessLiveStore
 from cockpit.store import schema
+from tests.devices import KnownDevices
 
 NOW = datetime(2026, 11, 21, 8, 0, tzinfo=UTC)
 
@@ -30,10 +31,14 @@ def message(device_id=1, seq=1, ts=NOW, **values):
     }
 
 
+# Devices 1..9 are registered smoke detectors; any other id is unknown.
+SMOKE_DETECTORS = KnownDevices({device_id: "smoke" for device_id in range(1, 10)})
+
+
 @pytest.fixture
 def ingest(sqlite_engine):
-    """Return ingest over an empty SQLite store and an in-process live store."""
-    return Ingest(sqlite_engine, InProcessLiveStore(), ManualClock(NOW))
+    """Return ingest over an empty SQLite store, nine smoke detectors and a live store."""
+    return Ingest(sqlite_engine, InProcessLiveStore(), ManualClock(NOW), devices=SMOKE_DETECTORS)
 
 
 def test_valid_messages_reach_live_state(ingest):
@@ -56,10 +61,86 @@ def test_older_reading_does_not_move_state_backwards(ingest):
     assert ingest.live.latest([1])[1]["values"] == {"obscuration": 0.3}
 
 
-def test_future_dated_reading_is_kept_and_flagged(ingest):
-    result = ingest.device_messages([message(1, 1, NOW + timedelta(hours=2))])
-    assert result.future == 1
-    assert ingest.live.latest([1])[1]["values"]["future_dated"] is True
+def test_future_dated_reading_is_rejected_counted_and_never_stored(ingest):
+    result = ingest.device_messages([message(1, 1, NOW + timedelta(days=3650))])
+    assert (result.accepted, result.future, result.rejected) == (0, 1, {"ts:future": 1})
+    assert ingest.live.latest([1]) == {}
+    assert ingest.live.counters() == {"rejected:ts:future": 1}
+
+
+def test_reading_within_the_clock_tolerance_is_accepted(ingest):
+    result = ingest.device_messages([message(1, 1, NOW + FUTURE_TOLERANCE)])
+    assert result.accepted == 1
+
+
+def test_unknown_device_and_wrong_type_are_rejected_and_counted(ingest):
+    wrong_type = {**message(3, 1), "device_type": "gas"}
+    result = ingest.device_messages([message(42, 1), wrong_type, message(2, 1)])
+    assert result.accepted == 1
+    assert result.rejected == {"device:unknown": 1, "device:type_mismatch": 1}
+    assert set(ingest.live.latest([2, 3, 42])) == {2}
+    counters = ingest.live.counters()
+    assert (counters["rejected:device:unknown"], counters["rejected:device:type_mismatch"]) == (
+        1,
+        1,
+    )
+
+
+def test_a_batch_of_refusals_only_is_still_counted(ingest):
+    ingest.device_messages([message(42, 1)])
+    assert ingest.live.counters() == {"rejected:device:unknown": 1}
+
+
+class Ticking:
+    """Be a monotonic clock a test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def register(engine, device_id: int, kind: str) -> None:
+    """Register one device in SQL, as an importer or the registry screen would."""
+    with engine.begin() as conn:
+        conn.execute(
+            insert(schema.Device),
+            {
+                "id": device_id,
+                "code": f"D{device_id}",
+                "kind": kind,
+                "lon": 121.5,
+                "lat": 31.3,
+                "report_interval_s": 60,
+                "installed_on": date(2026, 1, 1),
+            },
+        )
+
+
+def test_registry_is_read_once_and_again_only_for_an_unknown_id_after_a_while(sqlite_engine):
+    ticks = Ticking()
+    registry = DeviceRegistry(sqlite_engine, refresh_after_s=30, monotonic=ticks)
+    ingest = Ingest(sqlite_engine, InProcessLiveStore(), ManualClock(NOW), devices=registry)
+    register(sqlite_engine, 1, "smoke")
+    assert ingest.device_messages([message(1, 1)]).accepted == 1
+    register(sqlite_engine, 2, "smoke")
+    # Known ids never query; an unknown one within the refresh interval stays unknown.
+    assert ingest.device_messages([message(2, 1)]).rejected == {"device:unknown": 1}
+    ticks.now = 31
+    assert ingest.device_messages([message(2, 2)]).accepted == 1
+
+
+def test_registry_is_not_read_per_reading(sqlite_engine, monkeypatch):
+    register(sqlite_engine, 1, "smoke")
+    registry = DeviceRegistry(sqlite_engine)
+    loads = []
+    original = registry.load
+    monkeypatch.setattr(registry, "load", lambda: loads.append(1) or original())
+    ingest = Ingest(sqlite_engine, InProcessLiveStore(), ManualClock(NOW), devices=registry)
+    for seq in range(1, 50):
+        ingest.device_messages([message(1, seq, NOW + timedelta(seconds=seq)), message(7, seq)])
+    assert len(loads) == 1
 
 
 @pytest.mark.parametrize(

@@ -29,6 +29,7 @@ from cockpit.mqtt_bridge import (
     to_message,
     topic_of,
 )
+from tests.devices import KnownDevices
 
 STREET = "s1"
 NOW = datetime(2026, 11, 21, 8, 0, tzinfo=UTC)
@@ -265,7 +266,8 @@ def delivered(topic: str, payload: bytes) -> mqtt.MQTTMessage:
 
 def test_a_redelivery_in_the_same_batch_counts_as_a_duplicate(sqlite_engine):
     live = InProcessLiveStore()
-    bridge = MqttBridge(Ingest(sqlite_engine, live, ManualClock(NOW)), STREET, "127.0.0.1", 1)
+    ingest = Ingest(sqlite_engine, live, ManualClock(NOW), devices=KnownDevices({12: "smoke"}))
+    bridge = MqttBridge(ingest, STREET, "127.0.0.1", 1)
     for seq in (1, 2):
         for _ in range(2):  # QoS 1: the same message twice
             payload = body(ts=(NOW + timedelta(seconds=seq)).isoformat(), seq=seq)
