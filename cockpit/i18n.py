@@ -559,7 +559,6 @@ LABELS: dict[str, dict[str, str]] = {
         "zh": "尝试次数过多，请稍后再试（约一分钟）。",
         "en": "Too many tries. Please wait a minute and try again.",
     },
-    "login_switch": {"zh": "English", "en": "中文"},
     "login_hint": {
         "zh": "墙面大屏无需登录：用管理员发给它的专属链接打开。",
         "en": "A wall screen needs no sign-in: open it with the link an admin made for it.",

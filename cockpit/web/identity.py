@@ -286,6 +286,6 @@ def render_login(lang: str, message: str | None, name: str, next_target: str | N
 <button type="submit">{label("login_submit", lang)}</button>
 </form>
 <p class="login-hint">{label("login_hint", lang)}</p>
-<a class="login-switch" href="/login?lang={other}" lang="{"en" if other == "en" else "zh-CN"}">{label("login_switch", lang)}</a>
+<a class="login-switch" href="/login?lang={other}" lang="{"en" if other == "en" else "zh-CN"}">{label("language_switch", lang)}</a>
 </main>
 </body></html>"""
