@@ -404,7 +404,14 @@ def _account_change(database_url: str | None, action: str, name: str, change, **
     return result
 
 
-role_choice = click.Choice(["kiosk", "viewer", "dispatcher", "leader", "grid_worker", "admin"])
+def _role_names() -> list[str]:
+    """Return the roles an account can have, from the one policy module."""
+    from cockpit.access.policy import Role
+
+    return [role.value for role in Role]
+
+
+role_choice = click.Choice(_role_names())
 worker_option = click.option(
     "--worker", "worker_id", type=int, help="Grid worker record id (grid_worker accounts only)."
 )

@@ -9,7 +9,7 @@ No session at all is `None`, which may do nothing but read the public endpoints.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -169,11 +169,6 @@ def refusal(principal: Principal | None, action: str) -> str:
     if principal.role is Role.GRID_WORKER:
         return f"a grid worker may {action} only the cases assigned to them"
     return f"the {principal.role.value} role may not {action} cases"
-
-
-def roles() -> Iterable[str]:
-    """Return every role's name, for the command line's choices."""
-    return [role.value for role in Role]
 
 
 def case_guard(principal: Principal | None):
