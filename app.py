@@ -20,13 +20,13 @@ from callbacks import shell as shell_callbacks
 from cockpit.access.first_start import sign_in_notice
 from cockpit.access.policy import Permission, Principal, Role, may, page_mode
 from cockpit.cases.texts import CaseTexts
-from cockpit.demo.controller import DemoController
-from cockpit.demo.rooms import DemoRooms
-from cockpit.health import make_health_blueprint
+from cockpit.demo.shared import make_demo_rooms
+from cockpit.health import DatabaseProbe, make_health_blueprint, sql_ping
 from cockpit.i18n import label, pick_language
+from cockpit.logs import configure_logging, fault_summary, is_expected_fault
 from cockpit.open311 import make_blueprint
 from cockpit.runtime import Runtime
-from cockpit.settings import Settings
+from cockpit.settings import Settings, load_settings_or_exit
 from cockpit.viewmodels import read_view
 from cockpit.web.audit_pages import make_audit_blueprint
 from cockpit.web.demo_room import current_room_key, open_visitor_room
@@ -47,14 +47,11 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     runtime = runtime or Runtime.open(settings)
     if settings.embedded_worker:
         runtime.start_background()
-    # One demo room per visitor (a key in their session cookie), a few per web process, each
-    # started by its visitor's first ?mode=demo page and all stopped with the runtime; under
-    # gunicorn each worker process holds its own rooms (see cockpit/demo/rooms.py).
-    demo_rooms = DemoRooms(
-        partial(DemoController, settings, runtime.engine, runtime.live),
-        runtime.stop_event,
-        capacity=settings.demo_rooms,
-        key_of=current_room_key,
+    # One demo room per visitor (a key in their session cookie), each started by its visitor's
+    # first ?mode=demo page and all stopped with the runtime. With Redis the rooms are shared by
+    # every web worker (cockpit/demo/shared.py): whichever answers, a visitor's demo is one demo.
+    demo_rooms = make_demo_rooms(
+        settings, runtime.engine, runtime.live, runtime.stop_event, current_room_key
     )
     app = Dash(
         __name__,
@@ -84,7 +81,16 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             audit=runtime.audit,
         )
     )
-    app.server.register_blueprint(make_health_blueprint(partial(read_view, runtime.live)))
+    app.server.register_blueprint(
+        make_health_blueprint(
+            partial(read_view, runtime.live),
+            ping_cache=runtime.live.ping,
+            database=DatabaseProbe(sql_ping(runtime.engine)),
+            mqtt_configured=bool(settings.mqtt_url),
+            ready_after_intervals=settings.ready_after_intervals,
+            default_interval_s=settings.live_poll_seconds,
+        )
+    )
     app.server.register_blueprint(make_audit_blueprint(runtime.audit, settings))
 
     screen = ScreenConfig(
@@ -92,7 +98,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         stale_after_s=settings.stale_after_seconds,
         panel_cycle_s=settings.panel_cycle_seconds,
         ticker_s_per_item=settings.ticker_seconds_per_item,
-        health_url=app.get_relative_path("/healthz"),
+        health_url=app.get_relative_path("/healthz/live"),
+        # Until the first refresh brings the worker's own cycle: the limit by this web's settings.
+        fresh_limit_s=settings.ready_after_intervals * settings.live_poll_seconds,
     )
 
     def serve_cockpit(lang: str | None = None, mode: str | None = None, **_query):
@@ -141,7 +149,13 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     )
     app.layout = dash.page_container
     # The demo readers resolve the requester's own room on every call (None: no room here).
-    shell_callbacks.register(app, runtime.live.get_view, read_demo=demo_rooms.read_raw_current)
+    shell_callbacks.register(
+        app,
+        runtime.live.get_view,
+        read_demo=demo_rooms.read_raw_current,
+        ready_after_intervals=settings.ready_after_intervals,
+        default_interval_s=settings.live_poll_seconds,
+    )
     demo_callbacks.register(
         app, demo_rooms, who=current_principal, audit=runtime.audit, source_ip=client_address
     )
@@ -191,11 +205,8 @@ def abilities(principal: Principal | None) -> dict[str, bool]:
 
 def main() -> None:
     """Run the cockpit with the settings from the environment."""
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    logging.getLogger("alembic").setLevel(logging.WARNING)
-    settings = Settings()
+    settings = load_settings_or_exit()
+    configure_logging(settings)  # the one configuration of cockpit/logs.py
     exit_if_insecure(settings)
     runtime = Runtime.open(settings)
     host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
@@ -209,10 +220,29 @@ def main() -> None:
 
 def create_server() -> flask.Flask:
     """Return the WSGI server for gunicorn: `gunicorn 'app:create_server()'`."""
-    settings = Settings()
+    settings = load_settings_or_exit(status=APP_LOAD_ERROR)
+    # Without this gunicorn's workers would log nothing of the cockpit's own (the root logger has
+    # no handler there); cockpit/web/gunicorn_conf.py applies the same configuration to gunicorn.
+    configure_logging(settings)
     # A refused key stops gunicorn's master ("App failed to load"), not a loop of dying workers.
     exit_if_insecure(settings, status=APP_LOAD_ERROR)
-    return create_app(settings).server
+    try:
+        runtime = Runtime.open(settings)
+    except Exception as exc:
+        if not is_expected_fault(exc):
+            raise
+        # A store out of reach at boot: one line, and gunicorn's master stops (systemd or the
+        # container's restart policy starts it again) instead of a trace per respawned worker.
+        log.error("web worker cannot start: %s", fault_summary(exc))
+        raise SystemExit(APP_LOAD_ERROR) from None
+    server = create_app(settings, runtime).server
+    log.info(
+        "web worker ready: street %s, store %s, live store %s",
+        runtime.street_code,
+        runtime.engine.url.get_backend_name(),
+        "redis" if settings.redis_url else "in-process",
+    )
+    return server
 
 
 if __name__ == "__main__":

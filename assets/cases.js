@@ -41,7 +41,9 @@
   }
   // The same string as layouts.cases.fingerprint: when it differs, the open card is redrawn.
   function fingerprint(c) {
-    return [c.state, c.overdue ? 1 : 0, (c.history || []).length, c.assignee || ""].join("|");
+    // Repeats are one entry that counts them: a new repeat changes the count, not the length.
+    const steps = (c.history || []).reduce((n, e) => n + (e.repeats || 1), 0);
+    return [c.state, c.overdue ? 1 : 0, steps, c.assignee || ""].join("|");
   }
   function findCase(view, id) {
     const lists = [view.open || [], view.overdue || []];

@@ -26,6 +26,14 @@
   function tr(cfg, key) {
     return (cfg && cfg.t && cfg.t[key]) || key;
   }
+  function groupPlaces(cfg, item, most) {
+    // "安图路1号、安图路3号 等4处" / "No. 1, Antu Road; No. 3, Antu Road and 4 more".
+    const places = item.places || [];
+    const names = places.slice(0, most).map((p) => (cfg.lang === "en" ? p.en : p.zh) || "—");
+    const more = places.length - names.length + (item.places_more || 0);
+    return names.join(cfg.lang === "en" ? "; " : "、") +
+      (more > 0 ? " " + tr(cfg, "group_more_places").replace("{n}", fmt(more)) : "");
+  }
   function bi(cfg, obj) {
     // A bilingual pair from a view model ({zh, en}); never falls back to the other language.
     return (obj && (cfg.lang === "en" ? obj.en : obj.zh)) || "—";
@@ -430,24 +438,34 @@
       hour: "2-digit", minute: "2-digit", second: "2-digit",
     });
     const sources = (view && view.sources) || [];
-    const classes = cfg.sources.map(function (name) {
-      const s = sources.find((x) => x.name === name);
-      return "source source-" + (s ? s.state : "down");
-    });
     const lost = now - memo.receivedAt > cfg.lost_after_ms;
     recoverWhenBack(cfg, lost, now, memo);
+    // A source's dot is green only while the data it describes is fresh: the server judges the
+    // age on its own clock (heartbeat.stale); the browser adds only time since it last heard.
+    const dots = function (dataStale) {
+      return cfg.sources.map(function (name) {
+        const s = sources.find((x) => x.name === name);
+        const state = s ? s.state : "down";
+        return "source source-" + (dataStale && state === "ok" ? "stale" : state);
+      });
+    };
     if (!heartbeat || heartbeat.age_s === null || heartbeat.age_s === undefined) {
       const waitingText = tr(cfg, "waiting");
       return [waitingText, lost ? tr(cfg, "stale").replace("{names}", tr(cfg, "source_live")) : waitingText,
-        !lost, clock].concat(classes);
+        !lost, clock].concat(dots(true), ["freshness" + (lost ? " freshness-stale" : "")]);
     }
     const age = Math.round(heartbeat.age_s + (now - memo.receivedAt) / 1000);
-    const fresh = tr(cfg, "fresh").replace("{age}", age);
+    const limit = heartbeat.limit_s !== undefined && heartbeat.limit_s !== null ? heartbeat.limit_s : cfg.fresh_limit_s;
+    const old = heartbeat.stale === true || (limit !== undefined && limit !== null && heartbeat.age_s > limit);
+    const dataStale = old || lost || age > cfg.stale_after_s;
+    const fresh = tr(cfg, dataStale ? "fresh_stale" : "fresh").replace("{age}", age);
     const bad = sources.filter((s) => s.state !== "ok").map((s) => cfg.t["source_" + s.name] || s.name);
+    if (old && !lost) bad.unshift(tr(cfg, "source_worker"));
     if (lost) bad.unshift(tr(cfg, "source_live"));
-    const stale = age > cfg.stale_after_s || lost || bad.length > 0;
+    const stale = dataStale || bad.length > 0;
     const banner = tr(cfg, "stale").replace("{names}", bad.join(cfg.lang === "zh" ? "、" : ", ") || fresh);
-    return [fresh, stale ? banner : "", !stale, clock].concat(classes);
+    return [fresh, stale ? banner : "", !stale, clock].concat(dots(dataStale),
+      ["freshness" + (dataStale ? " freshness-stale" : "")]);
   }
 
   function recoverWhenBack(cfg, lost, now, memo) {
@@ -458,7 +476,15 @@
     memo.probing = true;
     memo.lastProbe = now;
     fetch(cfg.health_url, { cache: "no-store" })
-      .then((r) => { if (r.ok) window.location.reload(); })
+      .then((r) => {
+        if (!r.ok) return;
+        // Back: the refreshes resume by themselves within a refresh or two (no reload, so the
+        // wall keeps its place); reload only when they still do not.
+        const heard = memo.receivedAt;
+        window.setTimeout(function () {
+          if (memo.receivedAt === heard) window.location.reload();
+        }, cfg.lost_after_ms);
+      })
       .catch(() => {})
       .finally(() => { memo.probing = false; });
   }
@@ -542,6 +568,9 @@
         }, [
           badge(cfg, item.level),
           span("ticker-title", (cfg.lang === "en" ? item.title_en : item.title_zh) || item.kind || "—"),
+          // A group (cockpit/alert_groups.py) says how many and where, in the first two places.
+          item.group ? span("ticker-count", "×" + fmt(item.count)) : null,
+          item.group && (item.places || []).length ? span("ticker-places", groupPlaces(cfg, item, 2)) : null,
           span("ticker-time", when(cfg, item.ts)),
           item.status === "resolved" ? span("ticker-status", "✓ " + tr(cfg, "status_resolved")) : null,
         ])));
@@ -551,6 +580,21 @@
         const id = picked(pick, "alert");
         const item = id && ((ticker && ticker.items) || []).find((a) => String(a.id) === id);
         if (!item) return noUpdate();
+        if (item.group) {
+          // Many alerts told once: each one stays on the case desk, acknowledged there.
+          return div("card card-alert level-" + item.level, [
+            h("H2", { className: "card-title" }, [badge(cfg, item.level), " ",
+              ((cfg.lang === "en" ? item.title_en : item.title_zh) || "—") + " ×" + fmt(item.count)]),
+            field(tr(cfg, "group_count"), fmt(item.count)),
+            field(tr(cfg, "level"), tr(cfg, "level_" + item.level) + (item.escalated ? " · " + tr(cfg, "escalated") : "")),
+            field(tr(cfg, "raised_at"), when(cfg, item.ts)),
+            field(tr(cfg, "group_since"), when(cfg, item.since)),
+            (item.places || []).length ? field(tr(cfg, "group_places"), groupPlaces(cfg, item, 10)) : null,
+            h("H3", {}, tr(cfg, "reasons")),
+            h("Ul", { className: "card-reasons" }, (item.reasons || []).map((r) =>
+              h("Li", {}, cfg.lang === "en" ? r.text_en : r.text_zh))),
+          ]);
+        }
         const reasons = item.reasons || [];
         const object = tr(cfg, "object_" + item.object_type) +
           (item.object_id !== null && item.object_id !== undefined ? " #" + item.object_id : "");

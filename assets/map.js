@@ -186,13 +186,17 @@
     (view.items || []).forEach(function (a) {
       seen.add(a.id);
       const held = reg.alertMarkers.get(a.id);
-      if (held && held.level === a.level) return;
-      if (held) {
+      const title = (window.__cockpitMapLang === "en" ? a.title_en : a.title_zh) || "";
+      // A folded marker's title carries its count ("×30"): a new count redraws it.
+      if (held && held.title !== title) {
+        group.removeLayer(held.marker);
+        reg.alertMarkers.delete(a.id);
+      } else if (held && held.level === a.level) return;
+      else if (held) {
         held.marker.setIcon(alertIcon(a.level));
         held.level = a.level;
         return;
       }
-      const title = (window.__cockpitMapLang === "en" ? a.title_en : a.title_zh) || "";
       const marker = L.marker([a.lat, a.lon], {
         icon: alertIcon(a.level), title: title, keyboard: false,
         zIndexOffset: 100 * (LEVEL_RANK[a.level] || 0), riseOnHover: true,
@@ -201,7 +205,7 @@
         if (a.device_id && reg.deviceProps.has(a.device_id)) pick("device", a.device_id, { props: reg.deviceProps.get(a.device_id) });
         else if (a.building_id) pick("building", a.building_id);
       });
-      reg.alertMarkers.set(a.id, { marker: marker, level: a.level });
+      reg.alertMarkers.set(a.id, { marker: marker, level: a.level, title: title });
       group.addLayer(marker);
     });
     reg.alertMarkers.forEach(function (held, id) {

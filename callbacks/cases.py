@@ -19,6 +19,7 @@ from cockpit.cases.panel import CASES
 from cockpit.cases.workflow import CaseRecord, allowed
 from cockpit.domain.kinds import CaseSource, CaseState
 from cockpit.i18n import label, pick_language
+from cockpit.store.outage import StoreUnavailableError
 from layouts.cases import (
     ALERT_ACK,
     CASE_ACT,
@@ -139,6 +140,8 @@ def refused(exc: Exception, lang: str) -> tuple[str, str]:
     """Return the message of a refused tap: the desk's or the policy's reason, never a trace."""
     if isinstance(exc, CaseActionError | AccessDenied):
         return "error", label("case_refused", lang).format(reason=str(exc))
+    if isinstance(exc, StoreUnavailableError):
+        return "error", label("case_store_down", lang)
     return "error", label("case_failed", lang)
 
 
@@ -197,7 +200,11 @@ def act_audited(
             action, principal.actor, note=note, authorize=case_guard(principal), **desk_args
         )
     except Exception as exc:  # the screen shows why; the log keeps anything unexpected
-        if not isinstance(exc, CaseActionError | AccessDenied):
+        if isinstance(exc, StoreUnavailableError):
+            # An expected fault: one line, no trace; the desk changed nothing.
+            who = principal.actor if principal else "anonymous"
+            log.warning("%s: %s on %s %s not done: %s", who, action, *record, exc)
+        elif not isinstance(exc, CaseActionError | AccessDenied):
             log.exception("%s: %s on %s %s failed", principal, action, *record)
         audit_action(audit, principal, name, record, note=note, exc=exc, source_ip=source_ip)
         raise

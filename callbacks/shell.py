@@ -12,6 +12,8 @@ from dash.exceptions import PreventUpdate
 
 from cockpit.access.policy import Principal
 from cockpit.access.views import views_for
+from cockpit.heartbeat import WORKER_HEARTBEAT, parse_heartbeat, stale_limit_s
+from cockpit.live import LiveStoreError
 from cockpit.web.identity import current_principal
 from layouts.map import PICK_ID
 from layouts.panels import PANELS, WALL_KPIS
@@ -92,8 +94,13 @@ def refresh_views(
     names: Iterable[str],
     held: dict[str, str] | None,
     now_wall: float,
+    limit_s: float | None = None,
 ) -> tuple[list[Any], Any, dict[str, Any]]:
-    """Return each view (no_update when the client holds its version), the versions, a heartbeat."""
+    """Return each view (no_update when the client holds its version), the versions, a heartbeat.
+
+    The heartbeat says how old the pulse view is and, given the limit, whether that is stale:
+    both measured here, on the server's clock, so a browser's wrong clock cannot fake freshness.
+    """
     held = held or {}
     versions = dict(held)
     out: list[Any] = []
@@ -114,7 +121,10 @@ def refresh_views(
             continue
         versions[name] = version
         out.append(view if view is not None else orjson.loads(raw))
-    return out, (versions if versions != held else no_update), {"age_s": age_s}
+    heartbeat: dict[str, Any] = {"age_s": age_s}
+    if limit_s is not None:
+        heartbeat |= {"limit_s": limit_s, "stale": age_s is not None and age_s > limit_s}
+    return out, (versions if versions != held else no_update), heartbeat
 
 
 def register(
@@ -123,12 +133,17 @@ def register(
     views: tuple[str, ...] = REFRESHED_VIEWS,
     read_demo: ReadRaw | None = None,
     who: Callable[[], Principal | None] = current_principal,
+    *,
+    ready_after_intervals: float = 2.0,
+    default_interval_s: float = 1.0,
 ) -> None:
     """Attach the refresh callback and the clientside fan-out for the given views to the app.
 
     A page in demo mode reads its views with `read_demo` (the demo's own store), and only it.
     Each store gets the view the signed-in role may have (cockpit.access.views); `who()` says who
-    that is, from the server's session.
+    that is, from the server's session. The views are stale when older than
+    `ready_after_intervals` cycles of the worker that publishes them (its heartbeat says how
+    long a cycle is; `default_interval_s` when it has none), as /healthz/ready judges them.
     """
 
     @app.callback(
@@ -146,7 +161,15 @@ def register(
             raise PreventUpdate  # no session, nothing: whatever the gate in front did
         reader = reader_for((config or {}).get("mode"), read_raw, read_demo)
         chosen = role_reader(reader, views_for(principal, views))
-        out, versions, heartbeat = refresh_views(chosen, views, held, time.time())
+        try:
+            beat = parse_heartbeat(reader(WORKER_HEARTBEAT))
+            limit = stale_limit_s(beat, ready_after_intervals, default_interval_s)
+            out, versions, heartbeat = refresh_views(chosen, views, held, time.time(), limit)
+        except LiveStoreError:
+            # The view cache is unreachable: send nothing. The page keeps its last numbers and,
+            # with no heartbeat for a few refreshes, says the live link is lost (assets/cockpit.js);
+            # /healthz reports the outage, so no log line per poll here.
+            raise PreventUpdate from None
         return [*out, versions, heartbeat]
 
     def clientside(function: str, *args, **kwargs) -> None:
@@ -192,6 +215,7 @@ def register(
         Output("stale-banner", "hidden"),
         Output("clock", "children"),
         [Output(f"source-{name}", "className") for name in SOURCES],
+        Output("data-freshness", "className"),
         Input("clock-interval", "n_intervals"),
         State("heartbeat-store", "data"),
         State("view-overview", "data"),

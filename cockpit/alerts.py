@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from cockpit.domain.kinds import AlertLevel, AlertStatus
@@ -110,19 +110,30 @@ class AlertBook:
     def acknowledge(self, alert_id: int, by: str, at: datetime) -> None:
         """Mark a new alert acknowledged; acknowledging twice changes nothing."""
         with self.engine.begin() as conn:
-            status = self._status(conn, alert_id)
-            if status == AlertStatus.RESOLVED:
-                raise AlertError(f"alert {alert_id} is resolved and cannot be acknowledged")
-            if status == AlertStatus.ACKNOWLEDGED:
-                return
-            conn.execute(
-                update(schema.Alert)
-                .where(schema.Alert.id == alert_id)
-                .values(
-                    status=AlertStatus.ACKNOWLEDGED.value, acknowledged_at=at, acknowledged_by=by
-                )
-            )
-        # Every screen's ticker and alert card show who has it in hand, without a SQL poll.
+            changed = self.acknowledge_in(conn, alert_id, by, at)
+        if changed:
+            self.announce_acknowledged(alert_id, at)
+
+    def acknowledge_in(self, conn, alert_id: int, by: str, at: datetime) -> bool:
+        """Acknowledge inside the caller's transaction; return whether it changed anything.
+
+        The caller announces (`announce_acknowledged`) after its commit, so a rolled-back
+        transaction (the case it belongs with was not registered) leaves no trace anywhere.
+        """
+        status = self._status(conn, alert_id)
+        if status == AlertStatus.RESOLVED:
+            raise AlertError(f"alert {alert_id} is resolved and cannot be acknowledged")
+        if status == AlertStatus.ACKNOWLEDGED:
+            return False
+        conn.execute(
+            update(schema.Alert)
+            .where(schema.Alert.id == alert_id)
+            .values(status=AlertStatus.ACKNOWLEDGED.value, acknowledged_at=at, acknowledged_by=by)
+        )
+        return True
+
+    def announce_acknowledged(self, alert_id: int, at: datetime) -> None:
+        """Tell every screen's ticker and alert card who has it in hand, without a SQL poll."""
         self.live.append_event(
             ALERT_STREAM, {"event": "acknowledged", "id": alert_id, "ts": at.timestamp()}
         )
@@ -185,6 +196,45 @@ class AlertBook:
                 )
             ).all()
         return {key: AlertLevel(level) for key, level in rows}
+
+    def resolved_since(self, kinds: tuple[str, ...], since: datetime) -> dict[str, datetime]:
+        """Return the condition key and latest resolution time of alerts of these kinds resolved since."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(schema.Alert.condition_key, func.max(schema.Alert.resolved_at))
+                .where(schema.Alert.kind.in_(kinds), schema.Alert.resolved_at >= since)
+                .group_by(schema.Alert.condition_key)
+            ).all()
+        return {key: at for key, at in rows}
+
+    def resolve_many(self, condition_keys: list[str], at: datetime) -> list[int]:
+        """Resolve the open alerts of these conditions in one transaction; return their ids."""
+        if not condition_keys:
+            return []
+        ids: list[int] = []
+        with self.engine.begin() as conn:
+            # In slices: a bound parameter per key, and SQLite allows some thousands per statement.
+            for start in range(0, len(condition_keys), 500):
+                ids += (
+                    conn.execute(
+                        select(schema.Alert.id).where(
+                            schema.Alert.open_key.in_(condition_keys[start : start + 500])
+                        )
+                    )
+                    .scalars()
+                    .all()
+                )
+            for start in range(0, len(ids), 500):
+                conn.execute(
+                    update(schema.Alert)
+                    .where(schema.Alert.id.in_(ids[start : start + 500]))
+                    .values(status=AlertStatus.RESOLVED.value, resolved_at=at, open_key=None)
+                )
+        for alert_id in ids:
+            self.live.append_event(
+                ALERT_STREAM, {"event": "resolved", "id": alert_id, "ts": at.timestamp()}
+            )
+        return ids
 
     def raise_many(self, candidates: list[AlertCandidate], at: datetime) -> None:
         """Open alerts for conditions not yet open, in one transaction; fold the rest one by one."""

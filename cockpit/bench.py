@@ -190,27 +190,52 @@ def _ticker_has(live: LiveStore, device_id: int) -> bool:
 
 
 def bench_outage(scale: str = "s-street", say: Callable[[str], None] = print) -> dict[str, float]:
-    """Time the worker tick that finds the whole street silent, and the ticks after it."""
-    with tempfile.TemporaryDirectory() as folder:
-        engine = make_engine(f"sqlite:///{Path(folder) / 'outage.db'}")
-        migrate(engine)
-        seed_street(engine, get_tier(scale), 7, (121.537, 31.279))
-        clock = ManualClock(datetime(2026, 11, 21, tzinfo=UTC))
-        live = InProcessLiveStore()
-        alerts = AlertBook(engine, live)
-        LiveScenario(engine, Ingest(engine, live, clock), clock, 1).step()  # everyone reported
-        worker = build_worker(engine, live, clock, alerts, load_rules_config(), Settings())
-        figures = {"normal_tick_ms": _timed(worker.tick)}
-        clock.advance(3600)  # the street goes quiet for an hour
-        figures["outage_tick_ms"] = _timed(worker.tick)
-        silent = len(alerts.open_levels(("device.offline", "fire.patrol_overdue")))
-        clock.advance(5)
-        figures["next_tick_ms"] = _timed(worker.tick)
-        engine.dispose()
-    say(f"silent devices alerted: {silent}")
+    """Time the worker tick that finds the whole street silent, and weigh the views it publishes.
+
+    Measured twice: as shipped (the silent feed is one source.silent alert) and with
+    `[devices.source_silence] enabled = false` (every device raises device.offline, which the
+    ticker then groups). The bytes are the serialised views the screens download.
+    """
+    figures: dict[str, float] = {}
+    for label, enabled in (("source", True), ("per_device", False)):
+        with tempfile.TemporaryDirectory() as folder:
+            engine = make_engine(f"sqlite:///{Path(folder) / 'outage.db'}")
+            migrate(engine)
+            seed_street(engine, get_tier(scale), 7, (121.537, 31.279))
+            clock = ManualClock(datetime(2026, 11, 21, tzinfo=UTC))
+            live = InProcessLiveStore()
+            alerts = AlertBook(engine, live)
+            LiveScenario(engine, Ingest(engine, live, clock), clock, 1).step()  # all reported
+            rules = load_rules_config()
+            silence = rules.devices.source_silence.model_copy(update={"enabled": enabled})
+            rules = rules.model_copy(
+                update={"devices": rules.devices.model_copy(update={"source_silence": silence})}
+            )
+            worker = build_worker(engine, live, clock, alerts, rules, Settings())
+            figures[f"{label}_normal_tick_ms"] = _timed(worker.tick)
+            before = {name: len(live.get_view(name) or b"") for name in OUTAGE_VIEWS}
+            clock.advance(3600)  # the street goes quiet for an hour
+            figures[f"{label}_outage_tick_ms"] = _timed(worker.tick)
+            open_alerts = alerts.open_levels(OUTAGE_KINDS)
+            clock.advance(5)
+            figures[f"{label}_next_tick_ms"] = _timed(worker.tick)
+            while live.read_events("alerts", worker.ticker.cursor, limit=1):
+                worker.publish_ticker()  # as run() does between ticks: the stream caught up
+            after = {name: len(live.get_view(name) or b"") for name in OUTAGE_VIEWS}
+            engine.dispose()
+        for kind in OUTAGE_KINDS:
+            say(f"{label}: open {kind}: {sum(k.startswith(kind) for k in open_alerts)}")
+        for name in OUTAGE_VIEWS:
+            say(f"{label}: {name} bytes: {before[name]} -> {after[name]}")
+            figures[f"{label}_{name}_bytes"] = after[name]
     for name, value in figures.items():
-        say(f"{name}: {value:.0f}")
+        if name.endswith("_ms"):
+            say(f"{name}: {value:.0f}")
     return figures
+
+
+OUTAGE_KINDS = ("source.silent", "device.offline", "fire.patrol_overdue")
+OUTAGE_VIEWS = ("ticker", "map_alerts", "map_devices", "governance", "overview")
 
 
 def _timed(fn: Callable[[], object]) -> float:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import signal
 import sys
 import threading
@@ -38,20 +37,34 @@ database_option = click.option(
 @click.option("-v", "--verbose", is_flag=True, help="Log more.")
 def main(verbose: bool) -> None:
     """Run the street digital cockpit's tools."""
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    if not verbose:
-        logging.getLogger("alembic").setLevel(logging.WARNING)
+    from pydantic import ValidationError
+
+    from cockpit.logs import configure_logging
+    from cockpit.settings import describe_settings_error
+
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        raise click.ClickException(f"bad settings: {describe_settings_error(error)}") from None
+    # The one logging configuration (cockpit/logs.py); --verbose means DEBUG everywhere.
+    configure_logging(settings, verbose=verbose)
 
 
 @main.command()
 @database_option
 def migrate(database_url: str | None) -> None:
-    """Create or upgrade the store's schema."""
-    _engine(database_url)
-    click.echo("schema is current")
+    """Create or upgrade the store's schema, and say what it created."""
+    from cockpit.store.database import make_engine, store_location
+    from cockpit.store.database import migrate as migrate_store
+
+    url = _settings(database_url=database_url).resolved_database_url
+    engine = make_engine(url)
+    try:
+        report = migrate_store(engine)
+    finally:
+        engine.dispose()
+    click.echo(f"store: {store_location(url)}")
+    click.echo(report.describe())
 
 
 @main.command()
@@ -92,7 +105,7 @@ def seed(scale, seed_value, center_lon, center_lat, reset, history_days, databas
     engine = _engine(database_url)
     if reset:
         clear_store(engine)
-    tier = get_tier(settings.scale)
+    tier = get_tier(settings.scale, settings.street_code)
     try:
         report = seed_street(
             engine,
@@ -120,9 +133,16 @@ def seed(scale, seed_value, center_lon, center_lat, reset, history_days, databas
 @main.command()
 @database_option
 def stats(database_url: str | None) -> None:
-    """Print the store's registry counts as `name: value` lines."""
+    """Print the store's registry counts as `name: value` lines; never create a store."""
     from cockpit.store.counts import registry_counts
+    from cockpit.store.database import missing_store
 
+    why = missing_store(_settings(database_url=database_url).resolved_database_url)
+    if why:
+        raise click.ClickException(
+            f"{why}: nothing to count. Create it with `cockpit migrate` (empty) or "
+            "`cockpit seed` (a simulated street), or point --database-url at the store."
+        )
     for name, value in registry_counts(_engine(database_url)).items():
         click.echo(f"{name}: {value}")
 
@@ -172,6 +192,10 @@ def simulate(
         stop.wait(0.2)
     click.echo(f"sent {sent} device messages in {time.monotonic() - started:.1f} s")
     runtime.stop()
+    if runtime.publisher is not None:
+        # Closing counted whatever the broker never acknowledged as lost; say so, not "sent".
+        stats = runtime.publisher.stats
+        click.echo(f"MQTT: {stats.acked} acknowledged by the broker, {stats.lost} lost")
 
 
 @main.command()
@@ -186,12 +210,27 @@ def worker(database_url: str | None, redis_url: str | None) -> None:
         raise click.ClickException(
             "the worker publishes to Redis: set COCKPIT_REDIS_URL or --redis-url"
         )
-    runtime = Runtime.open(settings, seed_if_empty=False)
+    runtime = _open_or_fail(Runtime, settings, seed_if_empty=False)
     stop = _stop_on_signal()
     click.echo(f"worker publishing view models for street {runtime.street_code}")
     runtime.start_bridge()
     runtime.make_worker().run(stop, settings.live_poll_seconds)
     runtime.stop()
+
+
+def _open_or_fail(runtime_class, settings: Settings, **options: Any):
+    """Open the runtime; a store out of reach is one clear error, not a traceback."""
+    from cockpit.logs import fault_summary, is_expected_fault
+
+    try:
+        return runtime_class.open(settings, **options)
+    except Exception as exc:
+        if not is_expected_fault(exc):
+            raise
+        raise click.ClickException(
+            f"cannot reach the stores ({fault_summary(exc)}); check COCKPIT_DATABASE_URL and "
+            "COCKPIT_REDIS_URL"
+        ) from None
 
 
 def bench_scale(help_text: str):

@@ -29,6 +29,10 @@ LABELS: dict[str, dict[str, str]] = {
     "fresh": {"zh": "数据更新于 {age} 秒前", "en": "Data updated {age} s ago"},
     "stale": {"zh": "数据已过期：{names}", "en": "Data is stale: {names}"},
     "waiting": {"zh": "正在等待数据…", "en": "Waiting for data…"},
+    # The freshness mark when the view models are older than a few worker cycles (or the page
+    # lost the server): says stale first, in words, and keeps the age.
+    "fresh_stale": {"zh": "数据已过期 · 更新于 {age} 秒前", "en": "STALE · updated {age} s ago"},
+    "source_worker": {"zh": "数据更新服务", "en": "Data updates"},
     "state_ok": {"zh": "正常", "en": "OK"},
     "state_stale": {"zh": "过期", "en": "Stale"},
     "state_down": {"zh": "中断", "en": "Down"},
@@ -95,6 +99,12 @@ LABELS: dict[str, dict[str, str]] = {
     "object_building": {"zh": "建筑", "en": "Building"},
     "object_enterprise": {"zh": "企业", "en": "Enterprise"},
     "object_resident": {"zh": "居民（不显示身份）", "en": "Resident (identity withheld)"},
+    "object_source": {"zh": "数据源", "en": "Data source"},
+    # A grouped ticker item (cockpit.alert_groups): many open alerts of one kind told once.
+    "group_count": {"zh": "同类告警", "en": "Open alerts of this kind"},
+    "group_places": {"zh": "地点", "en": "Places"},
+    "group_more_places": {"zh": "等{n}处", "en": "and {n} more"},
+    "group_since": {"zh": "最早", "en": "First raised"},
     "close": {"zh": "关闭", "en": "Close"},
     "tap_for_detail": {"zh": "点击查看详情", "en": "Tap for details"},
     "map": {"zh": "地图", "en": "Map"},
@@ -386,6 +396,10 @@ LABELS: dict[str, dict[str, str]] = {
     "case_history_step": {"zh": "流转", "en": "Step"},
     "case_history_why": {"zh": "说明", "en": "Note"},
     "case_history_more": {"zh": "另有 {n} 条较早记录", "en": "{n} earlier entries not shown"},
+    "case_repeats": {
+        "zh": "重复上报 ×{n}，首次 {first}，最近 {last}",
+        "en": "Repeated ×{n}, first {first}, last {last}",
+    },
     "case_note": {"zh": "办理意见", "en": "Note"},
     "case_note_hint": {
         "zh": "督办、上报、挂账、作废、核查不通过须填写",
@@ -406,6 +420,10 @@ LABELS: dict[str, dict[str, str]] = {
     },
     "case_refused": {"zh": "无法办理：{reason}", "en": "Refused: {reason}"},
     "case_failed": {"zh": "暂时无法办理，请稍后重试", "en": "Could not act just now; try again"},
+    "case_store_down": {
+        "zh": "数据库暂时无法连接，本次操作未执行，请稍后重试",
+        "en": "The database cannot be reached: nothing was done. Try again shortly",
+    },
     "case_gone": {
         "zh": "该案件已不在在办列表中",
         "en": "This case is no longer in the open list",
@@ -439,6 +457,7 @@ LABELS: dict[str, dict[str, str]] = {
     "case_category_fire.patrol_overdue": {"zh": "消防巡查超期", "en": "Fire patrol overdue"},
     "case_category_device.offline": {"zh": "设备离线", "en": "Device offline"},
     "case_category_device.fault": {"zh": "传感器故障", "en": "Sensor fault"},
+    "case_category_source.silent": {"zh": "数据源中断", "en": "Data source silent"},
     "case_category_elevator.trapped": {"zh": "电梯困人", "en": "Person trapped in elevator"},
     "case_category_elder.no_water": {"zh": "独居老人未用水", "en": "Elder: no water used"},
     "case_category_elder.water_running": {"zh": "独居老人用水不停", "en": "Elder: water running"},

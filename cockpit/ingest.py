@@ -18,6 +18,7 @@ from cockpit.clock import Clock
 from cockpit.domain.kinds import CaseSource, ComplaintSource, DeviceKind, RequestStatus
 from cockpit.live import LiveReading, LiveStore
 from cockpit.store import schema
+from cockpit.store.outage import UNREACHABLE, StoreUnavailableError
 
 if TYPE_CHECKING:
     from cockpit.streaming import StreamingRules
@@ -27,6 +28,11 @@ log = logging.getLogger(__name__)
 # A device clock this far ahead of ours is wrong: the reading is refused, or it would hold the
 # device's latest state (and every real reading after it would be "stale") until that date.
 FUTURE_TOLERANCE = timedelta(minutes=5)
+# A device numbers its messages; a jump past the next number means messages that never arrived
+# (a broker crash loses what it acknowledged and had not saved). A bigger jump is a device that
+# restarted its numbering, not a loss.
+MAX_SEQ_GAP = 10_000
+SEQ_GAP_COUNTER = "lost:device:seq_gap"
 # An unknown device id re-reads the registry at most this often, so a flood of bad ids cannot
 # turn into a flood of queries, yet a newly registered device is known within this time.
 REGISTRY_REFRESH_S = 30.0
@@ -63,12 +69,26 @@ class DeviceRegistry:
 
     def kinds(self, device_ids: Iterable[int]) -> dict[int, str]:
         """Return the id -> kind map, re-read (at most once a while) when one of the ids is missing."""
-        known = self._kinds if self._kinds is not None else self.load()
+        known = self._kinds if self._kinds is not None else self._load_or_refuse()
         if any(device_id not in known for device_id in device_ids) and (
             self._monotonic() - self._loaded_at >= self.refresh_after_s
         ):
-            known = self.load()
+            try:
+                known = self.load()
+            except UNREACHABLE as exc:
+                # The map we hold still knows every device it knew; try again after a while.
+                self._loaded_at = self._monotonic()
+                log.warning("device registry not re-read, store unreachable: %s", _first(exc))
         return known
+
+    def _load_or_refuse(self) -> dict[int, str]:
+        """Read the registry for the first time; without it no reading can be checked."""
+        try:
+            return self.load()
+        except UNREACHABLE as exc:
+            raise StoreUnavailableError(
+                f"device registry unreadable, store unreachable: {_first(exc)}"
+            ) from exc
 
     def load(self) -> dict[int, str]:
         """Read the id and kind of every registered device and return them."""
@@ -89,6 +109,7 @@ class IngestResult:
     duplicates: int = 0
     stale: int = 0
     future: int = 0  # also counted under rejected["ts:future"]
+    missing: int = 0  # numbers skipped by devices' sequences: messages lost on the way
     rejected: dict[str, int] = field(default_factory=dict)
 
 
@@ -172,6 +193,9 @@ class Ingest:
             if ok:
                 result.accepted += 1
                 fresh.append(reading)
+                before = held.get(reading.device_id)
+                if before is not None and 1 < reading.seq - before[1] <= MAX_SEQ_GAP:
+                    result.missing += reading.seq - before[1] - 1
                 held[reading.device_id] = (reading.ts, reading.seq)
                 if message.kind == "event":
                     self.live.append_event("device_events", reading.as_dict())
@@ -204,6 +228,7 @@ class Ingest:
             ("readings_accepted", result.accepted),
             ("readings_duplicate", result.duplicates),
             ("readings_stale", result.stale),
+            (SEQ_GAP_COUNTER, result.missing),
         ):
             if amount:
                 self.live.incr(name, amount)
@@ -317,6 +342,11 @@ class Ingest:
         )
         self.live.incr("grid_reports_received")
         return case_id
+
+
+def _first(exc: Exception) -> str:
+    """Return the first line of an error, for one-line log entries."""
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
 def _reason(exc: ValidationError) -> str:

@@ -74,6 +74,10 @@ class LiveStore(Protocol):
         """Block until the stream has an event after the id or the timeout passes; tell which."""
         ...
 
+    def last_event_id(self, stream: str) -> str:
+        """Return the id of the stream's newest event, or "0" when it has none."""
+        ...
+
     def incr(self, counter: str, amount: int = 1) -> int:
         """Add to a named counter and return its value."""
         ...
@@ -96,6 +100,10 @@ class LiveStore(Protocol):
 
     def load_rule_memory(self, rule: str) -> dict[int, bytes]:
         """Return everything a streaming rule remembered, by object id."""
+        ...
+
+    def forget_rule_memory(self, rule: str, ids: Iterable[int]) -> None:
+        """Drop what a streaming rule remembered about these objects."""
         ...
 
     def clear(self) -> None:
@@ -178,6 +186,12 @@ class InProcessLiveStore:
         with self._appended:
             return self._appended.wait_for(newer, timeout=timeout_s)
 
+    def last_event_id(self, stream: str) -> str:
+        """Return the id of the stream's newest event, or "0" when it has none."""
+        with self._lock:
+            events = self._streams.get(stream)
+            return events[-1][0] if events else "0"
+
     def incr(self, counter: str, amount: int = 1) -> int:
         """Add to a named counter and return its value."""
         with self._lock:
@@ -208,6 +222,13 @@ class InProcessLiveStore:
         """Return everything a streaming rule remembered, by object id."""
         with self._lock:
             return dict(self._memory.get(rule, {}))
+
+    def forget_rule_memory(self, rule: str, ids: Iterable[int]) -> None:
+        """Drop what a streaming rule remembered about these objects."""
+        with self._lock:
+            memory = self._memory.get(rule, {})
+            for object_id in ids:
+                memory.pop(object_id, None)
 
     def clear(self) -> None:
         """Forget all live state."""
@@ -260,6 +281,17 @@ class RedisLiveStore:
         self._prefix = f"cockpit:{street}:"
         self._maxlen = stream_maxlen
         self._put_script = client.register_script(_PUT_READINGS)
+        self._street = street
+
+    @property
+    def client(self) -> Any:
+        """Return the Redis client, for parts that keep keys of their own under the street."""
+        return self._redis
+
+    @property
+    def street(self) -> str:
+        """Return the street code that namespaces this store's keys (`cockpit:<street>:`)."""
+        return self._street
 
     @classmethod
     def from_url(cls, url: str, street: str) -> RedisLiveStore:
@@ -351,6 +383,14 @@ class RedisLiveStore:
         )
         return bool(rows)
 
+    def last_event_id(self, stream: str) -> str:
+        """Return the id of the stream's newest event, or "0" when it has none."""
+        rows = self._call(self._redis.xrevrange, self._key(f"stream:{stream}"), count=1)
+        if not rows:
+            return "0"
+        event_id = rows[0][0]
+        return event_id.decode() if isinstance(event_id, bytes) else str(event_id)
+
     def incr(self, counter: str, amount: int = 1) -> int:
         """Add to a named counter and return its value."""
         return int(self._call(self._redis.hincrby, self._key("counters"), counter, amount))
@@ -377,6 +417,12 @@ class RedisLiveStore:
         """Return everything a streaming rule remembered, by object id."""
         raw = self._call(self._redis.hgetall, self._key(f"rules:{rule}"))
         return {int(k): v for k, v in raw.items()}
+
+    def forget_rule_memory(self, rule: str, ids: Iterable[int]) -> None:
+        """Drop what a streaming rule remembered about these objects, in one HDEL."""
+        fields = [str(object_id) for object_id in ids]
+        if fields:
+            self._call(self._redis.hdel, self._key(f"rules:{rule}"), *fields)
 
     def clear(self) -> None:
         """Forget all live state of this street."""

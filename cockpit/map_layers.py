@@ -321,9 +321,16 @@ def alarmed_devices(open_alerts: Iterable[Mapping[str, Any]]) -> set[int]:
 
 
 def alert_markers(
-    open_alerts: Iterable[Mapping[str, Any]], positions: Positions | None
+    open_alerts: Iterable[Mapping[str, Any]],
+    positions: Positions | None,
+    grouped_kinds: Iterable[str] = (),
 ) -> dict[str, Any]:
-    """Return the map_alerts view: placed open alerts, gravest and newest first, and counts."""
+    """Return the map_alerts view: placed open alerts, gravest and newest first, and counts.
+
+    Alerts of `grouped_kinds` ([alerts.grouping]) in one building are one marker, titled with
+    their count: thirty silent devices of a building are one spot on the map, not thirty
+    stacked pulses. A red alert always has its own marker.
+    """
     placed, unplaced = [], 0
     for alert in open_alerts:
         if alert.get("kind") in UNMAPPED_ALERT_KINDS or alert.get("level") not in LEVEL_RANK:
@@ -347,13 +354,55 @@ def alert_markers(
                 "ts": alert.get("ts"),
             }
         )
-    placed.sort(key=lambda a: (LEVEL_RANK[a["level"]], a["ts"] or 0, a["id"]), reverse=True)
+    counts = Counter(a["level"] for a in placed)
+    total = len(placed)
+    placed = _fold_markers(placed, frozenset(grouped_kinds))
+    placed.sort(
+        key=lambda a: (
+            LEVEL_RANK[a["level"]],
+            a["ts"] or 0,
+            a["id"] if a.get("count") is None else 0,
+        ),
+        reverse=True,
+    )
     return {
         "items": placed[:MAX_ALERT_MARKERS],
-        "counts": dict(Counter(a["level"] for a in placed)),
-        "total": len(placed),
+        "counts": dict(counts),
+        "total": total,
         "unplaced": unplaced,
     }
+
+
+def _fold_markers(placed: list[dict[str, Any]], kinds: frozenset[str]) -> list[dict[str, Any]]:
+    """Fold the markers of grouped kinds that share a building into one marker per kind."""
+    if not kinds:
+        return placed
+    folds: dict[tuple[str, int], list[dict[str, Any]]] = {}
+    kept = []
+    for marker in placed:
+        if marker["kind"] in kinds and marker["level"] != "red" and marker["building_id"]:
+            folds.setdefault((marker["kind"], marker["building_id"]), []).append(marker)
+        else:
+            kept.append(marker)
+    for (kind, building_id), members in folds.items():
+        if len(members) == 1:
+            kept.extend(members)
+            continue
+        newest = max(members, key=lambda m: (m["ts"] or 0, str(m["id"])))
+        level = max((m["level"] for m in members), key=LEVEL_RANK.__getitem__)
+        n = len(members)
+        kept.append(
+            newest
+            | {
+                "id": f"group:{kind}:{building_id}",
+                "level": level,
+                "title_zh": f"{newest['title_zh']} ×{n}",
+                "title_en": f"{newest['title_en']} ×{n}",
+                "device_id": None,  # a tap opens the building's card, which lists its devices
+                "count": n,
+            }
+        )
+    return kept
 
 
 def case_markers(

@@ -60,6 +60,8 @@ class MapViews:
         self._card_inputs: tuple[object, object] | None = None
         self._states: Mapping[int, DeviceState] = {}
         self._offline_k = 3.0
+        # [alerts.grouping] kinds: one marker per kind and building (the worker sets them).
+        self.grouped_kinds: tuple[str, ...] = ()
 
     @property
     def adapters(self) -> list[Adapter]:
@@ -110,7 +112,9 @@ class MapViews:
             snapshot.fetched_at.timestamp() if snapshot else None,
             ticker_items,
         )
-        publisher.publish(MAP_ALERTS, alert_markers(open_alerts, self.positions), now)
+        publisher.publish(
+            MAP_ALERTS, alert_markers(open_alerts, self.positions, self.grouped_kinds), now
+        )
         publisher.publish(
             MAP_DEVICES,
             device_states(
@@ -118,6 +122,13 @@ class MapViews:
             ),
             now,
         )
+
+    def place_label(self, alert: Mapping[str, Any]) -> str | None:
+        """Return an alert's building by address (安图路1号), or None when the map cannot place it."""
+        if self.positions is None or self._rows is None:
+            return None
+        where = self.positions.place(alert)
+        return self._rows.places.get(where[2]) if where and where[2] is not None else None
 
     def _publish_cards(self, publisher: ViewModelPublisher, cards: dict, now: datetime) -> None:
         """Publish the card shards, then the index that says they are there."""

@@ -31,6 +31,7 @@ from cockpit.domain.kinds import RequestStatus
 from cockpit.domain.services import SERVICES, find_service
 from cockpit.i18n import pick_language
 from cockpit.ingest import Ingest
+from cockpit.logs import log_fault
 from cockpit.privacy import mask_text
 from cockpit.store import requests as request_store
 from cockpit.web.identity import client_address
@@ -131,7 +132,7 @@ def make_blueprint(
 
     @bp.errorhandler(SQLAlchemyError)
     def _store_error(exc: SQLAlchemyError) -> Response:
-        log.exception("open311: the request store failed")
+        log_fault(log, exc, "open311: the request store failed")
         return error_response(503, "the request store is not available; try again later")
 
     def check_jurisdiction(params: Mapping[str, str]) -> None:

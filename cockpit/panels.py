@@ -681,7 +681,7 @@ def map_building_colours(risk_results: Iterable[RiskResult]) -> dict[str, str]:
 def source_health(
     adapters_health: Iterable[Mapping[str, Any]], counters: Mapping[str, int] | None
 ) -> dict[str, Any]:
-    """Return every source's state and age, and rejected messages counted by reason."""
+    """Return every source's state and age, rejected messages by reason, lost ones by where."""
     sources = [
         {
             "name": h.get("name"),
@@ -697,6 +697,12 @@ def source_health(
         for key, n in sorted((counters or {}).items())
         if key.startswith("rejected:")
     }
+    # Device messages lost on the way (e.g. lost:mqtt:publisher), so nothing vanishes unseen.
+    lost = {
+        key.removeprefix("lost:"): n
+        for key, n in sorted((counters or {}).items())
+        if key.startswith("lost:")
+    }
     states = {s["state"] for s in sources}
     if not sources or states == {"down"}:
         status = "down"
@@ -708,4 +714,5 @@ def source_health(
         "status": status,
         "sources": sources,
         "rejected": {"total": sum(rejected.values()), "by_reason": rejected},
+        "lost": {"total": sum(lost.values()), "by_where": lost},
     }

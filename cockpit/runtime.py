@@ -13,20 +13,22 @@ from cockpit.access.audit import AuditLog
 from cockpit.alerts import AlertBook
 from cockpit.cases.deadlines import load_cases_config
 from cockpit.cases.desk import CaseDesk
-from cockpit.clock import Clock, ScaledClock, SystemClock, local_day
+from cockpit.clock import Clock, SystemClock, local_day
 from cockpit.complaint_feeds import FolderFeed, SqlTableFeed
 from cockpit.ingest import Ingest
 from cockpit.live import LiveStore, make_live_store
-from cockpit.mqtt_bridge import MqttBridge, MqttPublisher
-from cockpit.mqtt_bridge import from_url as bridge_from_url
+from cockpit.mqtt_bridge import BrokerAddress, MqttBridge, MqttPublisher, broker_from_settings
+from cockpit.mqtt_bridge import from_broker as bridge_from_broker
 from cockpit.rules.config import RulesConfig, load_rules_config
 from cockpit.settings import Settings
 from cockpit.simulator.generator import seed_street, store_is_empty
 from cockpit.simulator.history import seed_history
+from cockpit.simulator.resume import simulation_clock
 from cockpit.simulator.scenario import LiveScenario
 from cockpit.simulator.tiers import get_tier
 from cockpit.store import schema
 from cockpit.store.database import make_engine, migrate
+from cockpit.store.stored_street import ignored_settings
 from cockpit.streaming import StreamingRules
 from cockpit.worker import ViewModelWorker, build_worker
 
@@ -52,6 +54,7 @@ class Runtime:
     audit: AuditLog | None = None
     bridge: MqttBridge | None = None
     publisher: MqttPublisher | None = None
+    broker: BrokerAddress | None = None  # checked once at open: a bad TLS file stops the start
     feeds: list[FolderFeed | SqlTableFeed] = field(default_factory=list)
     threads: list[threading.Thread] = field(default_factory=list)
     stop_event: threading.Event = field(default_factory=threading.Event)
@@ -59,15 +62,22 @@ class Runtime:
     @classmethod
     def open(cls, settings: Settings, *, seed_if_empty: bool | None = None) -> Runtime:
         """Connect to the stores, migrate, and seed the simulated street when the store is empty."""
+        # A missing TLS file or a password without a user fails here, before anything runs.
+        broker = broker_from_settings(settings) if settings.mqtt_url else None
         engine = make_engine(settings.resolved_database_url)
         migrate(engine)
+        # Faster than real, a restarted street's clock goes on from its last run's time.
         clock: Clock = (
-            ScaledClock(settings.simulation_speed) if settings.simulate else SystemClock()
+            simulation_clock(engine, settings.simulation_speed)
+            if settings.simulate
+            else SystemClock()
         )
-        if (settings.auto_seed if seed_if_empty is None else seed_if_empty) and store_is_empty(
-            engine
-        ):
-            tier = get_tier(settings.scale)
+        empty = store_is_empty(engine)
+        if not empty:
+            for sentence in ignored_settings(settings, engine):
+                log.warning(sentence)
+        if (settings.auto_seed if seed_if_empty is None else seed_if_empty) and empty:
+            tier = get_tier(settings.scale, settings.street_code)
             log.info("store is empty: seeding the %s street (seed %d)", tier.name, settings.seed)
             report = seed_street(
                 engine,
@@ -85,7 +95,9 @@ class Runtime:
                 HISTORY_DAYS,
             )
         with engine.connect() as conn:
-            street_code = conn.execute(select(schema.Street.code)).scalar() or "unseeded"
+            stored_code = conn.execute(select(schema.Street.code)).scalar()
+        # The store's code wins over COCKPIT_STREET_CODE (ignored_settings said so above).
+        street_code = stored_code or settings.street_code or "unseeded"
         live = make_live_store(settings.redis_url, street_code)
         alerts = AlertBook(engine, live)
         rules_cfg = load_rules_config(settings.rules_file)
@@ -105,6 +117,7 @@ class Runtime:
             # Accounts and the audit log keep wall-clock time, even on a simulated street.
             accounts=AccountStore(engine, SystemClock()),
             audit=AuditLog(engine, SystemClock()),
+            broker=broker,
         )
 
     def make_worker(self) -> ViewModelWorker:
@@ -143,15 +156,18 @@ class Runtime:
 
     def make_scenario(self) -> LiveScenario:
         """Return the live scenario; its devices publish to MQTT when a broker URL is set."""
-        if self.settings.mqtt_url and self.publisher is None:
-            self.publisher = MqttPublisher.from_url(self.settings.mqtt_url, self.street_code)
+        if self.broker is not None and self.publisher is None:
+            # Published and lost counts go to the live store, beside ingest's accepted count.
+            self.publisher = MqttPublisher.from_broker(
+                self.broker, self.street_code, counters=self.live.incr
+            )
         sink = self.publisher.send if self.publisher else None
         return LiveScenario(self.engine, self.ingest, self.clock, self.settings.seed, sink=sink)
 
     def start_bridge(self) -> None:
         """Subscribe to the street's device topics; one bridge per street, never in web workers."""
-        if self.settings.mqtt_url and self.bridge is None:
-            self.bridge = bridge_from_url(self.ingest, self.street_code, self.settings.mqtt_url)
+        if self.broker is not None and self.bridge is None:
+            self.bridge = bridge_from_broker(self.ingest, self.street_code, self.broker)
             self.bridge.start()
 
     def start_background(self, *, worker: bool = True, scenario: bool | None = None) -> None:
@@ -160,8 +176,14 @@ class Runtime:
         if self.settings.simulate if scenario is None else scenario:
             live_scenario = self.make_scenario()
             # Fill live state as a street already running would have it, before the worker's first
-            # sample, so the warm start is not counted as a minute's traffic.
-            live_scenario.step()
+            # sample, so the warm start is not counted as a minute's traffic. In-process, not over
+            # MQTT: the bridge is not subscribed yet, so the broker would discard the lot (and
+            # tens of thousands at once overflow what it queues for a bridge).
+            sink, live_scenario.sink = live_scenario.sink, self.ingest.device_messages
+            try:
+                live_scenario.step()
+            finally:
+                live_scenario.sink = sink
         if worker:
             self.start_bridge()
             self.open_feeds()

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -42,9 +42,44 @@ class Settings(BaseSettings):
     )
     mqtt_url: str | None = Field(
         None,
-        description="MQTT broker URL (mqtt://host:1883) for device messages: the worker "
-        "subscribes to cockpit/{street}/{type}/{id}/{kind} and the simulator publishes there; "
+        description="MQTT broker URL (mqtt://host:1883, or mqtts://host:8883 for TLS) for device "
+        "messages: the worker subscribes to cockpit/{street}/{type}/{id}/{kind} and the "
+        "simulator publishes there; "
         "default: none, meaning the simulator writes in-process.",
+    )
+    mqtt_username: str | None = Field(
+        None,
+        description="User name the bridge and the simulator log in to the MQTT broker with; "
+        "overrides a user in COCKPIT_MQTT_URL. Default: none (anonymous, or the URL's user).",
+    )
+    mqtt_password: SecretStr | None = Field(
+        None,
+        description="Password for COCKPIT_MQTT_USERNAME; never logged. Overrides a password in "
+        "COCKPIT_MQTT_URL.",
+    )
+    mqtt_tls: bool = Field(
+        False,
+        description="Connect to the MQTT broker over TLS (port 8883 unless the URL names one); "
+        "an mqtts:// URL means the same.",
+    )
+    mqtt_ca_file: Path | None = Field(
+        None,
+        description="PEM file of the CA that signed the broker's certificate; default: the "
+        "system's trusted CAs. Turns TLS on; a missing file stops the start with an error.",
+    )
+    mqtt_cert_file: Path | None = Field(
+        None,
+        description="PEM client certificate for brokers that require one (with "
+        "COCKPIT_MQTT_KEY_FILE); default: none.",
+    )
+    mqtt_key_file: Path | None = Field(
+        None, description="PEM private key of COCKPIT_MQTT_CERT_FILE; default: none."
+    )
+    mqtt_client_id: str = Field(
+        "cockpit",
+        pattern=r"^[A-Za-z0-9._-]{1,40}$",
+        description="Prefix of the MQTT client ids; each process adds its role, the street code, "
+        "host name, pid and a random part, so no two connections share an id.",
     )
     scale: Scale = Field(
         "s-street",
@@ -56,6 +91,13 @@ class Settings(BaseSettings):
     )
     street_name: str | None = Field(
         None, description="Display name of the street; default: the simulated tier's name."
+    )
+    street_code: str | None = Field(
+        None,
+        pattern=r"^[0-9]{9}$",
+        description="9-digit code of the street (6-digit district + 3-digit street, e.g. "
+        "330104005), naming its MQTT topics and live keys; a street seeded on an empty store takes "
+        "it. Default: the store's code. A store holding another code wins (logged as ignored).",
     )
     map_center_lat: float = Field(
         31.2790,
@@ -129,6 +171,14 @@ class Settings(BaseSettings):
     )
     stale_after_seconds: float = Field(
         30.0, gt=0, description="Age after which a source's data is shown as stale."
+    )
+    ready_after_intervals: float = Field(
+        2.0,
+        ge=1,
+        le=100,
+        description="How many worker cycles (COCKPIT_LIVE_POLL_SECONDS plus the worker's slowest "
+        "recent tick) the view models may age before /healthz/ready answers 503 and the screens "
+        "mark their data stale.",
     )
     complaint_sql_url: str | None = Field(
         None,
@@ -214,14 +264,25 @@ class Settings(BaseSettings):
         3,
         ge=1,
         le=20,
-        description="Demo rooms per web process: each visitor plays a demo of their own (about "
-        "230 MB and a fifth of a core each while it plays); a newcomer finding all busy is asked "
-        "to come back in a few minutes.",
+        description="Demo rooms at most: with Redis (`COCKPIT_REDIS_URL`) for all web workers "
+        "together, whichever process plays each; without it, of the one process. Each visitor "
+        "plays a demo of their own (about 230 MB and a fifth of a core each while it plays); a "
+        "newcomer finding all busy is asked to come back in a few minutes.",
     )
     cases_file: Path | None = Field(
         None,
         description="TOML file overriding case deadlines per category, the fast response chain "
         "and the holiday list (see cockpit/cases/defaults.toml); default: the shipped defaults.",
+    )
+    log_level: str = Field(
+        "INFO",
+        description="Level of the log lines every process writes to stderr (one line per event): "
+        "DEBUG, INFO, WARNING, ERROR or CRITICAL.",
+    )
+    log_levels: str | None = Field(
+        None,
+        description="Levels for single loggers, as logger=LEVEL pairs separated by commas (e.g. "
+        "cockpit.ingest=DEBUG,werkzeug=WARNING); default: alembic and gunicorn.access at WARNING.",
     )
 
     @classmethod
@@ -246,16 +307,51 @@ class Settings(BaseSettings):
     @field_validator(
         "redis_url",
         "mqtt_url",
+        "street_code",
+        "mqtt_username",
+        "mqtt_password",
+        "mqtt_ca_file",
+        "mqtt_cert_file",
+        "mqtt_key_file",
         "database_url",
         "tile_url",
         "complaint_sql_url",
         "open311_api_keys",
+        "log_levels",
         mode="before",
     )
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         """Treat an empty string as unset, so COCKPIT_REDIS_URL= turns Redis off."""
         return None if value == "" else value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_log_level(cls, value: str) -> str:
+        """Accept a log level name in any case; refuse anything else, naming the choices."""
+        from cockpit.logs import check_level
+
+        return check_level(value, "COCKPIT_LOG_LEVEL")
+
+    @field_validator("log_levels")
+    @classmethod
+    def _known_log_levels(cls, value: str | None) -> str | None:
+        """Refuse a logger=LEVEL list with a malformed pair or an unknown level."""
+        from cockpit.logs import parse_levels
+
+        if value:
+            try:
+                parse_levels(value)
+            except ValueError as exc:
+                raise ValueError(f"COCKPIT_LOG_LEVELS: {exc}") from None
+        return value
+
+    @property
+    def log_level_map(self) -> dict[str, str]:
+        """Return the per-logger levels of COCKPIT_LOG_LEVELS as {logger: LEVEL}."""
+        from cockpit.logs import parse_levels
+
+        return parse_levels(self.log_levels)
 
     @property
     def cookies_secure(self) -> bool:
@@ -293,3 +389,32 @@ def setting_variables() -> dict[str, str]:
         f"COCKPIT_{name.upper()}": field.description or ""
         for name, field in Settings.model_fields.items()
     }
+
+
+def describe_settings_error(error: Exception) -> str:
+    """Return a pydantic ValidationError of Settings as one line per bad variable, no trace."""
+    errors = getattr(error, "errors", None)
+    if not callable(errors):
+        return str(error)
+    lines = []
+    for item in errors():
+        name = ".".join(str(part) for part in item.get("loc", ())) or "settings"
+        message = str(item.get("msg", "")).removeprefix("Value error, ")
+        variable = f"COCKPIT_{name.upper()}"
+        lines.append(message if message.startswith(variable) else f"{variable}: {message}")
+    return "; ".join(lines)
+
+
+def load_settings_or_exit(status: int = 2, **overrides: object) -> Settings:
+    """Return the settings, or print what is wrong with them and exit with the status."""
+    import sys
+
+    from pydantic import ValidationError
+
+    try:
+        return Settings(**overrides)
+    except ValidationError as error:
+        print(
+            f"cockpit: bad settings: {describe_settings_error(error)}", file=sys.stderr, flush=True
+        )
+        raise SystemExit(status) from None

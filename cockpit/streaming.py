@@ -4,21 +4,23 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import deque
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime, timedelta
 
 import orjson
 from sqlalchemy import Engine, select
 
 from cockpit.alerts import AlertBook
-from cockpit.domain.kinds import FIRE_DEVICE_KINDS, ComplaintSource, DeviceKind
+from cockpit.domain.kinds import FIRE_DEVICE_KINDS, AlertLevel, ComplaintSource, DeviceKind
 from cockpit.live import LiveReading, LiveStoreError
 from cockpit.rules import devices, elders, elevator, enterprise, fire
 from cockpit.rules.config import RulesConfig
 from cockpit.rules.elders import OBJECT_RESIDENT
-from cockpit.rules.results import AlertCandidate, RuleKind, condition_key
+from cockpit.rules.results import AlertCandidate, Reason, RuleKind, condition_key
 from cockpit.store import schema
+from cockpit.store.outage import UNREACHABLE
 
 log = logging.getLogger(__name__)
 
@@ -26,9 +28,14 @@ log = logging.getLogger(__name__)
 MEMORY_ELEVATOR = "elevator"
 MEMORY_WATER = "elder_water"
 MEMORY_DOOR = "elder_door"
+# Alert changes that could not reach the alert book (SQL down), by sequence number: a restart
+# during the outage still writes them when the store returns.
+MEMORY_WAITING_ALERTS = "alerts_waiting"
 # Enough hourly meter readings for the 24 h no-water ceiling and a day of baseline besides.
 ELDER_HISTORY = 72
 FIRE_KINDS = frozenset(k.value for k in FIRE_DEVICE_KINDS)
+# Alert changes held in memory while the SQL store is down; beyond this they are counted as lost.
+MAX_WAITING_ALERTS = 100_000
 
 
 @dataclass(frozen=True)
@@ -55,6 +62,13 @@ class StreamingRules:
         self._doors: dict[int, deque] = {}
         self._open: set[str] = set()
         self._memory_failing = False
+        # Raises and resolutions not yet in the alert book (the SQL store was down), in order.
+        self._book_lock = threading.Lock()
+        self._waiting: deque[tuple[int, str, AlertCandidate | str, datetime]] = deque()
+        self._kept: set[int] = set()  # sequence numbers of waiting changes kept in the live store
+        self._last_seq = 0
+        self._book_failing = False
+        self.alerts_lost = 0  # alert changes beyond MAX_WAITING_ALERTS during an outage
         self.load()
         self._recall()
 
@@ -112,6 +126,26 @@ class StreamingRules:
                     ((datetime.fromtimestamp(ts, UTC), value) for ts, value in orjson.loads(raw)),
                     maxlen=ELDER_HISTORY,
                 )
+        self._recall_waiting()
+
+    def _recall_waiting(self) -> None:
+        """Queue again the alert changes a previous process could not write to the book."""
+        try:
+            kept = self.alerts.live.load_rule_memory(MEMORY_WAITING_ALERTS)
+        except LiveStoreError as exc:
+            log.warning("cannot recall the alert changes waiting for the book: %s", exc)
+            return
+        for seq in sorted(kept):
+            try:
+                op, subject, at = _decode_change(kept[seq])
+            except (ValueError, TypeError, KeyError) as exc:
+                log.warning("dropping an unreadable waiting alert change %d: %s", seq, exc)
+                continue
+            self._waiting.append((seq, op, subject, at))
+            self._last_seq = max(self._last_seq, seq)
+        self._kept = set(kept)
+        if self._waiting:
+            log.info("%d alert changes from before the restart wait for the book", len(kept))
 
     def _remember(self, cars: set[int], flows: set[int], doors: set[int]) -> None:
         """Keep the changed confinements and meter series in the live store, in one call each."""
@@ -144,7 +178,12 @@ class StreamingRules:
     # -- readings ----------------------------------------------------------------------------
 
     def on_readings(self, readings: list[LiveReading]) -> int:
-        """Evaluate applied readings; return how many alerts were raised or folded."""
+        """Evaluate applied readings; return how many alerts were raised or folded.
+
+        Each reading is evaluated once; what it raises or resolves goes to the alert book, or
+        waits in order for the book when the SQL store is down (see `flush_alerts`).
+        """
+        self.flush_alerts()
         raised = 0
         cars: set[int] = set()
         flows: set[int] = set()
@@ -177,6 +216,7 @@ class StreamingRules:
                     (flows if water else doors).add(info.resident_id)
         if cars or flows or doors:
             self._remember(cars, flows, doors)
+        self.flush_alerts()
         return raised
 
     def _plausible(
@@ -295,6 +335,7 @@ class StreamingRules:
             if candidate is not None:
                 self._raise(candidate, at)
                 raised += 1
+        self.flush_alerts()
         return raised
 
     # -- the alert book ----------------------------------------------------------------------
@@ -311,14 +352,131 @@ class StreamingRules:
                 self._resolve(key, at)
 
     def _raise(self, candidate: AlertCandidate, at: datetime) -> None:
-        self.alerts.raise_candidate(candidate, at)
+        self._wait("raise", candidate, at)
         with self._lock:
             self._open.add(candidate.condition_key)
 
     def _resolve(self, key: str, at: datetime) -> None:
-        self.alerts.resolve(key, at)
+        self._wait("resolve", key, at)
         with self._lock:
             self._open.discard(key)
+
+    def _wait(self, op: str, subject: AlertCandidate | str, at: datetime) -> None:
+        """Queue one alert change for the book; flush_alerts writes it (at once, normally)."""
+        with self._book_lock:
+            if len(self._waiting) >= MAX_WAITING_ALERTS:
+                self.alerts_lost += 1
+                if self.alerts_lost == 1:
+                    log.error("alert book down too long: alert changes are being lost (counted)")
+                return
+            self._last_seq = max(self._last_seq + 1, time.time_ns())
+            self._waiting.append((self._last_seq, op, subject, at))
+
+    @property
+    def alerts_waiting(self) -> int:
+        """Return how many alert changes wait for the SQL store to come back."""
+        return len(self._waiting)
+
+    def flush_alerts(self) -> int:
+        """Write waiting alert changes to the book in order; return how many still wait.
+
+        While the SQL store is unreachable the changes stay queued (logged once), are kept in
+        the live store too (so a restart meanwhile loses none), and the rules keep evaluating: a
+        fire alarm during an outage reaches the book when the store returns.
+        """
+        with self._book_lock:
+            written: list[int] = []
+            try:
+                while self._waiting:
+                    seq, op, subject, at = self._waiting[0]
+                    try:
+                        if op == "raise":
+                            self.alerts.raise_candidate(subject, at)
+                        else:
+                            self.alerts.resolve(subject, at)
+                    except UNREACHABLE as exc:
+                        if not self._book_failing:
+                            log.warning(
+                                "alert book unreachable; alert changes wait: %s",
+                                str(exc).splitlines()[0],
+                            )
+                        self._book_failing = True
+                        self._keep_waiting()
+                        return len(self._waiting)
+                    except Exception:
+                        self._waiting.popleft()  # a bad change must not block the ones behind it
+                        written.append(seq)
+                        raise
+                    self._waiting.popleft()
+                    written.append(seq)
+            finally:
+                self._forget_written(written)
+            if self._book_failing:
+                log.info("alert book reachable again; waiting alert changes written")
+            self._book_failing = False
+            return 0
+
+    def _keep_waiting(self) -> None:
+        """Keep the waiting changes not yet kept in the live store (holding the book lock)."""
+        new = {
+            seq: _encode_change(op, subject, at)
+            for seq, op, subject, at in self._waiting
+            if seq not in self._kept
+        }
+        if not new:
+            return
+        try:
+            self.alerts.live.save_rule_memory(MEMORY_WAITING_ALERTS, new)
+        except LiveStoreError as exc:
+            log.warning("alert changes wait in memory only, live store down too: %s", exc)
+            return
+        self._kept |= new.keys()
+
+    def _forget_written(self, written: list[int]) -> None:
+        """Drop the kept copies of changes now in the book (holding the book lock)."""
+        done = [seq for seq in written if seq in self._kept]
+        if not done:
+            return
+        try:
+            self.alerts.live.forget_rule_memory(MEMORY_WAITING_ALERTS, done)
+        except LiveStoreError as exc:
+            # Kept copies replay after a restart; raising an open alert again only folds it.
+            log.warning("cannot drop written alert changes from the live store: %s", exc)
+            return
+        self._kept -= set(done)
+
+
+def _encode_change(op: str, subject: AlertCandidate | str, at: datetime) -> bytes:
+    """Return one waiting alert change as JSON: a raise with its candidate, or a resolve."""
+    body: dict = {"op": op, "at": at.timestamp()}
+    if isinstance(subject, AlertCandidate):
+        candidate = {f.name: getattr(subject, f.name) for f in fields(subject)}
+        body["candidate"] = candidate | {
+            "level": subject.level.value,
+            "reasons": subject.reasons_json(),
+        }
+    else:
+        body["key"] = subject
+    return orjson.dumps(body)
+
+
+def _decode_change(raw: bytes) -> tuple[str, AlertCandidate | str, datetime]:
+    """Read one waiting alert change written by _encode_change."""
+    body = orjson.loads(raw)
+    at = datetime.fromtimestamp(body["at"], UTC)
+    if body["op"] == "raise":
+        fields_ = body["candidate"]
+        candidate = AlertCandidate(
+            **fields_
+            | {
+                "level": AlertLevel(fields_["level"]),
+                "reasons": tuple(Reason(**reason) for reason in fields_["reasons"]),
+            }
+        )
+        return "raise", candidate, at
+    if body["op"] == "resolve":
+        return "resolve", str(body["key"]), at
+    raise ValueError(f"unknown alert change {body['op']!r}")
 
 
 def _elder_key(kind: str, resident_id: int) -> str:

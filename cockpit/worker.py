@@ -13,12 +13,15 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from cockpit.access.audit import AuditLog, DailyPrune
+from cockpit.alert_groups import PlaceOf, group_alerts, groupable
 from cockpit.alerts import ALERT_STREAM, AlertBook
 from cockpit.cases.desk import CASE_STREAM, CaseDesk
 from cockpit.cases.panel import CASES, CASES_WALL, CaseViews, build_case_views, tasks_view
 from cockpit.clock import Clock, local_day
 from cockpit.domain.kinds import DeviceKind
+from cockpit.heartbeat import HeartbeatWriter
 from cockpit.live import LiveStore, LiveStoreError
+from cockpit.logs import log_fault
 from cockpit.map_views import MapViews, build_map_views
 from cockpit.panels import (
     ENTERPRISE,
@@ -34,11 +37,14 @@ from cockpit.panels import (
     source_health,
 )
 from cockpit.rules import fire
-from cockpit.rules.config import RulesConfig, load_rules_config
+from cockpit.rules.config import GroupingConfig, RulesConfig, load_rules_config
 from cockpit.rules.enterprise import visit_triggers
 from cockpit.rules.housing import building_risk
 from cockpit.rules.results import WORK_LIST_KINDS, RuleKind, level_rank
+from cockpit.rules.sources import SourceSilence, source_silence
 from cockpit.settings import Settings
+from cockpit.store.outage import UNREACHABLE
+from cockpit.ticker_restore import restore_ticker
 from cockpit.viewmodels import OVERVIEW, TICKER, ViewModelPublisher, build_overview
 from data_adapters.base import Adapter
 from data_adapters.case_facts import CaseFactsAdapter
@@ -96,6 +102,7 @@ class ViewModelWorker:
         self.map_views = map_views
         if map_views is not None:
             self.adapters += map_views.adapters
+            map_views.grouped_kinds = tuple(self.rules_cfg.alerts.grouping.kinds)
         self.cases = cases
         self.case_facts = case_facts
         if case_facts is not None:
@@ -111,13 +118,23 @@ class ViewModelWorker:
         self.street_name = street_name
         self._rate_base: tuple[float, int] | None = None  # (epoch, readings) a minute window back
         self._publish_failing = False
+        self._book_failing = False  # the alert book (SQL) was unreachable at the last try
+        self._ticker_published = False  # the ticker view was written at least once
         self.live = live
         self.alerts = alerts
         self.escalate_after = escalate_after
-        self.ticker = TickerFeed()
+        self.ticker = TickerFeed(self.rules_cfg.alerts.grouping, self._alert_place)
+        self._link_down_since: datetime | None = None  # when the MQTT bridge was first seen cut off
+        # A fresh worker first rebuilds the ticker from the alert book (cockpit.ticker_restore):
+        # the live stream may have died with the last process, or hold far more than it shows.
+        self._ticker_restored = alerts is None
+        # Each completed tick says so in the live store: the web's readiness reads it.
+        self.heartbeat = HeartbeatWriter(live)
+        self.interval_s: float | None = None  # set by run(); reported in the heartbeat
 
     def tick(self) -> None:
         """Refresh due adapters, then rebuild and publish the view models."""
+        tick_started = time.perf_counter()
         if self.audit_prune is not None:
             self.audit_prune.run_if_due()
         for adapter in self.adapters:
@@ -149,11 +166,18 @@ class ViewModelWorker:
         )
         try:
             if self.alerts is not None:
-                self.alerts.escalate_unacknowledged(now, self.escalate_after)
+                self._on_alert_book(
+                    "escalation", self.alerts.escalate_unacknowledged, now, self.escalate_after
+                )
+            if not self._ticker_restored:
+                self._restore_ticker()
+            if self._ticker_published and self.live.get_view(TICKER) is None:
+                self._republish_lost()
             self.publish_ticker()
             self.publisher.publish(OVERVIEW, model, now)
             self._publish_panels(live, states, now)
             self._publish_cases(now)
+            self.heartbeat.beat(time.perf_counter() - tick_started, self.interval_s)
             if self._publish_failing:
                 log.info("view-model cache is reachable again")
             self._publish_failing = False
@@ -161,6 +185,23 @@ class ViewModelWorker:
             if not self._publish_failing:
                 log.warning("cannot publish view models: %s", exc)
             self._publish_failing = True
+
+    def _on_alert_book(self, what: str, step: Callable[..., Any], *args: Any) -> None:
+        """Run one alert-book step; while the SQL store is down, skip it (logged once) and go on.
+
+        The view models built from live state and the adapters' last snapshots (marked stale)
+        are still published, so the screens keep the last good picture instead of freezing.
+        """
+        try:
+            step(*args)
+        except UNREACHABLE as exc:
+            if not self._book_failing:
+                log_fault(log, exc, "alert book unreachable; %s skipped until it returns", what)
+            self._book_failing = True
+            return
+        if self._book_failing:
+            log.info("alert book reachable again")
+        self._book_failing = False
 
     def _readings_per_min(self, live: dict | None, now_ts: float) -> float | None:
         """Return accepted readings per minute over the last minute or so."""
@@ -203,13 +244,13 @@ class ViewModelWorker:
                 now,
             )
         if self.alerts is not None:
-            self._silence_alerts(states, now)
-            self._visit_alerts(now)
+            self._on_alert_book("silence alerts", self._silence_alerts, states, now)
+            self._on_alert_book("visit alerts", self._visit_alerts, now)
         self.publisher.publish(MAP_COLOURS, {"colours": map_building_colours(risks)}, now)
         if self.map_views is not None:
             held = self.buildings.snapshot if self.buildings else None
             building_facts = held.data if held else None
-            items = self.ticker.model()["items"]
+            items = self.ticker.items()
             self.map_views.publish(
                 self.publisher, states, risks, building_facts, items, now, offline_k
             )
@@ -221,16 +262,33 @@ class ViewModelWorker:
         self.periodic_seconds = time.perf_counter() - started
 
     def _silence_alerts(self, states: dict, now: datetime) -> None:
-        """Raise offline and patrol-overdue alerts for silent devices; resolve them once heard again."""
+        """Raise offline and patrol-overdue alerts for silent devices; resolve them once heard again.
+
+        A whole source gone silent is one source.silent alert (cockpit.rules.sources), and the
+        devices it covers raise none of their own; their open ones are resolved as superseded.
+        """
+        if not self.live_state.ok:
+            return  # last-seen times we could not re-read prove nothing: hold every alert
         cfg = self.rules_cfg
+        silence = self._source_alerts(states, now)
+        k = cfg.devices.offline_after_intervals
         open_now = self.alerts.open_levels(SILENCE_KINDS)
         silent: set[str] = set()
         new: list = []
         for device_id, state in states.items():
             if state.last_seen is None:
                 continue  # never heard since this worker started: a registry matter, not an alarm
+            if device_id in silence.covered:
+                continue  # its source is silent: the source's one alert says so
+            back = silence.counted_from.get(device_id)
+            patrol = state.kind == DeviceKind.PATROL_POINT
+            if (
+                back is not None
+                and now.timestamp() - back <= (1 if patrol else k) * state.interval_s
+            ):
+                continue  # its source came back lately: give it one window to report again
             seen = datetime.fromtimestamp(state.last_seen, UTC)
-            if state.kind == DeviceKind.PATROL_POINT:
+            if patrol:
                 candidate = fire.patrol_overdue(
                     device_id,
                     seen,
@@ -239,9 +297,7 @@ class ViewModelWorker:
                     escalate_after_windows=cfg.fire.patrol.escalate_after_windows,
                 )
             else:
-                candidate = fire.device_offline(
-                    device_id, seen, state.interval_s, now, cfg.devices.offline_after_intervals
-                )
+                candidate = fire.device_offline(device_id, seen, state.interval_s, now, k)
             if candidate is None:
                 continue
             key = candidate.condition_key
@@ -253,8 +309,55 @@ class ViewModelWorker:
         for candidate in new:
             if candidate.condition_key in open_now:
                 self.alerts.raise_candidate(candidate, now)  # graver now: fold lifts the level
-        for key in open_now.keys() - silent:
-            self.alerts.resolve(key, now)
+        # Heard again, or covered by its silent source (superseded): one transaction for all.
+        self.alerts.resolve_many(sorted(open_now.keys() - silent), now)
+
+    def _source_alerts(self, states: dict, now: datetime) -> SourceSilence:
+        """Raise one alert per silent source, resolve the ones back; return what they cover."""
+        cfg = self.rules_cfg
+        kinds = (RuleKind.SOURCE_SILENT.value,)
+        # A device's own silence counts from its source's return for one offline window.
+        longest = max((s.interval_s for s in states.values()), default=0)
+        window = timedelta(seconds=longest * max(cfg.devices.offline_after_intervals, 1.0))
+        returned = {
+            key: at.timestamp()
+            for key, at in self.alerts.resolved_since(kinds, now - window).items()
+        }
+        link = self._link_down_for(now)
+        silence = source_silence(
+            states,
+            now.timestamp(),
+            cfg,
+            link_down_for_s=link[0] if link else None,
+            link_name=link[1] if link else "",
+            returned=returned,
+        )
+        open_now = self.alerts.open_levels(kinds)
+        due = {c.condition_key: c for c in silence.candidates}
+        for key, candidate in due.items():
+            if key not in open_now or level_rank(candidate.level) > level_rank(open_now[key]):
+                self.alerts.raise_candidate(candidate, now)
+        self.alerts.resolve_many(sorted(open_now.keys() - due.keys()), now)
+        return silence
+
+    def _alert_place(self, item: dict) -> str | None:
+        """Return where an alert is, by its building's address, for the ticker's groups."""
+        return self.map_views.place_label(item) if self.map_views is not None else None
+
+    def _link_down_for(self, now: datetime) -> tuple[float, str] | None:
+        """Return how long the MQTT bridge has been cut off from its broker and where, if it is."""
+        down = [
+            report
+            for report in (health() for health in self.ingest_health)
+            if report.get("name") == "mqtt" and report.get("state") == "down"
+        ]
+        if not down:
+            self._link_down_since = None
+            return None
+        if self._link_down_since is None:
+            self._link_down_since = now
+        error = str(down[0].get("error") or "")
+        return (now - self._link_down_since).total_seconds(), error.rpartition(" ")[2]
 
     def _publish_cases(self, now: datetime) -> None:
         """Open cases for new reports, then publish the case views; re-read at once after actions.
@@ -316,17 +419,45 @@ class ViewModelWorker:
             self._risks = (self.buildings.snapshot, risks)
         return risks
 
+    def _restore_ticker(self) -> None:
+        """Rebuild the ticker and the map's alerts from the stored alerts, once per worker."""
+        try:
+            found = restore_ticker(self.ticker, self.alerts.engine, self.live)
+        except SQLAlchemyError as exc:
+            log.warning("cannot restore the ticker yet: %s", str(exc).splitlines()[0])
+            return  # the stream goes on meanwhile; the next tick tries again
+        self._ticker_restored = True
+        if found:
+            self._publish_ticker_views()
+
     def publish_ticker(self) -> None:
         """Fold new alert events into the ticker view model and publish it if it changed."""
         if self.ticker.absorb(self.live.read_events(ALERT_STREAM, self.ticker.cursor, limit=500)):
-            self.publisher.publish(TICKER, self.ticker.model(), self.clock.now())
-            if self.map_views is not None:
-                items = self.ticker.model()["items"]
-                self.map_views.publish_alerts(self.publisher, items, self.clock.now())
+            self._publish_ticker_views()
+
+    def _republish_lost(self) -> None:
+        """Write again the views published only on change: the view cache lost them.
+
+        Redis restarted without persistence comes back empty; every other view is written each
+        tick anyway, but the ticker, the map's alerts and the grid workers' task lists would stay
+        missing until the next alert or task change.
+        """
+        log.warning("view cache lost its views (restarted empty?); republishing them")
+        self._publish_ticker_views()
+        self.tasks.versions.clear()
+
+    def _publish_ticker_views(self) -> None:
+        """Publish the ticker view model and the map's alert layer from the ticker's items."""
+        self.publisher.publish(TICKER, self.ticker.model(), self.clock.now())
+        self._ticker_published = True
+        if self.map_views is not None:
+            items = self.ticker.items()
+            self.map_views.publish_alerts(self.publisher, items, self.clock.now())
 
     def run(self, stop: threading.Event, every_s: float) -> None:
         """Tick on the interval and publish the ticker the moment an alert arrives, until stopped."""
         next_tick = 0.0
+        self.interval_s = every_s
         while not stop.is_set():
             try:
                 if time.monotonic() >= next_tick:
@@ -338,8 +469,9 @@ class ViewModelWorker:
                 self.live.wait_events(
                     ALERT_STREAM, self.ticker.cursor, max(0.0, next_tick - time.monotonic())
                 )
-            except Exception:
-                log.exception("view-model worker tick failed")
+            except Exception as exc:
+                # A database or Redis out of reach is one warning line; a bug keeps its trace.
+                log_fault(log, exc, "view-model worker tick failed")
                 stop.wait(every_s)
 
 
@@ -383,10 +515,17 @@ class TickerFeed:
     """Keep the alerts that matter most from the live alert stream for the ticker (滚动播报)."""
 
     SIZE = 20
+    # Open alerts of grouped kinds are all kept, so a group's count is right; past this many
+    # (a street's whole registry offline twice over) the oldest are let go.
+    MEMBERS_MAX = 50_000
 
-    def __init__(self) -> None:
+    def __init__(
+        self, grouping: GroupingConfig | None = None, place_of: PlaceOf | None = None
+    ) -> None:
         self.cursor = "0"
         self._items: dict[int, dict] = {}
+        self.grouping = grouping or load_rules_config().alerts.grouping
+        self.place_of = place_of  # an alert's building, by address, for a group's places
 
     def absorb(self, events: list[tuple[str, dict]]) -> bool:
         """Apply raised, escalated and resolved events; tell whether anything changed."""
@@ -412,18 +551,28 @@ class TickerFeed:
             elif item is not None and event.get("event") == "resolved":
                 item["status"] = "resolved"
         # A burst of minor alerts must not push an open red one off the wall: keep open ones
-        # first, gravest first, then the newest.
+        # first, gravest first, then the newest. Open alerts of grouped kinds are all kept:
+        # the ticker shows them as one item per kind, counted (cockpit.alert_groups).
+        members = [i for i in self._items.values() if groupable(i, self.grouping)]
+        if len(members) > self.MEMBERS_MAX:
+            members = sorted(members, key=lambda i: i["ts"], reverse=True)[: self.MEMBERS_MAX]
         kept = sorted(
-            self._items.values(),
+            (i for i in self._items.values() if not groupable(i, self.grouping)),
             key=lambda i: (i["status"] != "resolved", level_rank(i["level"]), i["ts"]),
             reverse=True,
         )[: self.SIZE]
-        self._items = {i["id"]: i for i in kept}
+        self._items = {i["id"]: i for i in (*kept, *members)}
         return bool(events)
 
+    def items(self) -> list[dict]:
+        """Return every alert kept, one by one, newest first (the map places each of them)."""
+        return sorted(self._items.values(), key=lambda i: i["ts"], reverse=True)
+
     def model(self) -> dict:
-        """Return the ticker view model: the newest alerts first."""
-        return {"items": sorted(self._items.values(), key=lambda i: i["ts"], reverse=True)}
+        """Return the ticker view model: the newest alerts first, crowded kinds as one item each."""
+        return {
+            "items": group_alerts(self._items.values(), self.grouping, self.SIZE, self.place_of)
+        }
 
 
 def build_worker(

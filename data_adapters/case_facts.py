@@ -101,11 +101,23 @@ class CaseFactsAdapter(Adapter[dict[str, Any]]):
         if listed:
             h = s.CaseHistory
             for row in conn.execute(
-                select(h.case_id, h.action, h.from_state, h.to_state, h.actor, h.at, h.note)
+                select(
+                    h.case_id,
+                    h.action,
+                    h.from_state,
+                    h.to_state,
+                    h.actor,
+                    h.at,
+                    h.note,
+                    h.repeats,
+                    h.last_at,
+                )
                 .where(h.case_id.in_(listed))
                 .order_by(h.case_id, h.at, h.id)
             ).mappings():
                 entry = _jsonable(row)
+                if entry["repeats"] is None:  # only a case's one repeats row carries them
+                    del entry["repeats"], entry["last_at"]
                 history.setdefault(entry.pop("case_id"), []).append(entry)
         targets = _targets(conn)
         worker_grids = {w["id"]: w["grid_id"] for w in targets["workers"]}

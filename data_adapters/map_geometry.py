@@ -28,6 +28,8 @@ class MapRows:
     enterprise_building: dict[int, int] = field(default_factory=dict)
     households: dict[int, int] = field(default_factory=dict)  # building id → households
     compounds: dict[int, str] = field(default_factory=dict)  # compound id → name
+    # building id → its first standard address, road and number (安图路1号): where alerts are
+    places: dict[int, str] = field(default_factory=dict)
 
 
 class MapGeometryAdapter(Adapter[MapRows]):
@@ -113,4 +115,19 @@ def read_map_rows(conn: Connection) -> MapRows:
             ).all()
         ),
         compounds=dict(conn.execute(select(s.Compound.id, s.Compound.name)).all()),
+        places=_first_addresses(conn),
     )
+
+
+def _first_addresses(conn: Connection) -> dict[int, str]:
+    """Return each building's first standard address as road and number."""
+    places: dict[int, str] = {}
+    rows = conn.execute(
+        select(s.Address.building_id, s.Address.road, s.Address.number)
+        .where(s.Address.building_id.is_not(None))
+        .order_by(s.Address.id)
+    )
+    for building_id, road, number in rows:
+        if building_id not in places and road and number:
+            places[building_id] = f"{road.strip()}{number.strip()}"
+    return places

@@ -54,7 +54,8 @@ def fingerprint(case: Mapping[str, Any] | None) -> str:
     if not case:
         return ""
     overdue = 1 if case.get("overdue") else 0
-    history = len(case.get("history") or [])
+    # A case's repeats are one entry counting them (CaseHistory.repeats): count each repeat.
+    history = sum(entry.get("repeats") or 1 for entry in case.get("history") or [])
     return f"{case.get('state')}|{overdue}|{history}|{case.get('assignee') or ''}"
 
 
@@ -480,6 +481,13 @@ def _history(history: list[Mapping[str, Any]], lang: str) -> Any:
 def _step(entry: Mapping[str, Any], lang: str) -> str:
     """Return one history step as 'action: from → to'."""
     action = entry.get("action")
+    if entry.get("repeats"):
+        # A case's repeat reports are one entry: how many, the first and the last.
+        return label("case_repeats", lang).format(
+            n=entry["repeats"],
+            first=when(entry.get("at"), lang),
+            last=when(entry.get("last_at") or entry.get("at"), lang),
+        )
     word = action_word(action, lang) if f"case_action_{action}" in LABELS else None
     to_state = state_word(entry.get("to_state"), lang)
     if entry.get("from_state") in (None, entry.get("to_state")):

@@ -27,6 +27,8 @@ class ScreenConfig:
     panel_cycle_s: float
     ticker_s_per_item: float
     health_url: str = "/healthz"
+    # The age past which the view models are stale, until a refresh brings the worker's own.
+    fresh_limit_s: float | None = None
 
 
 def pick_mode(requested: str | None) -> str:
@@ -58,6 +60,7 @@ def client_config(
         "lost_after_ms": config.refresh_ms * 3 + 2000,
         "ticker_s_per_item": config.ticker_s_per_item,
         "health_url": config.health_url,
+        "fresh_limit_s": config.fresh_limit_s,
     }
 
 
@@ -79,7 +82,14 @@ def page(
         className=f"cockpit mode-{mode}",
         lang="zh-CN" if lang == "zh" else "en",
         children=[
-            *_stores(views, lang, mode, config, _heartbeat(overview, now_wall), abilities),
+            *_stores(
+                views,
+                lang,
+                mode,
+                config,
+                _heartbeat(overview, now_wall, config.fresh_limit_s),
+                abilities,
+            ),
             _header(street, lang, mode, abilities or {}),
             html.Div(id="stale-banner", className="stale-banner", hidden=True, role="alert"),
             _ticker(lang),
@@ -90,12 +100,17 @@ def page(
     )
 
 
-def _heartbeat(overview: dict[str, Any], now_wall: float | None) -> dict[str, Any] | None:
+def _heartbeat(
+    overview: dict[str, Any], now_wall: float | None, limit_s: float | None = None
+) -> dict[str, Any] | None:
     """Return the heartbeat of the page's first read, as the refresh callback would send it."""
     published = overview.get("published_wall")
     if now_wall is None or not isinstance(published, int | float):
         return None
-    return {"age_s": round(now_wall - published, 1)}
+    age_s = round(now_wall - published, 1)
+    if limit_s is None:
+        return {"age_s": age_s}
+    return {"age_s": age_s, "limit_s": limit_s, "stale": age_s > limit_s}
 
 
 def _stores(

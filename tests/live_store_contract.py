@@ -177,13 +177,17 @@ def check_views_round_trip(store: LiveStore) -> None:
 
 
 def check_rule_memory_round_trip(store: LiveStore) -> None:
-    """A rule's memory comes back per object; saving again replaces one object; rules are apart."""
+    """A rule's memory comes back per object; saving again replaces one; forgetting drops some."""
     assert store.load_rule_memory("elevator") == {}
     store.save_rule_memory("elevator", {7: b'{"since": 1.5}', 8: b"\x00raw"})
     store.save_rule_memory("elevator", {8: b"second"})
     store.save_rule_memory("elder", {7: b"water"})
     store.save_rule_memory("elder", {})
     assert store.load_rule_memory("elevator") == {7: b'{"since": 1.5}', 8: b"second"}
+    assert store.load_rule_memory("elder") == {7: b"water"}
+    store.forget_rule_memory("elevator", [8, 99])
+    store.forget_rule_memory("elder", [])
+    assert store.load_rule_memory("elevator") == {7: b'{"since": 1.5}'}
     assert store.load_rule_memory("elder") == {7: b"water"}
 
 
@@ -246,6 +250,16 @@ def check_wait_events_wakes_on_append(store: LiveStore) -> None:
     assert time.monotonic() - begun < 2.5, "the wait ended on the append, not on the timeout"
 
 
+def check_last_event_id(store: LiveStore) -> None:
+    """The newest event's id is "0" on an empty stream, then the id append_event returned."""
+    assert store.last_event_id("alerts") == "0"
+    store.append_event("alerts", {"n": 1})
+    newest = store.append_event("alerts", {"n": 2})
+    store.append_event("cases", {"n": 3})
+    assert store.last_event_id("alerts") == newest
+    assert store.read_events("alerts", newest) == []
+
+
 CONTRACT: tuple[Callable[[LiveStore], None], ...] = (
     check_ping,
     check_put_readings_applies_newer_and_refuses_older,
@@ -259,4 +273,5 @@ CONTRACT: tuple[Callable[[LiveStore], None], ...] = (
     check_rule_memory_round_trip,
     check_clear,
     check_wait_events_wakes_on_append,
+    check_last_event_id,
 )

@@ -25,6 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from cockpit.clock import Clock, SystemClock
 from cockpit.privacy import mask_text
 from cockpit.store import schema as s
+from cockpit.store.outage import UNREACHABLE
 
 log = logging.getLogger(__name__)
 OK, REFUSED, FAILED = "ok", "refused", "failed"
@@ -101,6 +102,14 @@ class AuditLog:
         try:
             with self.engine.begin() as conn:
                 conn.execute(insert(s.AuditEntry).values(**values))
+        except UNREACHABLE as exc:
+            # The store is down (an expected fault): one line, no trace.
+            log.warning(
+                "audit entry not written (store unreachable): %s %s: %s",
+                values["actor"],
+                action,
+                str(exc).splitlines()[0],
+            )
         except SQLAlchemyError:
             log.exception("audit entry not written: %s %s", values["actor"], action)
 

@@ -24,11 +24,10 @@ resumes them; parking stores when the clock stopped, and resuming moves every pe
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import uuid
 from bisect import insort
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from itertools import chain
@@ -49,10 +48,13 @@ from cockpit.rules.results import WORK_LIST_KINDS
 from cockpit.store import schema as s
 from cockpit.store.bulk import bulk_insert
 from cockpit.store.database import max_id, reset_sequences
+from cockpit.store.outage import UNREACHABLE, StoreUnavailableError
 
 log = logging.getLogger(__name__)
 
 CASE_STREAM = "cases"
+# The action key of a case's one "link" row, which counts all its repeat reports.
+REPEATS_KEY = "link:repeats"
 ACKNOWLEDGE = "acknowledge"
 SYNC_BATCH = 500
 # Stage times that keep their first value: on-time dispatch counts the first dispatch.
@@ -205,6 +207,7 @@ class CaseDesk:
             rows: list[dict[str, Any]] = []
             reports: list[dict[str, Any]] = []
             histories: dict[int, list[dict[str, Any]]] = {}
+            summaries: dict[int, dict[str, Any]] = {}  # by case: its repeats' one summary row
             # Each past case's states over time, and the cases under each problem key.
             timelines: dict[int, list[tuple[datetime, str]]] = {}
             problems: dict[tuple, list[tuple[datetime, int]]] = {}
@@ -216,7 +219,8 @@ class CaseDesk:
                     state = _state_at(timelines[repeated], report.reported_at)
                     report_row, history_row = _link_rows(repeated, state, report)
                     reports.append(report_row)
-                    insort(histories[repeated], history_row, key=lambda h: h["at"])
+                    # One summary row per case, as a live link keeps it: never one per repeat.
+                    summaries[repeated] = fold_repeat(summaries.get(repeated), history_row)
                     continue
                 case_id += 1
                 case = blank | self.new_case_row(report) | {"id": case_id}
@@ -312,6 +316,8 @@ class CaseDesk:
                     .values(status=RequestStatus.CLOSED.value, updated_at=bindparam("closed_at")),
                     closing,
                 )
+            for repeated, summary in summaries.items():
+                insort(histories[repeated], summary, key=lambda h: h["at"])
             history_id = max_id(conn, s.CaseHistory.__table__)
             bulk_insert(
                 conn,
@@ -633,11 +639,11 @@ class CaseDesk:
         return case_id
 
     def _link(self, conn: Connection, case_id: int, report: Report) -> None:
-        """Attach a repeat report to the open case of the same problem, with a history row."""
+        """Attach a repeat report to the open case of the same problem; count it in the summary."""
         state = conn.execute(select(s.Case.state).where(s.Case.id == case_id)).scalar_one()
         report_row, history_row = _link_rows(case_id, state, report)
         conn.execute(insert(s.CaseReport), report_row)
-        conn.execute(insert(s.CaseHistory), history_row)
+        _fold_into_history(conn, history_row)
 
     # -- actions -------------------------------------------------------------------------------
 
@@ -660,8 +666,45 @@ class CaseDesk:
 
         `authorize(action, case_row)` runs in the writing transaction on the case as stored,
         before anything changes, and raises CaseActionError to refuse (who may act on what is
-        cockpit.access.policy's business; the desk only gives it the row).
+        cockpit.access.policy's business; the desk only gives it the row). The case, its history
+        and the alert it came from change in one transaction: all or nothing. Raises
+        StoreUnavailableError when the store cannot be reached; then nothing was changed.
         """
+        try:
+            return self._act(
+                action,
+                actor,
+                case_id=case_id,
+                alert_id=alert_id,
+                note=note,
+                target=target,
+                satisfaction=satisfaction,
+                level=level,
+                within_s=within_s,
+                action_key=action_key,
+                authorize=authorize,
+            )
+        except UNREACHABLE as exc:
+            raise StoreUnavailableError(
+                f"the case store cannot be reached; {action} was not carried out"
+            ) from exc
+
+    def _act(
+        self,
+        action: str,
+        actor: str,
+        *,
+        case_id: int | None,
+        alert_id: int | None,
+        note: str | None,
+        target: str | None,
+        satisfaction: int | None,
+        level: str | None,
+        within_s: float | None,
+        action_key: str | None,
+        authorize: Authorize | None,
+    ) -> ActResult:
+        """Apply one action as `act` describes, letting the store's errors through."""
         if not actor or not actor.strip():
             raise CaseActionError("an action needs the actor's name")
         if (case_id is None) == (alert_id is None):
@@ -681,45 +724,50 @@ class CaseDesk:
         if authorize is not None:
             # Refused before anything moves: neither the alert nor the case changes.
             authorize(act.value, self._row(case_id))
-        if acknowledging:
-            if alert_id is not None:
-                try:
-                    self.alerts.acknowledge(alert_id, actor, now)
-                except AlertError as exc:
-                    raise CaseActionError(str(exc)) from exc
-            if self._state(case_id) != CaseState.REPORTED.value:
-                return self._result(case_id, applied=False)
         if act is Action.DISPATCH:
             target = self._check_target(target)
+        acknowledged: list[int] = []  # announced only once the transaction has committed
         try:
             with self.engine.begin() as conn:
-                applied = self._apply(
-                    conn,
-                    case_id,
-                    act,
-                    actor,
-                    now,
-                    key,
-                    note=note,
-                    target=target,
-                    satisfaction=satisfaction,
-                    level=level,
-                    within_s=within_s,
-                    authorize=authorize,
-                )
+                if acknowledging and alert_id is not None:
+                    try:
+                        if self.alerts.acknowledge_in(conn, alert_id, actor, now):
+                            acknowledged.append(alert_id)
+                    except AlertError as exc:
+                        raise CaseActionError(str(exc)) from exc
+                if acknowledging and _state_in(conn, case_id) != CaseState.REPORTED.value:
+                    applied = False  # registered already: acknowledging only takes the alert
+                else:
+                    applied = self._apply(
+                        conn,
+                        case_id,
+                        act,
+                        actor,
+                        now,
+                        key,
+                        note=note,
+                        target=target,
+                        satisfaction=satisfaction,
+                        level=level,
+                        within_s=within_s,
+                        authorize=authorize,
+                    )
+                if applied and act is Action.REGISTER:
+                    acknowledged += self._acknowledge_alert_of(conn, case_id, actor, now)
+                result = _result_in(conn, case_id, applied=applied)
         except IntegrityError:
-            applied = False  # the same key raced in from a second tap: it acted once
+            # The same key raced in from a second tap: it acted once; this one changed nothing.
+            acknowledged, result = [], self._result(case_id, applied=False)
         except _ChangedMeanwhileError:
             # Two taps of one button race: the first moved the case, the second must not refuse.
             if not self._acted(case_id, key):
                 raise
-            applied = False
+            acknowledged, result = [], self._result(case_id, applied=False)
         except WorkflowError as exc:
             raise CaseActionError(f"case {case_id}: {exc}") from exc
-        if applied and act is Action.REGISTER:
-            self._acknowledge_alert_of(case_id, actor, now)
-        result = self._result(case_id, applied=applied)
-        if applied:
+        for acked in dict.fromkeys(acknowledged):
+            self.alerts.announce_acknowledged(acked, now)
+        if result.applied:
             self._announce(act.value, case_id, now, state=result.state)
         return result
 
@@ -871,14 +919,17 @@ class CaseDesk:
             .values(status=RequestStatus.CLOSED.value, updated_at=now)
         )
 
-    def _acknowledge_alert_of(self, case_id: int, actor: str, now: datetime) -> None:
-        """Acknowledge the alert a registered case came from, unless it is resolved already."""
-        with self.engine.connect() as conn:
-            alert_id = conn.execute(select(s.Case.alert_id).where(s.Case.id == case_id)).scalar()
-        if alert_id is not None:
-            # Resolved meanwhile: the case still goes on.
-            with contextlib.suppress(AlertError):
-                self.alerts.acknowledge(alert_id, actor, now)
+    def _acknowledge_alert_of(
+        self, conn: Connection, case_id: int, actor: str, now: datetime
+    ) -> list[int]:
+        """Acknowledge, in the case's transaction, the alert it came from; return it if changed."""
+        alert_id = conn.execute(select(s.Case.alert_id).where(s.Case.id == case_id)).scalar()
+        if alert_id is None:
+            return []
+        try:
+            return [alert_id] if self.alerts.acknowledge_in(conn, alert_id, actor, now) else []
+        except AlertError:
+            return []  # resolved meanwhile: the case still goes on
 
     def _case_of_alert(self, alert_id: int) -> int:
         """Return the case an alert opened or joined, opening it now if the sync has not yet."""
@@ -975,14 +1026,49 @@ class CaseDesk:
         with self.engine.connect() as conn:
             rows = (
                 conn.execute(
-                    select(h.action, h.from_state, h.to_state, h.actor, h.at, h.note, h.target)
+                    select(
+                        h.action,
+                        h.from_state,
+                        h.to_state,
+                        h.actor,
+                        h.at,
+                        h.note,
+                        h.target,
+                        h.repeats,
+                        h.last_at,
+                    )
                     .where(h.case_id == case_id)
                     .order_by(h.at, h.id)
                 )
                 .mappings()
                 .all()
             )
-        return [dict(row, at=row["at"].isoformat()) for row in rows]
+        # Only the case's one repeats row counts (repeats, last_at); the others leave them out.
+        entries = []
+        for row in rows:
+            entry = dict(row, at=row["at"].isoformat())
+            if row["repeats"]:
+                entry["last_at"] = row["last_at"].isoformat()
+            else:
+                del entry["repeats"], entry["last_at"]
+            entries.append(entry)
+        return entries
+
+
+def _state_in(conn: Connection, case_id: int) -> str:
+    """Return a case's state read in the caller's transaction, or refuse an unknown case."""
+    state = conn.execute(select(s.Case.state).where(s.Case.id == case_id)).scalar()
+    if state is None:
+        raise CaseActionError(f"no case {case_id}")
+    return state
+
+
+def _result_in(conn: Connection, case_id: int, *, applied: bool) -> ActResult:
+    """Return the case's state and deadline as the caller's transaction sees them."""
+    row = conn.execute(select(s.Case.state, s.Case.deadline_at).where(s.Case.id == case_id)).first()
+    if row is None:
+        raise CaseActionError(f"no case {case_id}")
+    return ActResult(case_id, row.state, applied, row.deadline_at)
 
 
 def _rows_after(conn: Connection, model: Any, after: int) -> list[Any]:
@@ -1031,6 +1117,8 @@ def _history_row(
         "note": note,
         "target": target,
         "action_key": key,
+        "repeats": None,
+        "last_at": None,
     }
 
 
@@ -1065,6 +1153,68 @@ def _resolution_level(before: CaseRecord, action: Action) -> str:
     return RESOLUTION_BY_TARGET.get(kind, "street")
 
 
+def fold_repeat(summary: Mapping[str, Any] | None, link: Mapping[str, Any]) -> dict[str, Any]:
+    """Return a case's repeats summary row with one more link row (or summary) folded in.
+
+    The summary counts the repeats, keeps the first one's time in `at` and the last one's in
+    `last_at`, and the state, source and note of the latest; folding is order-free for the count
+    and the two times, so repeats arriving late or out of order summarise the same.
+    """
+    link_last = link.get("last_at") or link["at"]
+    if summary is None:
+        return dict(link, repeats=link.get("repeats") or 1, last_at=link_last)
+    latest = link if link_last >= summary["last_at"] else summary
+    return dict(
+        summary,
+        repeats=(summary.get("repeats") or 1) + (link.get("repeats") or 1),
+        at=min(summary["at"], link["at"]),
+        last_at=max(summary["last_at"], link_last),
+        from_state=latest["from_state"],
+        to_state=latest["to_state"],
+        actor=latest["actor"],
+        note=latest["note"],
+    )
+
+
+def _fold_into_history(conn: Connection, link: dict[str, Any]) -> None:
+    """Fold one repeat into its case's summary row, inserting the row for the first repeat."""
+    h = s.CaseHistory
+    columns = (h.id, h.at, h.last_at, h.repeats, h.from_state, h.to_state, h.actor, h.note)
+    held = (
+        conn.execute(
+            select(*columns)
+            .where(h.case_id == link["case_id"], h.action_key == REPEATS_KEY)
+            .with_for_update()
+        )
+        .mappings()
+        .first()
+    )
+    if held is None:
+        try:
+            with conn.begin_nested():  # another process may insert the first summary meanwhile
+                conn.execute(insert(h), fold_repeat(None, link))
+            return
+        except IntegrityError:
+            held = (
+                conn.execute(
+                    select(*columns)
+                    .where(h.case_id == link["case_id"], h.action_key == REPEATS_KEY)
+                    .with_for_update()
+                )
+                .mappings()
+                .one()
+            )
+    folded = fold_repeat(dict(held), link)
+    conn.execute(
+        update(h)
+        .where(h.id == held["id"])
+        .values(
+            {k: folded[k] for k in ("at", "last_at", "repeats", "from_state", "to_state")}
+            | {"actor": folded["actor"], "note": folded["note"]}
+        )
+    )
+
+
 def _link_rows(case_id: int, state: str, report: Report) -> tuple[dict[str, Any], dict[str, Any]]:
     """Return the report row and the history row that link a repeat report to an open case."""
     ref = report.source_id if report.source_id is not None else uuid.uuid4().hex[:12]
@@ -1086,8 +1236,9 @@ def _link_rows(case_id: int, state: str, report: Report) -> tuple[dict[str, Any]
             report.reported_at,
             f"{source}:{ref} {report.title}"[:500],
             None,
-            f"link:{source}:{ref}",
-        ),
+            REPEATS_KEY,
+        )
+        | {"repeats": 1, "last_at": report.reported_at},
     )
 
 

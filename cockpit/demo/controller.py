@@ -1,9 +1,11 @@
 """Hold one demo room: a scripted day or a replay, started by its visitor's first ?mode=demo
 page, stopped when its room closes or the runtime stops, commanded by that visitor's controls.
 
-create_app makes a DemoRooms (cockpit/demo/rooms.py) that holds a few DemoControllers, one per
-visitor; nothing lives at module level. Under gunicorn every worker process holds its own rooms
-(each its own street file in <data_dir>/demo/, its own clock).
+create_app makes a DemoRooms (cockpit/demo/rooms.py, or cockpit/demo/shared.py when Redis is
+set) that holds a few DemoControllers, one per visitor; nothing lives at module level. A room's
+controller runs in the one web process that owns the room (its street file in <data_dir>/demo/,
+its clock, its threads); with a RoomMirror the views it shows are copied to Redis, so any other
+web worker can serve its visitor.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from sqlalchemy import Engine
 
 from cockpit.clock import SystemClock, local_day
 from cockpit.demo.captions import DEMO_VIEW, PREPARING, REPLAY, SCRIPTED, SPEEDS
+from cockpit.demo.mirror import RoomMirror
 from cockpit.demo.player import Player
 from cockpit.demo.replay import DayReplay
 from cockpit.demo.session import DemoSession
@@ -48,11 +51,13 @@ class DemoController:
         stop_event: threading.Event | None = None,
         *,
         open_session: Callable[..., DemoSession] = DemoSession.open,
+        mirror: RoomMirror | None = None,
     ) -> None:
         self.settings = settings
         self.reader = RecordedDayReader(recorded)
         self.recorded_live = recorded_live
         self._open_session = open_session
+        self._mirror = mirror
         self._lock = threading.RLock()
         self._session: DemoSession | None = None
         self._preparing: threading.Thread | None = None
@@ -168,6 +173,7 @@ class DemoController:
         with self._lock:
             self._mode = SCRIPTED
             self._stop_replay()
+            self._show(self._session.live if self._session is not None else None, SCRIPTED)
         self.ensure_started()
 
     def replay(self, day: date) -> None:
@@ -187,6 +193,8 @@ class DemoController:
             self._stopped = True
             session, self._session = self._session, None
             self._stop_replay()
+            if self._mirror is not None:
+                self._mirror.detach()  # a thread finishing its last tick writes nothing out
         if session is not None:
             session.stop()
 
@@ -211,7 +219,12 @@ class DemoController:
         except Exception:
             log.exception("cannot list the recorded days for replay")
         try:
-            session = self._open_session(self.settings, speed=self._speed)
+            if self._mirror is not None:
+                session = self._open_session(
+                    self.settings, speed=self._speed, live=self._mirror.store()
+                )
+            else:
+                session = self._open_session(self.settings, speed=self._speed)
         except Exception as exc:
             log.exception("the demo street could not be prepared")
             with self._lock:
@@ -226,6 +239,8 @@ class DemoController:
             if self._stopped:
                 self._session = None
                 old, session = session, None
+            elif self._mode == SCRIPTED:
+                self._show(session.live, SCRIPTED)
         if session is not None:
             session.start()
         if old is not None:
@@ -233,10 +248,11 @@ class DemoController:
 
     def _start_replay(self, day: date, items: list) -> None:
         self._stop_replay()
-        live = InProcessLiveStore()
+        live = self._mirror.store() if self._mirror is not None else InProcessLiveStore()
         timeline = DayReplay(day, items, live, self._extra)
         player = Player(timeline, self._speed)
         player.tick(0.0)
+        self._show(live, REPLAY)
         stop = threading.Event()
         threading.Thread(target=player.run, args=(stop,), name="demo-replay", daemon=True).start()
         self._replay = (timeline, player, stop, live)
@@ -245,6 +261,12 @@ class DemoController:
         if self._replay is not None:
             self._replay[2].set()
             self._replay = None
+
+    def _show(self, live: InProcessLiveStore | None, mode: str) -> None:
+        """Make the store the one other web workers read for this room (the caller holds the
+        lock); nothing to do without a mirror."""
+        if self._mirror is not None:
+            self._mirror.show(live, mode)
 
     def _stop_when(self, stop_event: threading.Event) -> None:
         stop_event.wait()

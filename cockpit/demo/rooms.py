@@ -7,8 +7,8 @@
 A room closes after `idle_s` without a read or a command. A new visitor takes a free place, else
 the least recently used room idle for `busy_s` or more; when every room was used within `busy_s`
 the visitor is told to come back later and never gets someone else's room. Stopping the runtime
-stops every room. Rooms live in one web process: under gunicorn each worker holds its own, and a
-worker that does not hold a visitor's room reads and commands nothing for them.
+stops every room. These rooms live in one process (the embedded default, no Redis); with Redis,
+cockpit/demo/shared.py's SharedDemoRooms extends them so every web worker serves every room.
 """
 
 from __future__ import annotations

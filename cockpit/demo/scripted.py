@@ -55,10 +55,10 @@ class DemoScenario(LiveScenario):
     """Play the live street without its own timetable of incidents: the demo script times them."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
         # The scenario's built-in incidents run minutes after its start; the demo's script
-        # decides when each happens instead, through trigger().
-        self._script = []
+        # decides when each happens instead, through trigger(), and every visitor's day plays
+        # them again: no timetable in the store.
+        super().__init__(*args, script=(), **kwargs)
 
     def target(self, incident: str) -> tuple[str, int] | None:
         """Return the (object type, id) an incident happens to, chosen with the street's seed."""

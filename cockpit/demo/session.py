@@ -168,8 +168,12 @@ class DemoSession:
         speed: float | None = None,
         playing: bool = True,
         tier: Tier | None = None,
+        live: InProcessLiveStore | None = None,
     ) -> DemoSession:
-        """Create a fresh demo street for the day (default today) and get it ready to play."""
+        """Create a fresh demo street for the day (default today) and get it ready to play.
+
+        `live` is the in-process store to play in (a room's mirrored one); default a fresh one.
+        """
         script = script or load_script()
         day = day or local_day(SystemClock().now())
         folder = demo_folder(settings)
@@ -179,18 +183,18 @@ class DemoSession:
         copy_database(template, path)
         engine = make_engine(f"sqlite:///{path}")
         try:
-            return cls._build(settings, script, day, speed, playing, path, engine)
+            return cls._build(settings, script, day, speed, playing, path, engine, live)
         except Exception:
             engine.dispose()
             _remove(path)
             raise
 
     @classmethod
-    def _build(cls, settings, script, day, speed, playing, path, engine) -> DemoSession:
+    def _build(cls, settings, script, day, speed, playing, path, engine, live) -> DemoSession:
         migrate(engine)  # a template from an older release gets the newest schema
         start, _ = script.bounds(day)
         clock = ManualClock(start)
-        live = InProcessLiveStore()
+        live = live if live is not None else InProcessLiveStore()
         alerts = AlertBook(engine, live)
         rules_cfg = load_rules_config(settings.rules_file)
         desk = CaseDesk(engine, live, clock, load_cases_config(settings.cases_file), alerts)

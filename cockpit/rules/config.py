@@ -9,7 +9,8 @@ from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from cockpit.domain.kinds import ComplaintSource, DeviceKind
+from cockpit.domain.kinds import AlertLevel, ComplaintSource, DeviceKind
+from cockpit.rules.results import RuleKind
 
 DEFAULTS_RESOURCE = "defaults.toml"
 
@@ -49,11 +50,24 @@ class PlausibleRange(_Model):
         return self
 
 
+class SourceSilenceConfig(_Model):
+    """Decide when a whole source (the feed, the broker link, a device type) has gone silent."""
+
+    quiet_after_intervals: Positive
+    silent_share: Annotated[float, Field(gt=0, le=1)]
+    min_devices: Count
+    link_down_after_s: NonNegative
+    enabled: bool
+    level: AlertLevel
+    minor_level: AlertLevel
+
+
 class DevicesConfig(_Model):
     """Decide when a silent device counts as offline and which values a sensor can report."""
 
     offline_after_intervals: Positive
     plausible: dict[DeviceKind, dict[str, PlausibleRange]] = {}
+    source_silence: SourceSilenceConfig
 
 
 class FactorConfig(_Model):
@@ -338,10 +352,33 @@ class EnterpriseConfig(_Model):
     visits: VisitsConfig
 
 
+class GroupingConfig(_Model):
+    """Say which alert kinds the ticker and the map fold into one item per kind, from how many."""
+
+    kinds: list[str]
+    min_count: Annotated[int, Field(ge=2)]
+    places: Annotated[int, Field(ge=0, le=10)]
+
+    @model_validator(mode="after")
+    def _check(self) -> Self:
+        """Refuse a kind no rule raises: a typo would silently group nothing."""
+        unknown = sorted(set(self.kinds) - {kind.value for kind in RuleKind})
+        if unknown:
+            raise ValueError(f"unknown alert kinds {unknown}")
+        return self
+
+
+class AlertsConfig(_Model):
+    """Group the settings of how alerts are shown."""
+
+    grouping: GroupingConfig
+
+
 class RulesConfig(_Model):
     """Hold every threshold of every rule; build it with load_rules_config()."""
 
     devices: DevicesConfig
+    alerts: AlertsConfig
     housing: HousingConfig
     fire: FireConfig
     elevator: ElevatorConfig

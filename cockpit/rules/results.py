@@ -33,6 +33,7 @@ class RuleKind(StrEnum):
     PATROL_OVERDUE = "fire.patrol_overdue"
     DEVICE_OFFLINE = "device.offline"
     DEVICE_FAULT = "device.fault"
+    SOURCE_SILENT = "source.silent"
     ELEVATOR_TRAPPED = "elevator.trapped"
     ELDER_NO_WATER = "elder.no_water"
     ELDER_WATER_RUNNING = "elder.water_running"

@@ -7,16 +7,18 @@ import logging
 import math
 import random
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from cockpit.clock import Clock
 from cockpit.domain.kinds import ComplaintSource, DeviceKind
 from cockpit.ingest import DeviceMessage, Ingest
+from cockpit.logs import log_fault
 from cockpit.store import schema
 
 log = logging.getLogger(__name__)
@@ -98,6 +100,7 @@ class LiveScenario:
         clock: Clock,
         seed: int = 1,
         sink: Callable[[list[DeviceMessage]], object] | None = None,
+        script: Sequence[ScriptedIncident] = SCRIPT,
     ) -> None:
         self.engine = engine
         self.ingest = ingest
@@ -108,7 +111,8 @@ class LiveScenario:
         self.started_at = clock.now()
         self.devices: dict[int, _Device] = {}
         self._due: list[tuple[float, int, bool]] = []  # (due, device id, reschedule)
-        self._script = list(SCRIPT)
+        self._script_plan = tuple(script)
+        self._script: list[tuple[float, ScriptedIncident]] = []  # (due epoch, incident) to play
         self.played: list[tuple[datetime, ScriptedIncident]] = []
         self._targets: dict[str, Any] = {}
         self._next_feed: dict[str, float] = {}
@@ -146,6 +150,7 @@ class LiveScenario:
                 select(schema.GridWorker.id, schema.GridWorker.grid_id)
             ).all()
         self._dry_meter = self._targets.get("water_meter")
+        self._script = self._schedule_script()
         for feed, per_day in (
             ("grid", GRID_REPORTS_PER_DAY),
             ("request", RESIDENT_REQUESTS_PER_DAY),
@@ -185,9 +190,9 @@ class LiveScenario:
                 if failing:
                     log.info("live scenario recovered")
                 failing = False
-            except Exception:
+            except Exception as exc:
                 if not failing:
-                    log.exception("live scenario step failed; retrying")
+                    log_fault(log, exc, "live scenario step failed; retrying")
                 failing = True
             stop.wait(tick_s)
 
@@ -267,11 +272,63 @@ class LiveScenario:
 
     # -- scripted incidents and feeds --------------------------------------------------------
 
+    def _schedule_script(self) -> list[tuple[float, ScriptedIncident]]:
+        """Return the incidents still to play and when, from the store's timetable.
+
+        The first start writes each incident's due time to `scenario_incidents`; a restarted
+        scenario reads them back, so an incident already played is not played again and the
+        ones to come keep their times (one played while the cockpit was down comes at once).
+        """
+        if not self._script_plan:
+            return []
+        table = schema.ScenarioIncident
+        for attempt in range(2):
+            try:
+                with self.engine.begin() as conn:
+                    held = {
+                        row.name: row
+                        for row in conn.execute(select(table.name, table.due_at, table.played_at))
+                    }
+                    fresh = [
+                        {"name": i.name, "due_at": self.started_at + i.at, "played_at": None}
+                        for i in self._script_plan
+                        if i.name not in held
+                    ]
+                    if fresh:
+                        conn.execute(insert(table), fresh)
+                break
+            except IntegrityError:
+                if attempt:
+                    raise  # another scenario wrote the timetable meanwhile: read it again, once
+        due = {row["name"]: row["due_at"] for row in fresh} | {
+            name: row.due_at for name, row in held.items()
+        }
+        return sorted(
+            (
+                (due[incident.name].timestamp(), incident)
+                for incident in self._script_plan
+                if held.get(incident.name) is None or held[incident.name].played_at is None
+            ),
+            key=lambda planned: planned[0],
+        )
+
+    def _claim(self, incident: ScriptedIncident, at: float) -> bool:
+        """Mark the incident played in the store; tell whether this scenario got it first."""
+        table = schema.ScenarioIncident
+        with self.engine.begin() as conn:
+            claimed = conn.execute(
+                update(table)
+                .where(table.name == incident.name, table.played_at.is_(None))
+                .values(played_at=_utc(at, self.started_at))
+            ).rowcount
+        return claimed == 1
+
     def _play_script(self, horizon: float) -> None:
-        start = self.started_at.timestamp()
-        while self._script and start + self._script[0].at.total_seconds() <= horizon:
-            incident = self._script.pop(0)
-            at = start + incident.at.total_seconds()
+        while self._script and self._script[0][0] <= horizon:
+            at, incident = self._script.pop(0)
+            # Marked before it plays: a crash in between loses the incident, never repeats it.
+            if not self._claim(incident, at):
+                continue
             self._play(incident, at)
             self.played.append((datetime.fromtimestamp(at, tz=self.started_at.tzinfo), incident))
             self.ingest.live.append_event(

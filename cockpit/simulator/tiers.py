@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 
 @dataclass(frozen=True)
@@ -104,9 +104,11 @@ TIERS: dict[str, Tier] = {
 }
 
 
-def get_tier(name: str) -> Tier:
-    """Return the tier of that name, or raise ValueError listing the known ones."""
+def get_tier(name: str, street_code: str | None = None) -> Tier:
+    """Return the tier of that name, under another street code if given; ValueError if unknown."""
     try:
-        return TIERS[name]
+        tier = TIERS[name]
     except KeyError:
         raise ValueError(f"unknown scale {name!r}; choose one of {', '.join(TIERS)}") from None
+    # Two cockpits of one tier on one broker need codes of their own: the code names the topics.
+    return replace(tier, street_code=street_code) if street_code else tier

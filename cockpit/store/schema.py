@@ -394,6 +394,21 @@ class CaseHistory(Base):
     note: Mapped[str | None] = mapped_column(Text)
     target: Mapped[str | None] = mapped_column(String(40))
     action_key: Mapped[str] = mapped_column(String(64))
+    # A case's repeat reports share one "link" row, updated in place: how many, the first at
+    # `at`, the last at `last_at`. A flood of repeats never grows the history (migration 0008).
+    repeats: Mapped[int | None] = mapped_column(Integer)
+    last_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+
+class ScenarioIncident(Base):
+    """Schedule one scripted incident of the live scenario and mark when it was played."""
+
+    __tablename__ = "scenario_incidents"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(40), unique=True)
+    due_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    # Set when the scenario claims the incident: a restarted scenario never plays it again.
+    played_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 Index("ix_residents_birth_alone", Resident.lives_alone, Resident.birth_date)

@@ -32,8 +32,9 @@ def open_visitor_room(rooms: DemoRooms) -> DemoController | None:
     """Return the requesting visitor's room, opening one under a fresh key if this process holds
     none for them; None when every room is busy.
 
-    A key this process does not hold (its room closed, or it lives in another web worker) is
-    replaced rather than revived, so one key names at most one room in one process.
+    A key the rooms do not hold (its room closed; without Redis, also one of another process) is
+    replaced rather than revived, so one key names at most one room. With Redis the rooms hold
+    every process's keys, so a visitor keeps their room whichever web worker answers.
     """
     key = current_room_key()
     if key is None or not rooms.holds(key):

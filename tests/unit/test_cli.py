@@ -82,3 +82,32 @@ def test_import_into_an_empty_store_says_why(tmp_path):
     assert result.exit_code == 1
     assert "nothing was imported" in result.output
     assert "Traceback" not in result.output
+
+
+def test_migrate_says_what_it_created_then_that_nothing_was(tmp_path):
+    url = f"sqlite:///{tmp_path / 'new.db'}"
+    first = CliRunner().invoke(main, ["migrate", "--database-url", url])
+    assert first.exit_code == 0, first.output
+    assert f"store: {tmp_path / 'new.db'}" in first.output
+    assert "created the schema at revision" in first.output
+    assert "streets" in first.output and "cases" in first.output
+    again = CliRunner().invoke(main, ["migrate", "--database-url", url])
+    assert again.exit_code == 0
+    assert "schema is current" in again.output and "nothing created" in again.output
+
+
+def test_stats_on_a_missing_store_says_so_and_creates_nothing(tmp_path):
+    path = tmp_path / "nowhere" / "cockpit.db"
+    result = CliRunner().invoke(main, ["stats", "--database-url", f"sqlite:///{path}"])
+    assert result.exit_code == 1
+    assert f"no store at {path}" in result.output
+    assert "Traceback" not in result.output
+    assert not path.exists() and not path.parent.exists()
+
+
+def test_stats_on_a_database_without_the_schema_says_so(tmp_path):
+    path = tmp_path / "other.db"
+    path.write_bytes(b"")  # an empty SQLite file: a database, not a cockpit store
+    result = CliRunner().invoke(main, ["stats", "--database-url", f"sqlite:///{path}"])
+    assert result.exit_code == 1
+    assert "holds no cockpit schema" in result.output

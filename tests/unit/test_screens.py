@@ -198,3 +198,28 @@ def test_a_demo_page_reads_the_demos_views_and_never_productions():
     assert reader_for(None, production, demo)("overview") == b"production"
     # No demo store wired: a demo page gets nothing rather than production's views.
     assert reader_for("demo", production, None)("overview") is None
+
+
+def test_the_heartbeat_says_stale_on_the_servers_clock_past_the_limit():
+    store = published(overview={"version": "o1", "published_wall": 1000.0, "kpis": {}})
+    _, _, fresh = refresh_views(store.get, ("overview",), None, 1001.9, limit_s=2.0)
+    assert fresh == {"age_s": 1.9, "limit_s": 2.0, "stale": False}
+    _, _, old = refresh_views(store.get, ("overview",), None, 1002.1, limit_s=2.0)
+    assert old == {"age_s": 2.1, "limit_s": 2.0, "stale": True}
+    _, _, none = refresh_views({}.get, ("overview",), None, 1002.1, limit_s=2.0)
+    assert none["stale"] is False and none["age_s"] is None, "nothing yet: the page says waiting"
+
+
+def test_the_first_render_judges_staleness_as_the_refresh_does():
+    config = ScreenConfig(
+        refresh_ms=1000, stale_after_s=30, panel_cycle_s=20, ticker_s_per_item=6, fresh_limit_s=2
+    )
+    overview = {"version": "o1", "published_wall": 1000.0, "kpis": {}, "sources": []}
+    stores = {
+        c.id: c.data
+        for c in walk(page({"overview": overview}, None, "zh", "wall", config, 1005.0))
+        if getattr(c, "id", None) in ("heartbeat-store", "labels-store")
+    }
+    assert stores["heartbeat-store"] == {"age_s": 5.0, "limit_s": 2, "stale": True}
+    assert stores["labels-store"]["fresh_limit_s"] == 2
+    assert "{age}" in stores["labels-store"]["t"]["fresh_stale"]
