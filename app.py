@@ -22,6 +22,7 @@ from cockpit.access.policy import Permission, Principal, Role, may, page_mode
 from cockpit.cases.texts import CaseTexts
 from cockpit.demo.shared import make_demo_rooms
 from cockpit.health import DatabaseProbe, make_health_blueprint, sql_ping
+from cockpit.heartbeat import worker_freshness as heartbeat_freshness
 from cockpit.i18n import label, pick_language
 from cockpit.logs import configure_logging, fault_summary, is_expected_fault
 from cockpit.open311 import make_blueprint
@@ -141,10 +142,19 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         "cockpit", path="/", layout=serve_cockpit, title=label("title", settings.language)
     )
     reader = partial(read_view, runtime.live)
+    # The phone's "data updated N s ago": the worker's heartbeat, judged on the server's clock.
+    worker_freshness = partial(
+        heartbeat_freshness,
+        runtime.live.get_view,
+        settings.ready_after_intervals,
+        settings.live_poll_seconds,
+    )
     dash.register_page(
         "worker",
         path="/worker",
-        layout=worker_callbacks.make_layout(reader, settings.language, settings.refresh_ms),
+        layout=worker_callbacks.make_layout(
+            reader, settings.language, settings.refresh_ms, freshness=worker_freshness
+        ),
         title=label("worker_title", settings.language),
     )
     app.layout = dash.page_container
@@ -190,6 +200,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         who=current_principal,
         audit=runtime.audit,
         source_ip=client_address,
+        freshness=worker_freshness,
     )
     return app
 

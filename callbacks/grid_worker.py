@@ -22,11 +22,14 @@ from cockpit.web.identity import current_principal
 from layouts.grid_worker import (
     WORKER_ACT,
     WORKER_CONTEXT,
+    WORKER_FRESHNESS,
     WORKER_INTERVAL,
     WORKER_MESSAGE,
     WORKER_NOTE,
     WORKER_SAT,
     WORKER_TASKS,
+    freshness_class,
+    freshness_text,
     task_list,
     tasks_fingerprint,
     tasks_of,
@@ -38,6 +41,8 @@ log = logging.getLogger(__name__)
 
 ReadView = Callable[[str], dict[str, Any] | None]
 ReadRaw = Callable[[str], bytes | None]
+# How live the data is, judged on the server (cockpit.heartbeat.worker_freshness, bound).
+Freshness = Callable[[], dict[str, Any]]
 
 
 def make_layout(
@@ -45,6 +50,7 @@ def make_layout(
     default_lang: str,
     refresh_ms: int,
     who: Callable[[], Principal | None] = current_principal,
+    freshness: Freshness | None = None,
 ) -> Callable[..., html.Div]:
     """Return the /worker page's layout function (Dash pages hand it the query)."""
 
@@ -61,6 +67,7 @@ def make_layout(
             refresh_ms,
             (view or {}).get("version"),
             read_only=read_only(principal),
+            fresh=freshness() if freshness and shown else None,
         )
 
     return serve_worker
@@ -127,6 +134,7 @@ def register(
     who: Callable[[], Principal | None],
     audit: AuditLog | None = None,
     source_ip: Callable[[], str | None] = lambda: None,
+    freshness: Freshness | None = None,
 ) -> None:
     """Attach the worker page's refresh and action callbacks to the app.
 
@@ -137,6 +145,8 @@ def register(
     @app.callback(
         Output(WORKER_TASKS, "children"),
         Output(WORKER_CONTEXT, "data"),
+        Output(WORKER_FRESHNESS, "children"),
+        Output(WORKER_FRESHNESS, "className"),
         Input(WORKER_INTERVAL, "n_intervals"),
         State(WORKER_CONTEXT, "data"),
         State({"type": WORKER_NOTE, "case": ALL}, "value"),
@@ -152,6 +162,11 @@ def register(
         worker, name = shown_worker(principal, context.get("worker"))
         if name is None:
             raise PreventUpdate
+        fresh = freshness() if freshness else None
+        lang = context.get("lang", "zh")
+        line = (freshness_text(fresh, lang), freshness_class(fresh))
+        if fresh and fresh.get("lost"):
+            return no_update, no_update, *line  # the view cache is down: keep the list drawn
         notes, sats = (_by_case(states) for states in ctx.states_list[1:3])
         cards, new_context = refreshed(
             read_raw(name), context, notes, sats, worker=worker, read_only=read_only(principal)
@@ -159,6 +174,7 @@ def register(
         return (
             no_update if cards is None else cards,
             no_update if new_context is None else new_context,
+            *line,
         )
 
     @app.callback(

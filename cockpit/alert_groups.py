@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from cockpit.i18n import address_name
+from cockpit.i18n import LABELS, address_name
 from cockpit.rules.config import GroupingConfig
 
 GROUP_PREFIX = "group:"
@@ -87,8 +87,9 @@ def group_item(
         "escalated": any(i.get("escalated") for i in group),
         "ts": newest.get("ts"),
         "since": min(i.get("ts") or 0.0 for i in group),
-        "title_zh": newest.get("title_zh") or kind,
-        "title_en": newest.get("title_en") or kind,
+        # The kind's name, never one member's title: that names one device among n.
+        "title_zh": kind_title(kind, "zh", newest.get("title_zh")),
+        "title_en": kind_title(kind, "en", newest.get("title_en")),
         "object_type": None,
         "object_id": None,
         "places": [
@@ -104,3 +105,9 @@ def group_item(
             }
         ],
     }
+
+
+def kind_title(kind: str, lang: str, fallback: str | None) -> str:
+    """Return the plain name of an alert kind (as the case desk names its category)."""
+    key = f"case_category_{kind}"
+    return LABELS[key][lang] if key in LABELS else (fallback or kind)

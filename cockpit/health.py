@@ -200,6 +200,8 @@ def make_health_blueprint(
         except Exception as exc:  # a dead cache is news for the body, never a 500
             cache_error = f"unreachable: {exc.__class__.__name__}"
             if not cache_failing[0]:
+                # Marked before logging: a burst of monitors polling at once logs one line.
+                cache_failing[0] = True
                 log.warning("health cannot read the view cache: %s", exc)
         if cache_error is None and cache_failing[0]:
             log.info("health reads the view cache again")

@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 
-from cockpit.live import LiveStore
+from cockpit.live import LiveStore, LiveStoreError
 
 # Published next to the view models (set_view), so every web process reads it from the same cache.
 WORKER_HEARTBEAT = "worker_heartbeat"
@@ -86,3 +86,25 @@ def stale_limit_s(
     if not isinstance(slowest, int | float) or slowest < 0:
         slowest = 0.0
     return round(after_intervals * (interval + slowest), 2)
+
+
+def worker_freshness(
+    read_raw: Callable[[str], bytes | None],
+    after_intervals: float,
+    default_interval_s: float,
+    now_wall: float | None = None,
+) -> dict[str, Any]:
+    """Return how long ago the worker last beat and whether that is stale, on the server's clock.
+
+    `age_s` is None when no worker has beaten yet or the view cache cannot be read (`lost`).
+    """
+    try:
+        beat = parse_heartbeat(read_raw(WORKER_HEARTBEAT))
+    except LiveStoreError:  # the view cache is down: the page says so; /healthz logs it
+        return {"age_s": None, "stale": True, "lost": True}
+    if beat is None:
+        return {"age_s": None, "stale": True, "lost": False}
+    now = time.time() if now_wall is None else now_wall
+    age = max(0.0, round(now - beat["beat_wall"], 1))
+    limit = stale_limit_s(beat, after_intervals, default_interval_s)
+    return {"age_s": age, "stale": age > limit, "lost": False}

@@ -33,6 +33,11 @@ LABELS: dict[str, dict[str, str]] = {
     # lost the server): says stale first, in words, and keeps the age.
     "fresh_stale": {"zh": "数据已过期 · 更新于 {age} 秒前", "en": "STALE · updated {age} s ago"},
     "source_worker": {"zh": "数据更新服务", "en": "Data updates"},
+    # The grid worker's phone: whether the task list is live (the worker's heartbeat).
+    "worker_fresh_none": {
+        "zh": "数据已过期 · 数据更新服务未运行",
+        "en": "STALE · data updates are not running",
+    },
     "state_ok": {"zh": "正常", "en": "OK"},
     "state_stale": {"zh": "过期", "en": "Stale"},
     "state_down": {"zh": "中断", "en": "Down"},

@@ -188,7 +188,7 @@ class Ingest:
         # same batch as its original counts as a duplicate, not as stale.
         held = {device: (p["ts"], p["seq"]) for device, p in previous.items()}
         applied = self.live.put_readings(readings)
-        fresh = []
+        fresh, late = [], []
         for message, reading, ok in zip(valid, readings, applied, strict=True):
             if ok:
                 result.accepted += 1
@@ -203,10 +203,14 @@ class Ingest:
                 result.duplicates += 1  # MQTT QoS 1 delivers at least once
             else:
                 result.stale += 1
+                late.append(reading)
         self._count(result)
         if self.rules is not None and fresh:
-            # Rules see only readings that moved live state: duplicates and late ones cannot re-alert.
+            # Rules see only readings that moved live state: a duplicate cannot re-alert.
             self.rules.on_readings(fresh)
+        if self.rules is not None and late:
+            # A late alarm still happened: raised, never resolving what a newer reading holds.
+            self.rules.on_late_readings(late)
         return result
 
     def reject(self, reason: str, detail: str) -> None:

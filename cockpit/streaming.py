@@ -235,6 +235,26 @@ class StreamingRules:
         kept = {name: value for name, value in reading.values.items() if name not in faults}
         return replace(reading, values=kept), 1
 
+    def on_late_readings(self, readings: list[LiveReading]) -> int:
+        """Raise what late fire readings report, resolving nothing; return how many were raised.
+
+        A reading older than the device's latest never moves live state, but an alarm it
+        carries did happen: it is raised (or folds into the open alert). Its "all clear" is
+        older news than the reading already held, so it settles nothing.
+        """
+        raised = 0
+        for reading in readings:
+            info = self._devices.get(reading.device_id)
+            if info is None or info.fire is None:
+                continue
+            at = datetime.fromtimestamp(reading.ts, UTC)
+            for candidate in fire.evaluate_fire_reading(info.fire, reading.values, self.cfg):
+                self._raise(candidate, at)
+                raised += 1
+        if raised:
+            self.flush_alerts()
+        return raised
+
     def _fire(self, device: fire.FireDevice, reading: LiveReading, at: datetime) -> int:
         candidates = fire.evaluate_fire_reading(device, reading.values, self.cfg)
         if candidates or self._open:

@@ -23,6 +23,7 @@ WORKER_CONTEXT = "worker-context"
 WORKER_INTERVAL = "worker-interval"
 WORKER_TASKS = "worker-tasks"
 WORKER_MESSAGE = "worker-message"
+WORKER_FRESHNESS = "worker-freshness"
 WORKER_ACT = "worker-act"  # {"type", "case", "action", "key"}
 WORKER_NOTE = "worker-note"  # {"type", "case"}
 WORKER_SAT = "worker-sat"  # {"type", "case"}
@@ -71,6 +72,7 @@ def worker_page(
     version: str | None = None,
     nonce: str | None = None,
     read_only: bool = False,
+    fresh: Mapping[str, Any] | None = None,
 ) -> html.Div:
     """Return the whole phone page for one grid worker (read-only: no buttons, for staff)."""
     nonce = nonce or new_nonce()
@@ -113,6 +115,12 @@ def worker_page(
                 ],
             ),
             html.Div(
+                freshness_text(fresh, lang),
+                id=WORKER_FRESHNESS,
+                className=freshness_class(fresh),
+                role="status",
+            ),
+            html.Div(
                 id=WORKER_MESSAGE,
                 className="worker-message",
                 role="status",
@@ -125,6 +133,21 @@ def worker_page(
             ),
         ],
     )
+
+
+def freshness_text(fresh: Mapping[str, Any] | None, lang: str) -> str:
+    """Return the line that says how live the task list is (cockpit.heartbeat.worker_freshness)."""
+    if not fresh:
+        return ""
+    age = fresh.get("age_s")
+    if age is None:
+        return label("worker_fresh_none", lang)
+    return label("fresh_stale" if fresh.get("stale") else "fresh", lang).format(age=f"{age:.0f}")
+
+
+def freshness_class(fresh: Mapping[str, Any] | None) -> str:
+    """Return the freshness line's classes: stale is drawn white on red, read at arm's length."""
+    return "worker-freshness" + (" is-stale" if fresh and fresh.get("stale") else "")
 
 
 def task_list(

@@ -64,6 +64,9 @@ def postgres_url() -> Iterator[str]:
         yield f"{POSTGRES_URL}?options=-csearch_path%3D{schema_name}"
     finally:
         with admin.begin() as conn:
+            # A connection a test left open in a transaction would block the drop for good:
+            # fail that test's teardown after a while instead of hanging the suite.
+            conn.execute(text("SET LOCAL lock_timeout = '30s'"))
             conn.execute(text(f'DROP SCHEMA "{schema_name}" CASCADE'))
         admin.dispose()
 

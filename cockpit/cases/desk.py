@@ -1176,34 +1176,26 @@ def fold_repeat(summary: Mapping[str, Any] | None, link: Mapping[str, Any]) -> d
     )
 
 
+def _repeats_row(conn: Connection, case_id: int):
+    """Return the case's repeat summary row, locked, as mappings (first() or one())."""
+    h = s.CaseHistory
+    columns = (h.id, h.at, h.last_at, h.repeats, h.from_state, h.to_state, h.actor, h.note)
+    return conn.execute(
+        select(*columns).where(h.case_id == case_id, h.action_key == REPEATS_KEY).with_for_update()
+    ).mappings()
+
+
 def _fold_into_history(conn: Connection, link: dict[str, Any]) -> None:
     """Fold one repeat into its case's summary row, inserting the row for the first repeat."""
     h = s.CaseHistory
-    columns = (h.id, h.at, h.last_at, h.repeats, h.from_state, h.to_state, h.actor, h.note)
-    held = (
-        conn.execute(
-            select(*columns)
-            .where(h.case_id == link["case_id"], h.action_key == REPEATS_KEY)
-            .with_for_update()
-        )
-        .mappings()
-        .first()
-    )
+    held = _repeats_row(conn, link["case_id"]).first()
     if held is None:
         try:
             with conn.begin_nested():  # another process may insert the first summary meanwhile
                 conn.execute(insert(h), fold_repeat(None, link))
             return
         except IntegrityError:
-            held = (
-                conn.execute(
-                    select(*columns)
-                    .where(h.case_id == link["case_id"], h.action_key == REPEATS_KEY)
-                    .with_for_update()
-                )
-                .mappings()
-                .one()
-            )
+            held = _repeats_row(conn, link["case_id"]).one()
     folded = fold_repeat(dict(held), link)
     conn.execute(
         update(h)

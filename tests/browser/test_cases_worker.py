@@ -62,6 +62,9 @@ def test_a_grid_worker_accepts_reports_handled_and_revisits_on_the_phone(cockpit
     # Phone-sized: nothing wider than the screen, buttons large enough for a thumb.
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     assert task.locator(".worker-button-accept").bounding_box()["height"] >= 44
+    # The phone says how live its list is, as the wall does: the worker beats, so fresh.
+    fresh = wait_for_text(page, "#worker-freshness", lambda t: "Data updated" in t, timeout=10)
+    assert "STALE" not in fresh
     screenshot(page, "worker-page-390x844", docs=True)
 
     task.locator(".worker-button-accept").dblclick()  # a double tap acts once
@@ -102,6 +105,7 @@ def test_a_refused_revisit_says_why(cockpit, open_page):
     revisit.locator(".worker-button-revisit").click()  # no satisfaction chosen
     message = wait_for_text(page, ".worker-message", lambda t: "无法办理" in t, timeout=10)
     assert "satisfaction score from 1 to 5" in message
+    assert "数据更新于" in page.inner_text("#worker-freshness")
     assert page.console_errors == []
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 
 import pytest
@@ -16,6 +15,7 @@ from cockpit.live import InProcessLiveStore
 from cockpit.mqtt_bridge import LOST_PUBLISHER, PUBLISHED, MqttBridge, MqttPublisher
 from cockpit.simulator.generator import seed_street
 from cockpit.simulator.scenario import LiveScenario
+from tests import waiting
 from tests.private_servers import PrivateMosquitto
 from tests.streets import tiny_tier
 
@@ -38,14 +38,9 @@ class RoomyMosquitto(PrivateMosquitto):
             conf.write("max_queued_messages 200000\n")
 
 
-def wait_until(condition: Callable[[], bool], timeout: float = 20.0) -> bool:
-    """Poll a condition until it holds or the timeout passes; return whether it held."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return condition()
+def wait_until(condition, timeout: float = 20.0) -> bool:
+    """Wait as tests.waiting does, longer by default: this fault takes a while to mend."""
+    return waiting.wait_until(condition, timeout)
 
 
 def test_broker_killed_and_restarted_while_the_simulator_publishes(fault, sqlite_engine, caplog):

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from cockpit.store import schema
 from cockpit.store.database import make_engine
 from tests.browser.conftest import CHROMIUM, CockpitServer
+from tests.faults.own_thread import on_own_thread
 
 pytestmark = pytest.mark.integration
 
@@ -104,6 +105,12 @@ def test_cockpit_restarted_mid_run(fault, tmp_path: Path) -> None:
     )
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium", pytrace=False)
+    # On a thread of its own: the browser tests' session Chromium may hold this one's loop.
+    on_own_thread(lambda: restart_twice_under_a_wall(tmp_path))
+
+
+def restart_twice_under_a_wall(tmp_path: Path) -> None:
+    """Watch the wall while the cockpit is stopped (SIGTERM, then SIGKILL) and started again."""
     from playwright.sync_api import sync_playwright
 
     server = CockpitServer(

@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -18,6 +17,7 @@ import pytest
 
 from cockpit.heartbeat import WORKER_HEARTBEAT
 from tests.browser.conftest import CHROMIUM, ROOT, CockpitServer, screenshot
+from tests.faults.own_thread import on_own_thread
 from tests.private_servers import PrivateRedis
 
 pytestmark = pytest.mark.integration
@@ -113,29 +113,6 @@ def dots(page) -> list[str]:
 def freshness(page) -> tuple[str, str]:
     """Return the freshness mark's text and class."""
     return page.inner_text("#data-freshness"), page.get_attribute("#data-freshness", "class")
-
-
-def on_own_thread(body: Callable[[], None], timeout: float = 300) -> None:
-    """Run body on a thread of its own and raise what it raised.
-
-    Playwright's sync API refuses to start where another one runs (the browser tests' session
-    Chromium, when the whole suite runs in one process); a fresh thread has no event loop yet.
-    """
-    raised: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            body()
-        except BaseException as exc:  # handed to the test's own thread below
-            raised.append(exc)
-
-    thread = threading.Thread(target=run, name="worker-killed-browser", daemon=True)
-    thread.start()
-    thread.join(timeout)
-    if thread.is_alive():
-        raise AssertionError(f"the browser part did not finish within {timeout} s")
-    if raised:
-        raise raised[0]
 
 
 def test_a_killed_worker_makes_ready_fail_and_the_wall_stale_until_it_returns(production, fault):

@@ -114,17 +114,15 @@ def record_a_day(engine) -> dict[str, datetime]:
     scenario.trigger("smoke_alarm", clock.now())
     scenario.step()
     desk.sync()
-    alert_id = (
-        engine.connect()
-        .execute(select(schema.Alert.id).where(schema.Alert.kind == "fire.smoke"))
-        .scalar_one()
-    )
+    # Closed at once: a connection left open in a transaction would block dropping the schema.
+    with engine.connect() as conn:
+        alert_id = conn.execute(
+            select(schema.Alert.id).where(schema.Alert.kind == "fire.smoke")
+        ).scalar_one()
+        team = conn.execute(
+            select(schema.ResponseTeam.id).where(schema.ResponseTeam.kind == "fire").limit(1)
+        ).scalar_one()
     case = desk.act("acknowledge", "duty", alert_id=alert_id)
-    team = (
-        engine.connect()
-        .execute(select(schema.ResponseTeam.id).where(schema.ResponseTeam.kind == "fire").limit(1))
-        .scalar_one()
-    )
     for minutes, action in (
         (2, "dispatch"),
         (8, "arrive"),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import orjson
@@ -29,6 +28,7 @@ from cockpit.store.database import make_engine, migrate
 from cockpit.streaming import StreamingRules
 from tests.devices import KnownDevices
 from tests.streets import tiny_tier
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 START = datetime(2026, 11, 21, 1, 0, tzinfo=UTC)
@@ -36,16 +36,6 @@ DEVICES = range(1, 21)
 READINGS_PER_DEVICE = 10
 # Short, so sessions the tests leave on the broker go away soon after.
 SESSION_EXPIRY_S = 60
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> bool:
-    """Poll a condition until it holds or the timeout passes; return whether it held."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return condition()
 
 
 def raw_device_client(host: str, port: int) -> mqtt.Client:

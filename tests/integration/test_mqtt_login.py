@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import subprocess
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from cockpit.mqtt_bridge import MqttPublisher, broker_from_settings, from_broker
 from cockpit.settings import Settings
 from tests.devices import KnownDevices
 from tests.private_servers import PrivateMosquitto
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 START = datetime(2026, 11, 21, 1, 0, tzinfo=UTC)
@@ -26,16 +26,6 @@ USERS = {"north": "n0rth-pw", "south": "s0uth-pw"}
 # Each street's account may read and write its own street's topics only.
 ACL = "user north\ntopic readwrite cockpit/330104005/#\n\nuser south\ntopic readwrite cockpit/330104006/#\n"
 DEVICES = range(1, 11)
-
-
-def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> bool:
-    """Poll a condition until it holds or the timeout passes; return whether it held."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return condition()
 
 
 def readings(seq: int = 1) -> list[DeviceMessage]:

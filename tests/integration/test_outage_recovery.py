@@ -18,6 +18,7 @@ from cockpit.viewmodels import OVERVIEW, read_view
 from cockpit.worker import ViewModelWorker
 from data_adapters.live_state import LiveStateAdapter
 from data_adapters.registry import DeviceRegistryAdapter, RegistryAdapter
+from tests import waiting
 from tests.streets import tiny_tier
 from tests.tcp_proxy import TcpProxy
 
@@ -26,13 +27,8 @@ START = datetime(2026, 11, 21, 2, 0, tzinfo=UTC)
 
 
 def wait_until(condition, timeout: float = 15.0) -> bool:
-    """Poll a condition until it holds or the timeout passes."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return False
+    """Wait as tests.waiting does, longer by default: this fault takes a while to mend."""
+    return waiting.wait_until(condition, timeout)
 
 
 def settled(live, quiet_s: float = 0.5):

@@ -137,3 +137,13 @@ def test_the_map_folds_one_buildings_silent_devices_into_one_marker():
     )
     assert view["items"][0]["id"] == 41  # the red leads
     assert len(orjson.dumps(view)) < len(orjson.dumps(alert_markers(alerts, where))) / 5
+
+
+def test_a_group_is_named_by_its_kind_not_by_one_members_title():
+    members = [
+        alert(i, "fire.smoke_battery", "blue", float(i)) | {"title_zh": f"烟感电量低{50000 + i}"}
+        for i in range(1, 13)
+    ]
+    (group,) = group_alerts(members, CFG, 20)
+    assert group["count"] == 12
+    assert (group["title_zh"], group["title_en"]) == ("烟感电量低", "Smoke detector battery low")

@@ -92,6 +92,30 @@ def test_far_future_alarm_is_refused_and_a_real_alarm_after_it_is_raised(street,
     assert ingest.live.counters()["rejected:ts:future"] == 1
 
 
+def test_a_late_alarm_is_raised_and_a_late_all_clear_resolves_nothing(street, sqlite_engine):
+    ingest, by_kind = street
+    late_alarm, late_clear = by_kind["smoke"][:2]
+    # Each detector's newest reading arrives first; the older one after it, out of order.
+    ingest.device_messages([reading(late_alarm, "smoke", 2, NOW, alarm=False)])
+    result = ingest.device_messages(
+        [reading(late_alarm, "smoke", 1, NOW - timedelta(seconds=20), alarm=True)]
+    )
+    assert result.stale == 1  # it does not move live state back
+    assert ingest.live.latest([late_alarm])[late_alarm]["values"] == {"alarm": False}
+    assert [(k, lvl, d) for k, lvl, d, _ in alerts(sqlite_engine)] == [
+        (RuleKind.SMOKE.value, "red", late_alarm)
+    ]
+    ingest.device_messages([reading(late_clear, "smoke", 2, NOW, alarm=True)])
+    ingest.device_messages(
+        [reading(late_clear, "smoke", 1, NOW - timedelta(seconds=20), alarm=False)]
+    )
+    with sqlite_engine.connect() as conn:
+        open_devices = conn.execute(
+            select(schema.Alert.object_id).where(schema.Alert.status != "resolved")
+        ).scalars()
+        assert sorted(open_devices) == sorted([late_alarm, late_clear])
+
+
 def test_impossible_cable_temperature_is_a_sensor_fault_not_an_overheat(street, sqlite_engine):
     ingest, by_kind = street
     meter = by_kind["electricity"][0]
