@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import logging.config
+import re
 import sys
 import time
 from collections.abc import Mapping
@@ -56,6 +57,9 @@ def parse_levels(text: str | None) -> dict[str, str]:
     return levels
 
 
+ANSI_COLOUR = re.compile(r"\x1b\[[0-9;]*m")
+
+
 class OneLineFormatter(logging.Formatter):
     """Format a record as one line: UTC time, level, process, logger, message (and trace)."""
 
@@ -71,7 +75,8 @@ class OneLineFormatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         """Return the record on one line; a multi-line message or traceback is folded."""
-        text = super().format(record)
+        # Terminal colours (werkzeug's) and a trailing newline (Dash's) are noise in a log file.
+        text = ANSI_COLOUR.sub("", super().format(record)).rstrip()
         return text.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "\\n")
 
 

@@ -238,3 +238,11 @@ def test_a_bug_keeps_its_trace(caplog):
     assert entry.levelno == logging.ERROR and entry.exc_info is not None
     assert not is_expected_fault(ValueError("bad input"))
     assert check_level(" info ") == "INFO"
+
+
+def test_terminal_colours_and_a_trailing_newline_are_dropped():
+    record = logging.LogRecord(
+        "werkzeug", logging.INFO, __file__, 1, "\x1b[33mPress CTRL+C to quit\x1b[0m\n", None, None
+    )
+    line = OneLineFormatter().format(record)
+    assert line.endswith("werkzeug: Press CTRL+C to quit")
