@@ -10,6 +10,7 @@ summary, always 200, with a status that says `stale` or `degraded` in those case
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -82,11 +83,26 @@ class DatabaseProbe:
             ok, detail = True, "answers SELECT 1"
         except Exception as exc:  # whatever the driver raises, the answer is "not ready"
             ok = False
-            detail = f"{exc.__class__.__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            first = str(exc).splitlines()[0] if str(exc) else ""
+            # The log names the server for the operator (once per outage); the answer does not.
+            if self._answer is None or self._answer[1]:
+                log.warning("database probe failed: %s: %s", exc.__class__.__name__, first)
+            detail = f"{exc.__class__.__name__}: {without_addresses(first)}"
         with self._lock:
             self._answer = (self.monotonic(), ok, detail[:ERROR_CHARS])
             self._running = None
         done.set()
+
+
+# Quoted names (hosts, databases, users), IP addresses and ports in a driver's message.
+ADDRESSES = re.compile(
+    r'"[^"]*"(?:,? port \d+)?|\b\d{1,3}(?:\.\d{1,3}){3}\b|\[[0-9a-fA-F:]+\]|,? port \d+'
+)
+
+
+def without_addresses(text: str) -> str:
+    """Return a driver's error without the server's address, user or database name."""
+    return ADDRESSES.sub("…", text)
 
 
 def sql_ping(engine: Engine, timeout_s: float = 2.0) -> Callable[[], None]:
@@ -131,14 +147,13 @@ def readiness_checks(
     if beat_age is None:
         checks["worker"] = {"ok": False, "detail": unread or "no heartbeat from the worker"}
     else:
-        who = f"pid {beat.get('pid')} on {beat.get('host')}"
+        who = f"pid {beat.get('pid')}"  # not its host: /healthz answers anyone who asks
         fresh = beat_age <= limit_s
         checks["worker"] = {
             "ok": fresh,
             "detail": f"{who}, last tick {beat_age:g} s ago"
             + ("" if fresh else f" (limit {limit_s:g} s): gone or stuck"),
             "pid": beat.get("pid"),
-            "host": beat.get("host"),
             "age_s": beat_age,
         }
     model_age = _age(now_wall, (model or {}).get("published_wall"))
@@ -257,7 +272,7 @@ def summary(
     extra = {
         "ready": ready,
         "stale_after_s": limit_s,
-        "worker": {k: checks["worker"].get(k) for k in ("pid", "host", "age_s")}
+        "worker": {k: checks["worker"].get(k) for k in ("pid", "age_s")}
         if "pid" in checks["worker"]
         else None,
         "checks": dict(checks),

@@ -339,3 +339,19 @@ def test_the_summary_always_carries_the_worker_check_the_compose_healthcheck_rea
         "unknown": False,
     }
     assert [answers[n]["status"] for n in answers] == ["ok", "stale", "starting", "unknown"]
+
+
+def test_a_public_answer_names_no_server_address_nor_worker_host():
+    from cockpit.health import without_addresses
+
+    said = 'connection to server at "10.1.2.3", port 5432 failed: FATAL: role "cockpit"'
+    assert "10.1.2.3" not in without_addresses(said) and "5432" not in without_addresses(said)
+    assert "cockpit" not in without_addresses(said) and "failed" in without_addresses(said)
+    assert without_addresses("connection refused") == "connection refused"
+
+
+def test_no_health_answer_names_the_workers_host():
+    database = DatabaseProbe(lambda: None)
+    client = fake_client(fake_views(), database=database)
+    for path in ("/healthz", "/healthz/ready"):
+        assert b"worker-host" not in client.get(path).data, path
