@@ -26,3 +26,26 @@ def tiny_tier(**overrides) -> Tier:
     )
     base.update(overrides)
     return dataclasses.replace(TIERS["changbai"], **base)
+
+
+def live_worker(engine, live, clock, **extra):
+    """Return a view-model worker on the registry, device list and live state, and nothing more.
+
+    The polls are the tests' usual (registry 10 s, devices 60 s, live state 1 s, stale after
+    30 s); `extra` goes to ViewModelWorker (alerts=, ingest_health=, ...).
+    """
+    from datetime import timedelta
+
+    from cockpit.worker import ViewModelWorker
+    from data_adapters.live_state import LiveStateAdapter
+    from data_adapters.registry import DeviceRegistryAdapter, RegistryAdapter
+
+    return ViewModelWorker(
+        RegistryAdapter(engine, clock, timedelta(seconds=10)),
+        DeviceRegistryAdapter(engine, clock, timedelta(seconds=60)),
+        LiveStateAdapter(live, clock, timedelta(seconds=1)),
+        live,
+        clock,
+        timedelta(seconds=30),
+        **extra,
+    )

@@ -16,11 +16,8 @@ from cockpit.simulator.generator import seed_street
 from cockpit.simulator.scenario import LiveScenario
 from cockpit.streaming import StreamingRules
 from cockpit.viewmodels import OVERVIEW, TICKER, read_view
-from cockpit.worker import ViewModelWorker
-from data_adapters.live_state import LiveStateAdapter
-from data_adapters.registry import DeviceRegistryAdapter, RegistryAdapter
 from tests.private_servers import PrivateRedis
-from tests.streets import tiny_tier
+from tests.streets import live_worker, tiny_tier
 
 pytestmark = pytest.mark.integration
 START = datetime(2026, 11, 21, 2, 0, tzinfo=UTC)
@@ -42,16 +39,8 @@ def test_redis_killed_marks_live_data_stale_and_the_worker_rebuilds_what_redis_l
         rules = StreamingRules(sqlite_engine, alerts, load_rules_config())
         ingest = Ingest(sqlite_engine, live, clock, rules)
         scenario = LiveScenario(sqlite_engine, ingest, clock, 51)
-        live_adapter = LiveStateAdapter(live, clock, timedelta(seconds=1))
-        worker = ViewModelWorker(
-            RegistryAdapter(sqlite_engine, clock, timedelta(seconds=10)),
-            DeviceRegistryAdapter(sqlite_engine, clock, timedelta(seconds=60)),
-            live_adapter,
-            live,
-            clock,
-            timedelta(seconds=30),
-            alerts=alerts,
-        )
+        worker = live_worker(sqlite_engine, live, clock, alerts=alerts)
+        live_adapter = worker.live_state
         from sqlalchemy import select
 
         from cockpit.store import schema

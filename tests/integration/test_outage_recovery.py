@@ -15,11 +15,8 @@ from cockpit.panels import SOURCE_HEALTH
 from cockpit.simulator.generator import seed_street
 from cockpit.simulator.scenario import LiveScenario
 from cockpit.viewmodels import OVERVIEW, read_view
-from cockpit.worker import ViewModelWorker
-from data_adapters.live_state import LiveStateAdapter
-from data_adapters.registry import DeviceRegistryAdapter, RegistryAdapter
 from tests import waiting
-from tests.streets import tiny_tier
+from tests.streets import live_worker, tiny_tier
 from tests.tcp_proxy import TcpProxy
 
 pytestmark = pytest.mark.integration
@@ -52,15 +49,8 @@ def test_redis_outage_marks_live_data_stale_and_recovers_without_restart(
     live = RedisLiveStore.from_url(f"redis://127.0.0.1:{proxy.port}/0", street_code)
     clock = ManualClock(START)
     scenario = LiveScenario(sqlite_engine, Ingest(sqlite_engine, live, clock), clock, 31)
-    live_adapter = LiveStateAdapter(live, clock, timedelta(seconds=1))
-    worker = ViewModelWorker(
-        RegistryAdapter(sqlite_engine, clock, timedelta(seconds=10)),
-        DeviceRegistryAdapter(sqlite_engine, clock, timedelta(seconds=60)),
-        live_adapter,
-        live,
-        clock,
-        timedelta(seconds=30),
-    )
+    worker = live_worker(sqlite_engine, live, clock)
+    live_adapter = worker.live_state
     try:
         clock.advance(60)
         scenario.step()
@@ -114,15 +104,7 @@ def test_broker_outage_is_seen_and_messages_flow_again_after_it(
     scenario = LiveScenario(
         sqlite_engine, Ingest(sqlite_engine, live, clock), clock, 32, sink=publisher.send
     )
-    worker = ViewModelWorker(
-        RegistryAdapter(sqlite_engine, clock, timedelta(seconds=10)),
-        DeviceRegistryAdapter(sqlite_engine, clock, timedelta(seconds=60)),
-        LiveStateAdapter(live, clock, timedelta(seconds=1)),
-        live,
-        clock,
-        timedelta(seconds=30),
-        ingest_health=[bridge.health],
-    )
+    worker = live_worker(sqlite_engine, live, clock, ingest_health=[bridge.health])
 
     def mqtt_state() -> str:
         worker.tick()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import func, select
@@ -17,9 +17,7 @@ from cockpit.simulator.generator import seed_street
 from cockpit.store import schema
 from cockpit.viewmodels import TICKER, read_view
 from cockpit.worker import ViewModelWorker
-from data_adapters.live_state import LiveStateAdapter
-from data_adapters.registry import DeviceRegistryAdapter, RegistryAdapter
-from tests.streets import tiny_tier
+from tests.streets import live_worker, tiny_tier
 
 pytestmark = pytest.mark.integration
 START = datetime(2026, 11, 21, 1, 0, tzinfo=UTC)
@@ -36,15 +34,7 @@ def street(postgres_engine, redis_client, street_code):
         devices = dict(conn.execute(select(schema.Device.id, schema.Device.kind)).all())
 
     def make_worker() -> ViewModelWorker:
-        return ViewModelWorker(
-            RegistryAdapter(postgres_engine, clock, timedelta(seconds=10)),
-            DeviceRegistryAdapter(postgres_engine, clock, timedelta(seconds=60)),
-            LiveStateAdapter(live, clock, timedelta(seconds=1)),
-            live,
-            clock,
-            timedelta(seconds=30),
-            alerts=AlertBook(postgres_engine, live),
-        )
+        return live_worker(postgres_engine, live, clock, alerts=AlertBook(postgres_engine, live))
 
     return postgres_engine, live, clock, Ingest(postgres_engine, live, clock), devices, make_worker
 

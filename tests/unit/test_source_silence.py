@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 from hypothesis import given, settings
@@ -20,10 +20,7 @@ from cockpit.rules.sources import FEED_ID, source_key, source_silence
 from cockpit.simulator.generator import seed_street
 from cockpit.simulator.scenario import LiveScenario
 from cockpit.store import schema
-from cockpit.worker import ViewModelWorker
-from data_adapters.live_state import LiveStateAdapter
-from data_adapters.registry import DeviceRegistryAdapter, RegistryAdapter
-from tests.streets import tiny_tier
+from tests.streets import live_worker, tiny_tier
 
 CFG = load_rules_config()
 NOW = 1_000_000.0
@@ -142,15 +139,7 @@ def worker_street(sqlite_engine):
     live = InProcessLiveStore()
     scenario = LiveScenario(sqlite_engine, Ingest(sqlite_engine, live, clock), clock, 5)
     book = AlertBook(sqlite_engine, live)
-    worker = ViewModelWorker(
-        RegistryAdapter(sqlite_engine, clock, timedelta(seconds=10)),
-        DeviceRegistryAdapter(sqlite_engine, clock, timedelta(seconds=60)),
-        LiveStateAdapter(live, clock, timedelta(seconds=1)),
-        live,
-        clock,
-        timedelta(seconds=30),
-        alerts=book,
-    )
+    worker = live_worker(sqlite_engine, live, clock, alerts=book)
     for _ in range(60):  # an hour of readings
         clock.advance(60)
         scenario.step()

@@ -144,24 +144,13 @@ def test_a_fresh_worker_publishes_the_restored_ticker_at_its_first_tick(sqlite_e
     from cockpit.clock import ManualClock
     from cockpit.simulator.generator import seed_street
     from cockpit.viewmodels import TICKER, read_view
-    from cockpit.worker import ViewModelWorker
-    from data_adapters.live_state import LiveStateAdapter
-    from data_adapters.registry import DeviceRegistryAdapter, RegistryAdapter
-    from tests.streets import tiny_tier
+    from tests.streets import live_worker, tiny_tier
 
     seed_street(sqlite_engine, tiny_tier(), 5, (121.5, 31.3))
     clock = ManualClock(T0 + timedelta(minutes=3))
 
     def worker(live):
-        return ViewModelWorker(
-            RegistryAdapter(sqlite_engine, clock, timedelta(seconds=10)),
-            DeviceRegistryAdapter(sqlite_engine, clock, timedelta(seconds=60)),
-            LiveStateAdapter(live, clock, timedelta(seconds=1)),
-            live,
-            clock,
-            timedelta(seconds=30),
-            alerts=AlertBook(sqlite_engine, live),
-        )
+        return live_worker(sqlite_engine, live, clock, alerts=AlertBook(sqlite_engine, live))
 
     live = InProcessLiveStore()
     before_restart = worker(live)
