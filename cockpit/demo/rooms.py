@@ -205,19 +205,25 @@ class DemoRooms:
 
 def closed_view() -> bytes:
     """Return the `demo` view a page of a closed room gets: the caption says to reload."""
+    return notice_view("demo_room_closed", CLOSED, "room-closed")
+
+
+def notice_view(label_key: str, state: str, version: str, **extra: Any) -> bytes:
+    """Return a `demo` view that only says one thing (a closed room, a room being prepared)."""
     caption = {
         "kind": "info",
         "time": "",
-        "zh": label("demo_room_closed", "zh"),
-        "en": label("demo_room_closed", "en"),
+        "zh": label(label_key, "zh"),
+        "en": label(label_key, "en"),
     }
     return orjson.dumps(
         {
             "mode": "scripted",
-            "state": CLOSED,
+            "state": state,
+            **extra,
             "captions": [caption],
             "current": caption,
             "progress": 0,
-            "version": "room-closed",
+            "version": version,
         }
     )

@@ -40,11 +40,19 @@ from typing import Any
 
 import orjson
 
-from cockpit.demo.captions import DEMO_VIEW, PREPARING, REPLAY, SCRIPTED
+from cockpit.demo.captions import DEMO_VIEW, PREPARING, REPLAY
 from cockpit.demo.controller import REPLAY_VIEWS, DemoController, DemoError
 from cockpit.demo.mirror import RoomMirror
-from cockpit.demo.rooms import BUSY_S, CAPACITY, CLOSED, IDLE_S, DemoRooms, Room, closed_view
-from cockpit.i18n import label
+from cockpit.demo.rooms import (
+    BUSY_S,
+    CAPACITY,
+    CLOSED,
+    IDLE_S,
+    DemoRooms,
+    Room,
+    closed_view,
+    notice_view,
+)
 from cockpit.live import LiveStore, LiveStoreError, RedisLiveStore
 from cockpit.settings import Settings
 
@@ -747,23 +755,7 @@ class SharedDemoRooms(DemoRooms):
 
 def preparing_view() -> bytes:
     """Return the `demo` view of a room being (re)opened: the bar says it is being prepared."""
-    caption = {
-        "kind": "info",
-        "time": "",
-        "zh": label("demo_preparing", "zh"),
-        "en": label("demo_preparing", "en"),
-    }
-    return orjson.dumps(
-        {
-            "mode": SCRIPTED,
-            "state": PREPARING,
-            "preparing": True,
-            "captions": [caption],
-            "current": caption,
-            "progress": 0,
-            "version": "room-preparing",
-        }
-    )
+    return notice_view("demo_preparing", PREPARING, "room-preparing", preparing=True)
 
 
 def make_demo_rooms(
