@@ -19,6 +19,7 @@ from callbacks import reveal as reveal_callbacks
 from callbacks import shell as shell_callbacks
 from cockpit.access.first_start import sign_in_notice
 from cockpit.access.policy import Permission, Principal, Role, may, page_mode
+from cockpit.access.views import AGGREGATE_STAND_INS
 from cockpit.cases.texts import CaseTexts
 from cockpit.demo.shared import make_demo_rooms
 from cockpit.health import DatabaseProbe, make_health_blueprint, sql_ping
@@ -30,10 +31,14 @@ from cockpit.runtime import Runtime
 from cockpit.settings import Settings, load_settings_or_exit
 from cockpit.viewmodels import read_view
 from cockpit.web.audit_pages import make_audit_blueprint
+from cockpit.web.compression import install_compression
 from cockpit.web.demo_room import current_room_key, open_visitor_room
 from cockpit.web.identity import client_address, current_principal, install_identity
 from cockpit.web.limits import make_limiter
+from cockpit.web.page_language import LanguageDash
+from cockpit.web.push import ViewPush, make_push_blueprint
 from cockpit.web.security import APP_LOAD_ERROR, check_secret_key, exit_if_insecure, harden
+from data_adapters.case_facts import CaseReader
 from layouts.demo import demo_page, preparing_page, rooms_full_page
 from layouts.shell import ScreenConfig, page, pick_mode
 
@@ -54,8 +59,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     demo_rooms = make_demo_rooms(
         settings, runtime.engine, runtime.live, runtime.stop_event, current_room_key
     )
-    app = Dash(
+    app = LanguageDash(
         __name__,
+        default_language=settings.language,
         assets_folder=str(ASSETS),
         title=label("title", settings.language),
         update_title=None,
@@ -68,6 +74,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     limiter = make_limiter(app.server, settings)
     install_identity(app.server, runtime.accounts, runtime.audit, settings, limiter)
     harden(app, settings)
+    # Scripts, pages and callback JSON gzip/brotli-compressed when asked (cockpit/web/compression.py).
+    install_compression(app.server)
     if not runtime.accounts.has_role(Role.ADMIN):
         log.warning("no admin account yet: add one with `cockpit users add NAME --role admin`")
     app.server.register_blueprint(
@@ -93,6 +101,10 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         )
     )
     app.server.register_blueprint(make_audit_blueprint(runtime.audit, settings))
+    # Screens hear that views changed the moment the worker publishes them (polling stays).
+    watched = frozenset(shell_callbacks.REFRESHED_VIEWS) | frozenset(AGGREGATE_STAND_INS.values())
+    push = ViewPush(runtime.live, watched, runtime.stop_event)
+    app.server.register_blueprint(make_push_blueprint(push, current_principal))
 
     screen = ScreenConfig(
         refresh_ms=settings.refresh_ms,
@@ -163,6 +175,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         app,
         runtime.live.get_view,
         read_demo=demo_rooms.read_raw_current,
+        read_tails=runtime.live.get_view_tails,
         ready_after_intervals=settings.ready_after_intervals,
         default_interval_s=settings.live_poll_seconds,
     )
@@ -181,6 +194,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         who=current_principal,
         audit=runtime.audit,
         source_ip=client_address,
+        read_case=CaseReader(runtime.engine).one,
     )
     # The case card's reported words: masked, unmasked for a while after a typed reason.
     reveal_callbacks.register(

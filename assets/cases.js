@@ -1,7 +1,6 @@
 // Case screens in the browser: the tablet's cases panel, the compact ranking, stale card checks.
 (function () {
   "use strict";
-  const ZONE = "Asia/Shanghai";
   // The indicator columns the tablet shows per community, grid and department, in this order.
   const COLUMNS = ["score", "cases", "closure_rate", "on_time_handling", "overdue", "satisfaction"];
   const RATES = { closure_rate: 1, on_time_handling: 1 };
@@ -23,13 +22,9 @@
   function rate(v) {
     return v === null || v === undefined ? "—" : (v * 100).toFixed(1) + "%";
   }
-  function when(cfg, value) {
-    if (!value) return "—";
-    const d = new Date(value);
-    if (Number.isNaN(d.getTime())) return "—";
-    return d.toLocaleString(cfg.lang === "zh" ? "zh-CN" : "en-GB", {
-      timeZone: ZONE, hour12: false, month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit",
-    });
+  function when(_cfg, value) {
+    // One way in both languages (assets/dates.js): 2026-12-02 05:31.
+    return window.cockpitDates.stamp(value);
   }
   const CJK = /[\u3400-\u9fff]/;
   function title(cfg, c) {
@@ -151,7 +146,63 @@
     }, tr(cfg, "case_action_acknowledge"));
   }
 
-  window.cockpitCases = { ranking: ranking, acknowledgeButton: acknowledgeButton, caseButton: caseButton };
+  // "Show on map": a card's button carries data-focus='{"building": id, "at": [lat, lon]}' and
+  // data-pick (the building's card, drawn by the map's callback). The live map flies to the
+  // building's own outline (drawn in the map's coordinates, shifted tiles included); a place
+  // with no outline on the map falls back to its stored point.
+  const FOCUS_ZOOM = 18;
+  function focusMap(focus) {
+    const reg = window.cockpitMap && window.cockpitMap.registry;
+    const map = reg && reg.map;
+    if (!map || !focus) return false;
+    // The tablet scrolls its panels under the map: bring the map back into view, or the tap
+    // moves a map nobody sees (the building's card opens over it; closing it shows the place).
+    const slot = map.getContainer().closest(".map-slot") || map.getContainer();
+    if (slot.scrollIntoView) slot.scrollIntoView({ block: "start" });
+    const outline = reg.buildings && reg.buildings.get(focus.building);
+    if (outline && outline.getBounds) {
+      map.flyToBounds(outline.getBounds(), { maxZoom: FOCUS_ZOOM, duration: 0.6 });
+      return true;
+    }
+    const at = focus.at;
+    if (!Array.isArray(at) || typeof at[0] !== "number" || typeof at[1] !== "number") return false;
+    map.flyTo(at, Math.max(map.getZoom(), FOCUS_ZOOM), { duration: 0.6 });
+    return true;
+  }
+  document.addEventListener("click", function (event) {
+    const hit = event.target && event.target.closest ? event.target.closest("[data-focus]") : null;
+    if (!hit) return;
+    try {
+      focusMap(JSON.parse(hit.getAttribute("data-focus")));
+    } catch (err) {
+      console.warn("cockpit: unreadable data-focus", hit.getAttribute("data-focus"), err);
+    }
+  });
+  // The alert card's place (the ticker item's `where`, spelt by the worker in both languages).
+  function whereBlock(cfg, where) {
+    if (!where) return null;
+    const said = (cfg.lang === "en" ? where.en : where.zh) || {};
+    const field = (key, value) => value ? div("card-field where-" + key, [
+      span("card-key", tr(cfg, "where_" + key)), span("card-val", value)]) : null;
+    const focus = typeof where.lat === "number" && where.building_id && cfg.mode === "tablet";
+    return div("card-where", [
+      field("address", said.address),
+      field("building", said.building),
+      field("community", said.community),
+      field("grid", said.grid),
+      focus ? h("Button", {
+        className: "where-show-on-map",
+        // The card is handed to Dash: a data-* attribute, not draw.js's `pick` shorthand.
+        "data-pick": JSON.stringify({ kind: "building", id: where.building_id }),
+        "data-focus": JSON.stringify({ building: where.building_id, at: [where.lat, where.lon] }),
+      }, "◎ " + tr(cfg, "where_show_on_map")) : null,
+    ]);
+  }
+
+  window.cockpitCases = {
+    ranking: ranking, acknowledgeButton: acknowledgeButton, caseButton: caseButton,
+    whereBlock: whereBlock, focusMap: focusMap,
+  };
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
     cockpitCases: {
       fillPanel: fillPanel,

@@ -8,7 +8,6 @@
   const MAIN_STATES = ["reported", "registered", "dispatched", "handling", "handled", "verified",
     "closed", "evaluated"];
   const RESOLUTION = ["community", "street", "district"];
-  const ZONE = "Asia/Shanghai";
 
   // assets/draw.js: panels are drawn into the DOM, cards handed to Dash; both use its h().
   const h = (type, props, children) => window.cockpitDraw.h(type, props, children);
@@ -38,19 +37,36 @@
     // A bilingual pair from a view model ({zh, en}); never falls back to the other language.
     return (obj && (cfg.lang === "en" ? obj.en : obj.zh)) || "—";
   }
-  function when(cfg, value) {
-    if (value === null || value === undefined || value === "") return "—";
-    const d = typeof value === "number" ? new Date(value * 1000) : new Date(value);
-    if (Number.isNaN(d.getTime())) return "—";
-    return d.toLocaleString(cfg.lang === "zh" ? "zh-CN" : "en-GB", {
-      timeZone: ZONE, hour12: false, month: "2-digit", day: "2-digit", hour: "2-digit",
-      minute: "2-digit",
-    });
+  function when(_cfg, value, opts) {
+    // One way in both languages (assets/dates.js): 2026-12-02 05:31.
+    return window.cockpitDates.stamp(value, opts);
   }
   function rate(value) {
     // Rates arrive as fractions (0..1) from the cases view model.
     if (value === null || value === undefined) return "—";
     return (value * 100).toFixed(1) + "%";
+  }
+  function devicesDetail(cfg, ok) {
+    // "/ 9,558 · 97.1% · 离线 212 · 维护中 64": the denominator and what is not online.
+    if (!ok.devices_total) return "";
+    const parts = ["/ " + fmt(ok.devices_total) + " · " + share(ok.devices_online, ok.devices_total).toFixed(1) + "%"];
+    if (ok.devices_offline !== undefined) parts.push(tr(cfg, "kpi_offline") + " " + fmt(ok.devices_offline));
+    if (ok.devices_maintenance) parts.push(tr(cfg, "kpi_maintenance") + " " + fmt(ok.devices_maintenance));
+    return parts.join(" · ");
+  }
+  function caseLine(cfg, c) {
+    // An alert's case (data_adapters/alert_cases.py): "AL00000123 · 上报 · 时限 05:31" or "超时".
+    const due = c.deadline_at ? new Date(c.deadline_at) : null;
+    const overdue = c.open && due && due.getTime() < Date.now();
+    return [c.code || String(c.id), tr(cfg, "state_" + c.state),
+      !c.open || !due ? null
+        : overdue ? "⚠ " + tr(cfg, "case_overdue")
+          : tr(cfg, "alert_case_due") + " " + when(cfg, c.deadline_at, { dayless: true })]
+      .filter((x) => x).join(" · ");
+  }
+  function clearedCaseOpen(item) {
+    // A cleared alert whose case is still open: not settled, whatever the sensor says now.
+    return item.status === "resolved" && item.case && item.case.open;
   }
   function badge(cfg, level) {
     const known = LEVELS.indexOf(level) >= 0;
@@ -65,7 +81,8 @@
       span("seg " + p.cls, "", { style: { width: share(p.value, total) + "%" } })));
   }
   function legend(cfg, parts) {
-    return div("legend", parts.map((p) =>
+    // An optional part (devices in maintenance) is named only when there are some.
+    return div("legend", parts.filter((p) => !p.optional || p.value > 0).map((p) =>
       span("legend-item " + p.cls, [span("swatch " + p.cls, ""), p.label + " " + fmt(p.value)])));
   }
   function barRow(name, value, max, cls, text) {
@@ -107,6 +124,62 @@
     return note(tr(cfg, "waiting"));
   }
 
+  // -- the wall never scrolls: a page keeps what fits its panel, at the wall's type size --------
+  // Marked lists (data-fit="rows": ranked, so the first rows matter most) lose their last rows
+  // down to FIT_MIN_ROWS; then blocks marked data-fit="optional" go, last first; then the lists
+  // shrink to one row, and at last go (a table with them). Trimmed here, after drawing, because
+  // only the browser knows the sizes.
+  const ROWS = { "data-fit": "rows" };
+  const OPTIONAL = { "data-fit": "optional" };
+  const FIT_MIN_ROWS = 3;
+  function trimRow(body, min) {
+    const lists = Array.from(body.querySelectorAll("[data-fit=rows]")).filter((l) => l.children.length > min);
+    if (!lists.length) return false;
+    const list = lists.reduce((a, b) => (b.children.length > a.children.length ? b : a));
+    list.lastElementChild.remove();
+    if (!list.children.length) (list.closest("table") || list).remove();
+    return true;
+  }
+  function fitPanel(body, cfg) {
+    const box = cfg.mode !== "tablet" && body && body.closest(".panel");
+    if (!box) return;
+    const over = () => box.scrollHeight > box.clientHeight + 1;
+    for (let guard = 0; guard < 200 && over(); guard += 1) {
+      if (trimRow(body, FIT_MIN_ROWS)) continue;
+      const optional = body.querySelectorAll("[data-fit=optional]");
+      if (optional.length) optional[optional.length - 1].remove();
+      else if (!trimRow(body, 1) && !trimRow(body, 0)) break;
+    }
+  }
+  // Draw a panel and fit it. A page that no longer fits (its text reflowed after a font loaded)
+  // loses more rows at the next call; when the panel's box changes size (a resized window, the
+  // KPI strip or the demo's caption reflowing) its last tree is drawn again whole and fitted.
+  function refit(body) {
+    body.__drawn = null;
+    mount(body, body.__fit.tree);
+    fitPanel(body, body.__fit.cfg);
+  }
+  function drawPanel(id, tree, cfg) {
+    const result = mount(id, tree);
+    const body = document.getElementById(id);
+    if (!body || cfg.mode === "tablet") return result;
+    body.__fit = { tree: tree, cfg: cfg };
+    fitPanel(body, cfg);
+    if (!body.__sized && window.ResizeObserver) {
+      const box = body.closest(".panel") || body;
+      body.__size = box.clientWidth + "x" + box.clientHeight;
+      body.__sized = new ResizeObserver(function () {
+        const size = box.clientWidth + "x" + box.clientHeight;
+        if (size === body.__size) return;
+        body.__size = size;
+        refit(body);
+      });
+      body.__sized.observe(box);
+      if (document.fonts && document.fonts.ready) document.fonts.ready.then(() => refit(body));
+    }
+    return result;
+  }
+
   function housingPage(cfg, housing) {
     const overall = housing.overall || {};
     const parts = HOUSING.map((c) => ({ cls: "c-" + c, value: overall[c] || 0, label: tr(cfg, "colour_" + c) }));
@@ -123,24 +196,25 @@
           : c.community || "—"),
         stack(HOUSING.map((k) => ({ cls: "c-" + k, value: c[k] || 0 }))),
         span("community-red", "▲ " + fmt(c.red)),
-      ]))),
-      reasons.length ? h("H4", {}, tr(cfg, "top_red_reasons")) : null,
-      reasons.length ? div("chips", reasons.map(([code, n]) =>
-        span("chip", (cfg.t["reason_" + code] || code) + " " + fmt(n)))) : null,
+      ])), ROWS),
+      reasons.length ? div("red-reasons", [h("H4", {}, tr(cfg, "top_red_reasons")), div("chips", reasons.map(([code, n]) =>
+        span("chip", (cfg.t["reason_" + code] || code) + " " + fmt(n))))], OPTIONAL) : null,
     ];
   }
   function firePage(cfg, fire) {
-    return (fire || []).map((s) => {
+    // Systems in a list the wall may shorten (the last ones go when the page has no room).
+    return div("systems", (fire || []).map((s) => {
       const parts = [
         { cls: "d-alarm", value: s.alarm, label: tr(cfg, "dev_alarm") },
         { cls: "d-online", value: s.online, label: tr(cfg, "dev_online") },
         { cls: "d-offline", value: s.offline, label: tr(cfg, "dev_offline") },
+        { cls: "d-maint", value: s.maintenance, label: tr(cfg, "dev_maintenance"), optional: true },
       ];
       return div("system" + (s.alarm > 0 ? " has-alarm" : ""), [
         div("system-head", [span("system-name", tr(cfg, "system_" + s.system)), span("system-total", fmt(s.total))]),
         stack(parts), legend(cfg, parts),
       ]);
-    });
+    }), ROWS);
   }
   function caseLoopPage(cfg, cases, casesView) {
     // The cases view is republished the moment any screen acts on a case: prefer its counts.
@@ -158,12 +232,12 @@
         bigNumber(tr(cfg, "overdue"), cases ? cases.overdue : null, cases && cases.overdue > 0 ? "is-bad" : ""),
       ]),
       div("bars", main.map((r) => barRow(tr(cfg, "state_" + r.state), r.count, max, "b-case"))),
-      side.length ? div("chips", side.map((r) => span("chip", tr(cfg, "state_" + r.state) + " " + fmt(r.count)))) : null,
+      side.length ? div("chips", side.map((r) => span("chip", tr(cfg, "state_" + r.state) + " " + fmt(r.count))), OPTIONAL) : null,
       // A wall's view holds code and category only (no id, no title): a row, not a button.
       overdueList.length ? div("overdue-list", overdueList.map((c) => window.cockpitCases && c.id !== undefined
         ? window.cockpitCases.caseButton(cfg, c)
-        : div("overdue-row", "⚠ " + (c.code || c.id || "") + " " + caseTitle(cfg, c)))) : null,
-      window.cockpitCases ? window.cockpitCases.ranking(cfg, casesView, 3) : null,
+        : div("overdue-row", "⚠ " + (c.code || c.id || "") + " " + caseTitle(cfg, c))), ROWS) : null,
+      window.cockpitCases ? div("case-ranking-slot", window.cockpitCases.ranking(cfg, casesView, 3), OPTIONAL) : null,
     ];
   }
   function caseTitle(cfg, c) {
@@ -241,10 +315,10 @@
       rows.length ? div("watch-list", rows.map((r) => h("Button", {
         pick: { kind: "enterprise", id: r.enterprise_id }, className: "watch-row",
       }, [badge(cfg, r.level), span("watch-name", enterpriseName(cfg, r.enterprise_id, r.industry)),
-        span("watch-signals", tr(cfg, "signals") + " " + fmt(r.signals)), sourceChips(cfg, r.sources)])))
+        span("watch-signals", tr(cfg, "signals") + " " + fmt(r.signals)), sourceChips(cfg, r.sources)])), ROWS)
         : note(tr(cfg, "nothing_on_watch")),
       // With room to spare, say how an enterprise gets on the list (visitors ask).
-      rows.length < 3 ? note(tr(cfg, "smoke_how")) : null,
+      rows.length < 3 ? div("note", tr(cfg, "smoke_how"), OPTIONAL) : null,
     ];
   }
   function visitsPage(cfg, visits) {
@@ -257,7 +331,7 @@
         bigNumber(tr(cfg, "visits"), visits.total, visits.total > 0 ? "is-warn" : ""),
         bigNumber(tr(cfg, "enterprises"), visits.enterprises),
       ]),
-      triggers.length ? div("bars", triggers.slice(0, cfg.mode === "tablet" ? 8 : 4).map((r) => barRow(bi(cfg, r), r.count, max, "b-visit")))
+      triggers.length ? div("bars", triggers.slice(0, cfg.mode === "tablet" ? 8 : 4).map((r) => barRow(bi(cfg, r), r.count, max, "b-visit")), ROWS)
         : note(tr(cfg, "no_visits")),
       due.length ? div("watch-list", due.map((r) => h("Button", {
         pick: { kind: "enterprise", id: r.enterprise_id }, className: "watch-row",
@@ -302,10 +376,12 @@
         bigNumber(tr(cfg, "enterprises"), b.enterprises),
         bigNumber(tr(cfg, "tax_wan"), Math.round(b.tax_wan || 0)),
       ]),
-      street.length ? div("trend-line", street.join(" · ")) : null,
+      street.length ? div("trend-line", street.join(" · "), OPTIONAL) : null,
       h("Table", { className: "table" }, [
         h("Thead", {}, h("Tr", {}, columns.map((k) => h("Th", {}, tr(cfg, k))))),
-        h("Tbody", {}, top.map((r) => h("Tr", {}, columns.map((k) => h("Td", {}, cell[k](r)))))),
+        // A long address gives way (an ellipsis on the wall, whole in its title), never the numbers.
+        h("Tbody", ROWS, top.map((r) => h("Tr", {}, columns.map((k, i) =>
+          h("Td", i ? {} : { className: "cell-name", title: cell[k](r) }, cell[k](r)))))),
       ]),
     ];
   }
@@ -326,8 +402,8 @@
         bigNumber(tr(cfg, "due_visit"), elders.due_visit, elders.due_visit > 0 ? "is-bad" : ""),
         bigNumber(tr(cfg, "living_alone"), elders.living_alone),
       ]),
-      div("bars", signals.map(([code, n]) => barRow(tr(cfg, "signal_" + code), n, max, "b-visit"))),
-      note(tr(cfg, "elders_privacy")),
+      div("bars", signals.map(([code, n]) => barRow(tr(cfg, "signal_" + code), n, max, "b-visit")), ROWS),
+      div("note", tr(cfg, "elders_privacy"), OPTIONAL),
     ];
   }
   function devicesPage(cfg, elevators, taxi) {
@@ -337,15 +413,17 @@
       { cls: "d-alarm", value: elevators.trapped, label: tr(cfg, "elev_trapped") },
       { cls: "d-online", value: elevators.running, label: tr(cfg, "elev_running") },
       { cls: "d-offline", value: elevators.offline, label: tr(cfg, "dev_offline") },
+      { cls: "d-maint", value: elevators.maintenance, label: tr(cfg, "dev_maintenance"), optional: true },
       { cls: "d-unknown", value: elevators.unknown, label: tr(cfg, "dev_unknown") },
     ];
     const kiosk = [
       { cls: "d-alarm", value: taxi.fault, label: tr(cfg, "kiosk_fault") },
       { cls: "d-online", value: taxi.online, label: tr(cfg, "dev_online") },
       { cls: "d-offline", value: taxi.offline, label: tr(cfg, "dev_offline") },
+      { cls: "d-maint", value: taxi.maintenance, label: tr(cfg, "dev_maintenance"), optional: true },
       { cls: "d-unknown", value: taxi.unknown, label: tr(cfg, "dev_unknown") },
     ];
-    return [
+    return div("systems", [
       div("system" + (elevators.trapped > 0 ? " has-alarm" : ""), [
         div("system-head", [span("system-name", tr(cfg, "elevators")), span("system-total", fmt(elevators.total))]),
         stack(lift), legend(cfg, lift.filter((p) => p.value > 0 || p.cls !== "d-unknown")),
@@ -353,9 +431,9 @@
       div("system", [
         div("system-head", [span("system-name", tr(cfg, "taxi")), span("system-total", fmt(taxi.total))]),
         stack(kiosk), legend(cfg, kiosk.filter((p) => p.value > 0 || p.cls !== "d-unknown")),
-        div("trend-line", tr(cfg, "recent_calls") + " " + fmt(taxi.recent_calls)),
+        div("trend-line", tr(cfg, "recent_calls") + " " + fmt(taxi.recent_calls), OPTIONAL),
       ]),
-    ];
+    ], ROWS);
   }
   // A long category name may wrap (tables keep numbers on one line): English names would
   // otherwise push the table past a wall panel's edge and the tablet's two columns of pages.
@@ -380,7 +458,7 @@
       ]),
       rows.length ? h("Table", { className: "table" }, [
         h("Thead", {}, h("Tr", {}, columns.map((k) => h("Th", {}, tr(cfg, k))))),
-        h("Tbody", {}, rows.map((r) => h("Tr", {}, columns.map((k, i) => h("Td", i ? {} : WRAP, cell[k](r)))))),
+        h("Tbody", ROWS, rows.map((r) => h("Tr", {}, columns.map((k, i) => h("Td", i ? {} : WRAP, cell[k](r)))))),
       ]) : note(tr(cfg, "no_requests")),
       tablet ? note(tr(cfg, "satisfaction_note").replace("{n}", fmt(req.answered || 0))) : null,
     ];
@@ -402,7 +480,7 @@
         signed((t.total || 0) - (t.previous || 0))),
       rows.length ? h("Table", { className: "table" }, [
         h("Thead", {}, h("Tr", {}, columns.map((k) => h("Th", {}, tr(cfg, k))))),
-        h("Tbody", {}, rows.map((r) => h("Tr", {}, columns.map((k, i) => h("Td", i ? {} : WRAP, cell[k](r)))))),
+        h("Tbody", ROWS, rows.map((r) => h("Tr", {}, columns.map((k, i) => h("Td", i ? {} : WRAP, cell[k](r)))))),
       ]) : note(tr(cfg, "no_topics")),
       tablet ? note(tr(cfg, "topics_note")) : null,
     ];
@@ -433,10 +511,7 @@
       memo.receivedAt = now;
     }
     if (memo.receivedAt === undefined) memo.receivedAt = now;
-    const clock = new Date(now).toLocaleString(cfg.lang === "zh" ? "zh-CN" : "en-GB", {
-      timeZone: ZONE, hour12: false, year: "numeric", month: "2-digit", day: "2-digit",
-      hour: "2-digit", minute: "2-digit", second: "2-digit",
-    });
+    const clock = window.cockpitDates.stamp(new Date(now), { seconds: true });
     const sources = (view && view.sources) || [];
     const lost = now - memo.receivedAt > cfg.lost_after_ms;
     recoverWhenBack(cfg, lost, now, memo);
@@ -498,10 +573,13 @@
 
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
     cockpit: {
-      fillKpis: function (overview, gov, ent, liv, cases) {
+      fillKpis: function (overview, gov, ent, liv, cases, cfg) {
         const ok = (overview && overview.kpis) || {};
         const ck = (cases && cases.kpis) || {};
-        const red = gov && gov.alerts ? gov.alerts.open_by_level.red : null;
+        // Open red alerts and cleared ones whose case is not closed (cockpit/panels.py).
+        const red = gov && gov.alerts
+          ? (gov.alerts.red_unsettled !== undefined ? gov.alerts.red_unsettled : gov.alerts.open_by_level.red)
+          : null;
         const elders = liv && liv.elders ? liv.elders : {};
         const values = {
           cases_today: fmt(ck.cases_today !== undefined ? ck.cases_today : ok.cases_today),
@@ -513,9 +591,10 @@
           elders_due: fmt(elders.due_visit),
         };
         const details = {
-          devices_online: ok.devices_total
-            ? "/ " + fmt(ok.devices_total) + " · " + share(ok.devices_online, ok.devices_total).toFixed(1) + "%"
-            : "",
+          devices_online: devicesDetail(cfg, ok),
+          // 按期办结率 is on-time closure; on-time handling is told beside it, by its own name.
+          on_time_rate: ck.on_time_handling !== undefined && ck.on_time_handling !== null
+            ? tr(cfg, "kpi_on_time_handling") + " " + rate(ck.on_time_handling) : "",
         };
         const alerting = {
           open_red_alerts: red > 0,
@@ -529,14 +608,14 @@
       },
       // Each panel is drawn into its body; the output only says what happened (tests read it).
       fill_governance: function (view, n, cases, cfg) {
-        return mount("panel-governance-body",
-          view ? pager(cfg, n, governancePages(cfg, view, cases)) : waiting(cfg));
+        return drawPanel("panel-governance-body",
+          view ? pager(cfg, n, governancePages(cfg, view, cases)) : waiting(cfg), cfg);
       },
       fill_enterprise: function (view, n, cfg) {
-        return mount("panel-enterprise-body", view ? pager(cfg, n, enterprisePages(cfg, view)) : waiting(cfg));
+        return drawPanel("panel-enterprise-body", view ? pager(cfg, n, enterprisePages(cfg, view)) : waiting(cfg), cfg);
       },
       fill_livelihood: function (view, n, cfg) {
-        return mount("panel-livelihood-body", view ? pager(cfg, n, livelihoodPages(cfg, view)) : waiting(cfg));
+        return drawPanel("panel-livelihood-body", view ? pager(cfg, n, livelihoodPages(cfg, view)) : waiting(cfg), cfg);
       },
       fillTicker: function (ticker, cfg) {
         const items = (ticker && ticker.items) || [];
@@ -563,7 +642,8 @@
         memo.newest = newest;
         return mount(track, items.map((item) => h("Button", {
           pick: { kind: "alert", id: String(item.id) },
-          className: "ticker-item level-" + item.level + (item.status === "resolved" ? " is-resolved" : ""),
+          className: "ticker-item level-" + item.level
+            + (clearedCaseOpen(item) ? " is-cleared-case-open" : item.status === "resolved" ? " is-resolved" : ""),
           title: tr(cfg, "tap_for_detail"),
         }, [
           badge(cfg, item.level),
@@ -571,8 +651,10 @@
           // A group (cockpit/alert_groups.py) says how many and where, in the first two places.
           item.group ? span("ticker-count", "×" + fmt(item.count)) : null,
           item.group && (item.places || []).length ? span("ticker-places", groupPlaces(cfg, item, 2)) : null,
-          span("ticker-time", when(cfg, item.ts)),
-          item.status === "resolved" ? span("ticker-status", "✓ " + tr(cfg, "status_resolved")) : null,
+          span("ticker-time", when(cfg, item.ts, { dayless: true })),
+          clearedCaseOpen(item)
+            ? span("ticker-status ticker-case", "✓ " + tr(cfg, "status_cleared_case_open") + " (" + caseLine(cfg, item.case) + ")")
+            : item.status === "resolved" ? span("ticker-status", "✓ " + tr(cfg, "status_resolved")) : null,
         ])));
       },
       freshness: freshness,
@@ -596,24 +678,32 @@
           ]);
         }
         const reasons = item.reasons || [];
-        const object = tr(cfg, "object_" + item.object_type) +
-          (item.object_id !== null && item.object_id !== undefined ? " #" + item.object_id : "");
-        const status = item.status === "resolved" ? "status_resolved"
-          : item.acknowledged_at ? "status_acknowledged" : "status_new";
+        // Named by its kind and place (烟感 · 安图路3号 · 5楼), a building by its address: never by
+        // a row number. The worker spells `where` (cockpit/places.py), masked for every screen.
+        const where = item.where || null;
+        const said = where ? (cfg.lang === "en" ? where.en : where.zh) || {} : {};
+        const object = said.device || said.headline || tr(cfg, "object_" + item.object_type);
+        const status = clearedCaseOpen(item) ? "status_cleared_case_open"
+          : item.status === "resolved" ? "status_resolved"
+            : item.acknowledged_at ? "status_acknowledged" : "status_new";
         return div("card card-alert level-" + item.level, [
           h("H2", { className: "card-title" }, [badge(cfg, item.level), " ",
             (cfg.lang === "en" ? item.title_en : item.title_zh) || "—"]),
           field(tr(cfg, "level"), tr(cfg, "level_" + item.level) + (item.escalated ? " · " + tr(cfg, "escalated") : "")),
           field(tr(cfg, "object"), object),
+          window.cockpitCases ? window.cockpitCases.whereBlock(cfg, where) : null,
           field(tr(cfg, "raised_at"), when(cfg, item.ts)),
           field(tr(cfg, "acknowledged_at"), item.acknowledged_at ? when(cfg, item.acknowledged_at) : tr(cfg, "not_acknowledged")),
           field(tr(cfg, "status"), tr(cfg, status)),
+          item.case ? field(tr(cfg, "alert_case"), caseLine(cfg, item.case)) : null,
           h("H3", {}, tr(cfg, "reasons")),
           reasons.length ? h("Ul", { className: "card-reasons" }, reasons.map((r) =>
             h("Li", {}, cfg.lang === "en" ? r.text_en || r.en : r.text_zh || r.zh))) : note(tr(cfg, "no_reasons")),
           // Acknowledging registers the alert's case; the case card (assets/cases.js) takes over.
           // Only a role that may act sees the button; the server checks the tap again.
-          cfg.mode === "tablet" && cfg.can && cfg.can.act && item.status !== "resolved" && window.cockpitCases
+          // A cleared alert whose case nobody registered yet: acknowledging registers the case.
+          cfg.mode === "tablet" && cfg.can && cfg.can.act && window.cockpitCases
+            && (item.status !== "resolved" || (item.case && item.case.state === "reported"))
             ? window.cockpitCases.acknowledgeButton(cfg, item) : null,
         ]);
       },

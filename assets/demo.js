@@ -15,14 +15,32 @@
   }
   function line(cfg, caption) {
     const kind = caption.kind || "info";
+    const text = (cfg && cfg.lang === "en" ? caption.en : caption.zh) || "";
     return [
       h("Span", { className: "demo-caption-time" }, caption.time || ""),
       h("Span", { className: "demo-kind kind-" + kind },
         (ICONS[kind] || "•") + " " + tr(cfg, "demo_kind_" + kind)),
-      h("Span", { className: "demo-caption-text" },
-        (cfg && cfg.lang === "en" ? caption.en : caption.zh) || ""),
+      // Two lines at most on the wall; the title keeps the whole caption.
+      h("Span", { className: "demo-caption-text", title: text }, text),
     ];
   }
+
+  // The bar's height is fixed: when a caption wraps to two lines, the oldest earlier lines give
+  // way, whole, instead of the bar growing into the wall above or cutting a line in half.
+  function fitCaptions() {
+    const box = document.querySelector(".demo-captions");
+    if (!box) return;
+    const items = box.querySelectorAll(".demo-history-item");
+    items.forEach((item) => { item.style.display = ""; });
+    for (let i = items.length - 1; i >= 0 && box.scrollHeight > box.clientHeight + 1; i -= 1) {
+      items[i].style.display = "none";
+    }
+  }
+  // Measured once Dash has drawn what fillBar returned (the frame after next), and on a resize.
+  function fitCaptionsSoon() {
+    requestAnimationFrame(() => requestAnimationFrame(fitCaptions));
+  }
+  window.addEventListener("resize", fitCaptionsSoon);
 
   window.dash_clientside = Object.assign({}, window.dash_clientside, {
     demo: {
@@ -33,6 +51,7 @@
         const current = view.current;
         const earlier = captions.slice(Math.max(0, captions.length - 1 - HISTORY), -1).reverse();
         const state = view.preparing && view.mode !== "replay" ? "preparing" : view.state;
+        fitCaptionsSoon();
         return [
           current ? line(cfg, current) : tr(cfg, "demo_waiting_caption"),
           "demo-caption" + (current ? " kind-" + (current.kind || "info") : ""),

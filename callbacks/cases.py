@@ -15,11 +15,12 @@ from callbacks.shell import reader_for
 from cockpit.access.audit import OK, REFUSED, AuditLog
 from cockpit.access.policy import AccessDenied, Permission, Principal, case_guard, may, require
 from cockpit.cases.desk import CODE_PREFIX, ActResult, CaseActionError, CaseDesk
-from cockpit.cases.panel import CASES
+from cockpit.cases.panel import CASES, case_summary
 from cockpit.cases.workflow import CaseRecord, allowed
 from cockpit.domain.kinds import CaseSource, CaseState
 from cockpit.i18n import label, pick_language
 from cockpit.store.outage import StoreUnavailableError
+from data_adapters.base import AdapterError
 from layouts.cases import (
     ALERT_ACK,
     CASE_ACT,
@@ -40,6 +41,7 @@ from layouts.map import CASE_PICK_ID
 log = logging.getLogger(__name__)
 
 ReadView = Callable[[str], dict[str, Any] | None]
+ReadCase = Callable[[int], dict[str, Any] | None]  # a case's row by id (data_adapters.case_facts)
 WhoIsIt = Callable[[], Principal | None]
 LOCATION = "_pages_location"  # Dash pages' own location: its query names the profile and language
 # The demo plays its own street through its own desk: a visitor watches its cases, acts on none.
@@ -236,8 +238,10 @@ class CaseScreens:
         read_demo: ReadView | None = None,
         audit: AuditLog | None = None,
         source_ip: Callable[[], str | None] = lambda: None,
+        read_case: ReadCase | None = None,
     ) -> None:
         self.read_view = read_view
+        self.read_case = read_case
         self.desk = desk
         self.default_lang = default_lang
         self.read_demo = read_demo
@@ -253,6 +257,22 @@ class CaseScreens:
     def read_cases(self, mode: str) -> dict[str, Any] | None:
         """Return the `cases` view the page's profile shows: a demo page never sees production's."""
         return reader_for(mode, self.read_view, self.read_demo)(CASES)
+
+    def lookup(self, view: Mapping[str, Any] | None, case_id: int, mode: str) -> Any:
+        """Return the case as published, else (a production page) as stored, else None.
+
+        The published lists hold the hundred most pressing open cases; the map marks every open
+        case, and a KPI list names closed ones too: those are read by id from the store.
+        """
+        found = find_case(view, case_id)
+        if found is not None or self.read_case is None or self.desk is None or mode == "demo":
+            return found
+        try:
+            row = self.read_case(case_id)
+        except (AdapterError, StoreUnavailableError) as exc:
+            log.warning("case %s: could not read it for its card: %s", case_id, exc)
+            return None
+        return case_summary(row, self.desk.clock.now()) if row else None
 
     def interactive(self, principal: Principal | None, mode: str) -> bool:
         """Tell whether the card offers actions: a role that may act, on an acting page."""
@@ -277,7 +297,7 @@ class CaseScreens:
         if not may(principal, Permission.VIEW_RECORDS):
             return no_update  # a wall or a stranger reads no case
         view = self.read_cases(mode)
-        published = find_case(view, case_id)
+        published = self.lookup(view, case_id, mode)
         case = shown if shown is not None else published
         return case_card(
             case,
@@ -329,7 +349,7 @@ class CaseScreens:
             if not may(principal, Permission.VIEW_RECORDS):
                 return no_update
             return self.card(principal, case_id, search, nonce=nonce, message=refused(exc, lang))
-        case = find_case(self.read_cases(mode), case_id)
+        case = self.lookup(self.read_cases(mode), case_id, mode)
         shown = moved(
             case,
             result,
@@ -376,7 +396,7 @@ class CaseScreens:
             if not may(principal, Permission.VIEW_RECORDS):
                 return no_update
             return case_card(None, lang, message=refused(exc, lang))
-        case = find_case(self.read_cases(mode), result.case_id)
+        case = self.lookup(self.read_cases(mode), result.case_id, mode)
         shown = moved(
             case,
             result,
@@ -406,12 +426,13 @@ def register(
     who: WhoIsIt,
     audit: AuditLog | None = None,
     source_ip: Callable[[], str | None] = lambda: None,
+    read_case: ReadCase | None = None,
 ) -> None:
     """Attach the case card, action, acknowledge and cases-panel callbacks to the app.
 
     `who()` returns the signed-in principal of the current request (cockpit.web.identity).
     """
-    screens = CaseScreens(read_view, desk, default_lang, read_demo, audit, source_ip)
+    screens = CaseScreens(read_view, desk, default_lang, read_demo, audit, source_ip, read_case)
     overlay = Output("card-overlay", "children", allow_duplicate=True)
 
     @app.callback(

@@ -17,9 +17,11 @@ from dash import ClientsideFunction, Dash, Input, Output, State, ctx, no_update
 
 from cockpit.access.audit import OK, REFUSED, AuditLog
 from cockpit.access.policy import Permission, Principal, may
+from cockpit.demo.captions import DEMO_VIEW, PREPARING
 from cockpit.demo.controller import DemoController, DemoError
 from cockpit.demo.rooms import CLOSED, DemoRooms
 from cockpit.i18n import label, pick_language
+from layouts.demo import preparing_step
 
 log = logging.getLogger(__name__)
 
@@ -181,13 +183,53 @@ def register(
         Input("demo-reload", "data"),
         prevent_initial_call=True,
     )
-    # The "preparing" page asks again every two seconds until the demo street is ready.
+    # The "rooms full" page asks again now and then; the "preparing" page loads once, when ready.
     clientside(
         "reload",
         Output("demo-wait", "disabled"),
         Input("demo-wait", "n_intervals"),
         prevent_initial_call=True,
     )
+
+    @app.callback(
+        Output("demo-prep-fill", "style"),
+        Output("demo-prep-bar", "aria-valuenow"),
+        Output("demo-prep-step", "children"),
+        Output("demo-prep-ready", "data"),
+        Input("demo-prep-poll", "n_intervals"),
+        State("demo-prep-lang", "data"),
+        prevent_initial_call=True,
+    )
+    def preparing(_n: int, lang: str | None):
+        """Move the "preparing" bar to the room's step; say when its street is ready."""
+        share, step, ready = preparation(rooms)
+        lang = pick_language(lang, "zh")
+        return (
+            {"width": f"{100 * share:.0f}%"},
+            round(100 * share),
+            preparing_step(share, step, lang),
+            {"ready": True} if ready else no_update,
+        )
+
+    clientside(
+        "reload",
+        Output("demo-prep-poll", "disabled"),
+        Input("demo-prep-ready", "data"),
+        prevent_initial_call=True,
+    )
+
+
+def preparation(rooms: DemoRooms) -> tuple[float, str, bool]:
+    """Return how far the requester's room is (share, step label key) and whether it plays."""
+    controller = rooms.current()
+    if controller is not None:
+        ready = controller.ensure_started() or controller.failure is not None
+        share, step = controller.progress()
+        return share, step, ready
+    # Another web worker prepares the room (cockpit/demo/shared.py): its demo view says when.
+    view = rooms.read_view_current(DEMO_VIEW) or {}
+    ready = bool(view) and not view.get("preparing") and view.get("state") != PREPARING
+    return 0.0, "demo_step_elsewhere", ready
 
 
 def language(config: dict[str, Any] | None) -> str:

@@ -19,11 +19,13 @@ from cockpit.map_layers import (
     MAP_DEVICES,
     MAP_GEOMETRY,
     card_shard,
+    cell_view,
     compose_building_card,
     compose_device_card,
     layer_view,
 )
 from cockpit.panels import MAP_COLOURS
+from cockpit.places import PERSONAL_DEVICE_KINDS
 from layouts.map import (
     BUILDINGS_ID,
     CONFIG_ID,
@@ -59,12 +61,27 @@ def register(
         "map_layer",
         lambda name, version: serve_layer(read_view, name, version, packed),
     )
+    cell = "/device-cells/<version>/<int(signed=True):column>/<int(signed=True):row>.json"
+    app.server.add_url_rule(
+        "/map-layers" + cell,
+        "map_device_cell",
+        lambda version, column, row: serve_cell(
+            read_view, version, column, row, may(who(), Permission.VIEW_RECORDS)
+        ),
+    )
     if read_demo is not None:
         # Not cached here: a demo restarts with a new street, and a demo map loads once.
         app.server.add_url_rule(
             "/map-layers/demo/<name>/<version>.json",
             "demo_map_layer",
             lambda name, version: serve_layer(read_demo, name, version),
+        )
+        app.server.add_url_rule(
+            "/map-layers/demo" + cell,
+            "demo_map_device_cell",
+            lambda version, column, row: serve_cell(
+                read_demo, version, column, row, may(who(), Permission.VIEW_RECORDS)
+            ),
         )
 
     def clientside(function: str, *args: Any) -> None:
@@ -144,6 +161,42 @@ def _properties(click: Any) -> dict[str, Any]:
 def _is_id(value: Any) -> bool:
     """Tell whether a value can be a row id (the browser sends what it likes)."""
     return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def serve_cell(
+    read_view: ReadView, version: str, column: int, row: int, may_read_records: bool = False
+) -> flask.Response:
+    """Return one cell's device dots as GeoJSON; a cell with none, or of another set, is empty.
+
+    A dot of a device in someone's home (an elder's water meter or door sensor) says which floor
+    and which device only to a role that may read records; to others it is a dot in a building.
+    """
+    current = ((read_view(MAP_GEOMETRY) or {}).get("device_cells") or {}).get("version")
+    held = read_view(cell_view(column, row)) if current is not None else None
+    features = held["features"] if held and held.get("set") == current else []
+    if not may_read_records:
+        features = [
+            _unplaced(f) if f["properties"]["k"] in PERSONAL_DEVICE_KINDS else f for f in features
+        ]
+    # flask-compress packs it (cockpit/web/compression.py): a district cell is some 150 KB plain.
+    response = flask.Response(
+        orjson.dumps({"type": "FeatureCollection", "features": features}),
+        mimetype="application/geo+json",
+    )
+    # The URL names the set: while it holds, this cell never changes for this URL.
+    response.headers["Cache-Control"] = (
+        "private, max-age=31536000, immutable" if version == current else "no-cache"
+    )
+    response.headers["Vary"] = "Cookie"  # what a cell says depends on who signed in
+    return response
+
+
+def _unplaced(dot: dict[str, Any]) -> dict[str, Any]:
+    """Return a personal device's dot without its floor and code."""
+    return {
+        **dot,
+        "properties": {k: v for k, v in dot["properties"].items() if k not in ("f", "c")},
+    }
 
 
 def serve_layer(

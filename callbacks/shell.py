@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import orjson
-from dash import ClientsideFunction, Dash, Input, Output, State, no_update
+from dash import ALL, ClientsideFunction, Dash, Input, Output, State, ctx, no_update
 from dash.exceptions import PreventUpdate
 
-from cockpit.access.policy import Principal
+from cockpit.access.policy import Permission, Principal, may
 from cockpit.access.views import views_for
 from cockpit.heartbeat import WORKER_HEARTBEAT, parse_heartbeat, stale_limit_s
 from cockpit.live import LiveStoreError
+from cockpit.panels import KPI_LISTS, LISTED_KPIS
 from cockpit.web.identity import current_principal
+from layouts.kpi_lists import KPI_OPEN, kpi_list_card
 from layouts.map import PICK_ID
 from layouts.panels import PANELS, WALL_KPIS
 from layouts.shell import SOURCES
@@ -34,6 +36,8 @@ REFRESHED_VIEWS: tuple[str, ...] = (
 PULSE_VIEW = "overview"
 
 ReadRaw = Callable[[str], bytes | None]
+# The last n bytes of each named view, in one round trip (LiveStore.get_view_tails).
+ReadTails = Callable[[Sequence[str], int], list[bytes | None]]
 # The publisher appends version, generated_at and published_wall last: they sit in the tail.
 TAIL_BYTES = 160
 VERSION_KEY = b'"version":"'
@@ -95,17 +99,32 @@ def refresh_views(
     held: dict[str, str] | None,
     now_wall: float,
     limit_s: float | None = None,
+    tails: Mapping[str, bytes | None] | None = None,
 ) -> tuple[list[Any], Any, dict[str, Any]]:
     """Return each view (no_update when the client holds its version), the versions, a heartbeat.
 
     The heartbeat says how old the pulse view is and, given the limit, whether that is stale:
     both measured here, on the server's clock, so a browser's wrong clock cannot fake freshness.
+    `tails` (by store name: each view's last TAIL_BYTES, read at once) lets an unchanged view be
+    recognised without reading it whole; a view whose tail says nothing is read whole.
     """
     held = held or {}
     versions = dict(held)
     out: list[Any] = []
     age_s = None
     for name in names:
+        if tails is not None and name in tails:
+            tail = tails[name]
+            if not tail:
+                out.append(no_update)
+                continue
+            stamps = peek(tail)
+            if stamps is not None:
+                if name == PULSE_VIEW:
+                    age_s = round(now_wall - stamps[1], 1)
+                if held.get(name) == stamps[0]:
+                    out.append(no_update)
+                    continue
         raw = read_raw(name)
         if not raw:
             out.append(no_update)
@@ -127,6 +146,20 @@ def refresh_views(
     return out, (versions if versions != held else no_update), heartbeat
 
 
+def kpi_list_for(principal: Principal | None, name: str, read_raw: ReadRaw, lang: str) -> Any:
+    """Return the card listing what a KPI counts, or no_update for a wall, a stranger or a typo.
+
+    The wall (kiosk) and any role without VIEW_RECORDS get nothing: its KPIs are aggregates.
+    """
+    if not may(principal, Permission.VIEW_RECORDS) or name not in LISTED_KPIS:
+        return no_update
+    try:
+        raw = read_raw(KPI_LISTS)
+    except LiveStoreError:
+        raise PreventUpdate from None
+    return kpi_list_card(name, orjson.loads(raw) if raw else None, lang)
+
+
 def register(
     app: Dash,
     read_raw: ReadRaw,
@@ -134,6 +167,7 @@ def register(
     read_demo: ReadRaw | None = None,
     who: Callable[[], Principal | None] = current_principal,
     *,
+    read_tails: ReadTails | None = None,
     ready_after_intervals: float = 2.0,
     default_interval_s: float = 1.0,
 ) -> None:
@@ -151,20 +185,28 @@ def register(
         + [Output("view-versions", "data"), Output("heartbeat-store", "data")],
         Input("refresh-interval", "n_intervals"),
         State("view-versions", "data"),
-        State("labels-store", "data"),
+        # The page's profile alone, not the labels (16 KB uploaded with every poll otherwise).
+        State("page-profile", "data"),
         prevent_initial_call=True,
     )
-    def refresh(_tick: int, held: dict[str, str] | None, config: dict[str, Any] | None):
+    def refresh(_tick: int, held: dict[str, str] | None, profile: dict[str, Any] | None):
         """Return the views newer than the client's, their versions and a heartbeat."""
         principal = who()
         if principal is None:
             raise PreventUpdate  # no session, nothing: whatever the gate in front did
-        reader = reader_for((config or {}).get("mode"), read_raw, read_demo)
-        chosen = role_reader(reader, views_for(principal, views))
+        mode = (profile or {}).get("mode")
+        reader = reader_for(mode, read_raw, read_demo)
+        names = views_for(principal, views)
+        chosen = role_reader(reader, names)
         try:
+            tails = None
+            if read_tails is not None and mode != "demo":
+                stores = [store for store in views if names.get(store)]
+                read = read_tails([names[store] for store in stores], TAIL_BYTES)
+                tails = dict(zip(stores, read, strict=True))
             beat = parse_heartbeat(reader(WORKER_HEARTBEAT))
             limit = stale_limit_s(beat, ready_after_intervals, default_interval_s)
-            out, versions, heartbeat = refresh_views(chosen, views, held, time.time(), limit)
+            out, versions, heartbeat = refresh_views(chosen, views, held, time.time(), limit, tails)
         except LiveStoreError:
             # The view cache is unreachable: send nothing. The page keeps its last numbers and,
             # with no heartbeat for a few refreshes, says the live link is lost (assets/cockpit.js);
@@ -188,6 +230,7 @@ def register(
         Input("view-enterprise", "data"),
         Input("view-livelihood", "data"),
         Input("view-cases", "data"),
+        State("labels-store", "data"),
     )
     # Panels and ticker are drawn into the page by assets/draw.js, outside Dash's component tree
     # (thousands of Dash components made every store update slow); `data-drawn` says what happened.
@@ -237,6 +280,26 @@ def register(
         State("labels-store", "data"),
         prevent_initial_call=True,
     )
+
+    @app.callback(
+        Output("card-overlay", "children", allow_duplicate=True),
+        Input({"type": KPI_OPEN, "name": ALL}, "n_clicks"),
+        State("labels-store", "data"),
+        prevent_initial_call=True,
+    )
+    def open_kpi_list(_clicks: list[int | None], config: dict[str, Any] | None):
+        """Return the list behind the tapped KPI, built here, for a role that may view records."""
+        tapped = ctx.triggered_id
+        if not isinstance(tapped, dict) or not any(_clicks or ()):
+            raise PreventUpdate
+        config = config or {}
+        return kpi_list_for(
+            who(),
+            str(tapped.get("name")),
+            reader_for(config.get("mode"), read_raw, read_demo),
+            str(config.get("lang") or "zh"),
+        )
+
     clientside(
         "closeCard",
         Output("card-overlay", "children", allow_duplicate=True),

@@ -27,6 +27,10 @@ class AlertError(ValueError):
     """Refuse an alert action that does not fit the alert's state."""
 
 
+class AlertResolvedError(AlertError):
+    """Refuse to acknowledge an alert already resolved (its case may still be registered)."""
+
+
 @dataclass(frozen=True)
 class Raised:
     """Tell what raising a candidate did: the alert's id and whether it is new."""
@@ -122,7 +126,7 @@ class AlertBook:
         """
         status = self._status(conn, alert_id)
         if status == AlertStatus.RESOLVED:
-            raise AlertError(f"alert {alert_id} is resolved and cannot be acknowledged")
+            raise AlertResolvedError(f"alert {alert_id} is resolved and cannot be acknowledged")
         if status == AlertStatus.ACKNOWLEDGED:
             return False
         conn.execute(

@@ -105,7 +105,7 @@ def seed(scale, seed_value, center_lon, center_lat, reset, history_days, databas
     engine = _engine(database_url)
     if reset:
         clear_store(engine)
-    tier = get_tier(settings.scale, settings.street_code)
+    tier = get_tier(settings.scale, settings.street_code, settings.street_name)
     try:
         report = seed_street(
             engine,
@@ -262,7 +262,7 @@ def bench() -> None:
 )
 def bench_ingest_command(redis_url: str, scale: str, seconds: float) -> None:
     """Push readings through validation, de-duplication and rules into live state; time incidents."""
-    from cockpit.bench import bench_ingest
+    from cockpit.bench.ingest import bench_ingest
 
     bench_ingest(redis_url or None, scale, seconds, say=click.echo)
 
@@ -271,7 +271,7 @@ def bench_ingest_command(redis_url: str, scale: str, seconds: float) -> None:
 @bench_scale("Street that goes silent.")
 def bench_outage_command(scale: str) -> None:
     """Time the worker when every device of the street falls silent at once, and after."""
-    from cockpit.bench import bench_outage
+    from cockpit.bench.ingest import bench_outage
 
     bench_outage(scale, say=click.echo)
 
@@ -283,7 +283,7 @@ def bench_outage_command(scale: str) -> None:
 @bench_scale("Street to seed, with a year of cases, requests and alarms.")
 def bench_panels_command(database_url: str | None, scale: str) -> None:
     """Time the panel and building-facts queries and the housing-risk rule on a busy street."""
-    from cockpit.bench_panels import bench_panel_facts
+    from cockpit.bench.panels import bench_panel_facts
 
     bench_panel_facts(database_url, scale, say=click.echo)
 
@@ -292,7 +292,7 @@ def bench_panels_command(database_url: str | None, scale: str) -> None:
 @bench_scale("Street to seed, with a year of activity.")
 def bench_map_command(scale: str) -> None:
     """Time the map's layers, its refresh reads, its cards and what it adds to a worker tick."""
-    from cockpit.bench_map import bench_map
+    from cockpit.bench.map import bench_map
 
     bench_map(scale=scale, say=click.echo)
 
@@ -302,9 +302,33 @@ def bench_map_command(scale: str) -> None:
 @click.option("--redis-url", default=None, help="Redis for the view models; default: in-process.")
 def bench_refresh_command(scale: str, redis_url: str | None) -> None:
     """Time the screens' one refresh callback: nothing new, one view changed, every view changed."""
-    from cockpit.bench_refresh import bench_refresh
+    from cockpit.bench.refresh import bench_refresh
 
     bench_refresh(scale, redis_url, say=click.echo)
+
+
+@bench.command(name="compress")
+@bench_scale("Street to seed.")
+def bench_compress_command(scale: str) -> None:
+    """Print the wall's scripts, a full refresh and map layers on the wire, plain and compressed."""
+    from cockpit.bench.compress import bench_compress
+
+    bench_compress(scale, say=click.echo)
+
+
+@bench.command(name="all")
+@bench_scale("Street to seed for every bench.")
+@click.option("--redis-url", default=None, help="Redis for the refresh bench (db 3, say).")
+@click.option("--runs", type=int, default=100, show_default=True, help="Timed runs of a refresh.")
+@click.option("--no-browser", is_flag=True, help="Leave out the wall's first render in Chromium.")
+def bench_all_command(scale: str, redis_url: str | None, runs: int, no_browser: bool) -> None:
+    """Run the refresh, compression, map and wall benches; print one table of their figures."""
+    from cockpit.bench.all import bench_all
+
+    try:
+        bench_all(scale, redis_url, runs, browser=not no_browser, say=click.echo)
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 @bench.command(name="browser")
@@ -344,7 +368,7 @@ def bench_browser_command(
     password: str | None,
 ) -> None:
     """Measure a live page in headless Chromium: busy ms per second, long tasks, layout shifts."""
-    from cockpit.bench_browser import bench_browser
+    from cockpit.bench.browser import bench_browser
 
     try:
         width, height = (int(part) for part in size.lower().split("x"))
@@ -375,14 +399,110 @@ def import_group() -> None:
 file_argument = click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 
 
+skip_invalid_option = click.option(
+    "--skip-invalid",
+    is_flag=True,
+    help="Import the valid features or lines and list each invalid one left out, with its reason.",
+)
+allow_outside_option = click.option(
+    "--allow-outside",
+    is_flag=True,
+    help="Import even when buildings (and people) would lie outside the street's boundary.",
+)
+
+
 @import_group.command(name="buildings")
 @file_argument
+@skip_invalid_option
+@allow_outside_option
+@click.option(
+    "--allow-missing-uses",
+    is_flag=True,
+    help="Import even when no building is left for the street's households or enterprises.",
+)
 @database_option
-def import_buildings_command(file: Path, database_url: str | None) -> None:
+def import_buildings_command(
+    file: Path,
+    skip_invalid: bool,
+    allow_outside: bool,
+    allow_missing_uses: bool,
+    database_url: str | None,
+) -> None:
     """Replace the street's buildings with a GeoJSON FeatureCollection (e.g. an OSM export)."""
+    from functools import partial
+
     from cockpit.importers.buildings import import_buildings
 
-    _import(import_buildings, "buildings", file, database_url)
+    importer = partial(
+        import_buildings,
+        skip_invalid=skip_invalid,
+        allow_outside=allow_outside,
+        allow_missing_uses=allow_missing_uses,
+    )
+    _import(importer, "buildings", file, database_url)
+
+
+@import_group.command(name="geography")
+@click.argument("file", type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--layer",
+    "layers",
+    multiple=True,
+    metavar="[SOURCE=]KIND",
+    help=(
+        "What the features are: KIND for every feature of the file, SOURCE=KIND for one layer of "
+        "a GeoPackage or OSM file. KIND: boundary, community, grid, road, road_main, road_minor, "
+        "water, green, block. Without it a `layer`/`kind` property, the layer's name or OSM "
+        "tags decide."
+    ),
+)
+@skip_invalid_option
+@allow_outside_option
+@database_option
+def import_geography_command(
+    file: Path,
+    layers: tuple[str, ...],
+    skip_invalid: bool,
+    allow_outside: bool,
+    database_url: str | None,
+) -> None:
+    """Replace the simulated boundary, communities, grids, roads or water with a GIS file's.
+
+    GeoJSON, Shapefile, GeoPackage or an OSM extract (.osm.pbf), in WGS84.
+    """
+    from functools import partial
+
+    from cockpit.importers.geography import import_geography, layer_map
+
+    try:
+        mapping = layer_map(layers)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--layer") from exc
+    importer = partial(
+        import_geography, layers=mapping, skip_invalid=skip_invalid, allow_outside=allow_outside
+    )
+    _import(importer, "geography features", file, database_url)
+
+
+@import_group.command(name="devices")
+@file_argument
+@skip_invalid_option
+@click.option(
+    "--replace",
+    is_flag=True,
+    help="Remove every device the register does not list (the simulated fleet, say).",
+)
+@database_option
+def import_devices_command(
+    file: Path, skip_invalid: bool, replace: bool, database_url: str | None
+) -> None:
+    """Add or update devices from a device register CSV (id, kind, building or lon/lat, installed)."""
+    from functools import partial
+
+    from cockpit.importers.devices import import_devices
+
+    importer = partial(import_devices, skip_invalid=skip_invalid, replace=replace)
+    _import(importer, "devices", file, database_url)
 
 
 @import_group.command(name="residents")
@@ -403,6 +523,10 @@ def _import(importer, what: str, file: Path, database_url: str | None) -> None:
         report = importer(_engine(database_url), file)
     except (ImportFileError, ImportStoreError) as exc:
         raise click.ClickException(f"{file}: {exc} (nothing was imported)") from exc
+    for line in report.skipped:
+        click.echo(f"skipped {line}", err=True)
+    for line in report.warnings:
+        click.echo(f"WARNING: {line}", err=True)
     click.echo(f"imported {report.imported} {what} from {file} {report.details}")
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Callable
 
 LANGUAGES = ("zh", "en")
 
@@ -64,6 +66,19 @@ LABELS: dict[str, dict[str, str]] = {
     "demo_day": {"zh": "回放日期", "en": "Day"},
     "demo_no_days": {"zh": "暂无可回放的记录", "en": "No recorded day yet"},
     "demo_preparing": {"zh": "正在准备演示街道…", "en": "Preparing the demo street…"},
+    # The steps of a demo room's preparation, named on the "preparing" screen under its bar.
+    "demo_step_street": {
+        "zh": "生成街道：房屋、人口、企业与设备",
+        "en": "Building the street: housing, people, enterprises and devices",
+    },
+    "demo_step_history": {"zh": "补上近一个月的历史案件", "en": "Adding a month of past cases"},
+    "demo_step_copy": {"zh": "复制一份您专用的街道", "en": "Copying a street of your own"},
+    "demo_step_scenario": {"zh": "让街道运行起来", "en": "Setting the street running"},
+    "demo_step_first_view": {"zh": "绘制第一屏", "en": "Drawing the first screen"},
+    "demo_step_elsewhere": {
+        "zh": "正在由另一台服务器准备",
+        "en": "Being prepared by another server",
+    },
     "demo_failed": {"zh": "演示街道准备失败：", "en": "The demo street could not be prepared: "},
     "demo_state_playing": {"zh": "播放中", "en": "Playing"},
     "demo_state_paused": {"zh": "已暂停", "en": "Paused"},
@@ -111,15 +126,76 @@ LABELS: dict[str, dict[str, str]] = {
     "group_more_places": {"zh": "等{n}处", "en": "and {n} more"},
     "group_since": {"zh": "最早", "en": "First raised"},
     "close": {"zh": "关闭", "en": "Close"},
+    # The drill-down overlay's name for screen readers (a dialog needs one), whatever card it holds.
+    "card_dialog": {"zh": "详情卡片", "en": "Details card"},
     "tap_for_detail": {"zh": "点击查看详情", "en": "Tap for details"},
     "map": {"zh": "地图", "en": "Map"},
     "menu": {"zh": "导航", "en": "Go to"},
     # -- wall KPIs -----------------------------------------------------------------------------
     "closure_rate": {"zh": "处置完结率", "en": "Closure rate"},
-    "on_time_rate": {"zh": "按期办结率", "en": "On-time rate"},
-    "open_red_alerts": {"zh": "未处置红色预警", "en": "Open red alerts"},
+    "on_time_rate": {"zh": "按期办结率", "en": "On-time closure"},
+    "open_red_alerts": {"zh": "未处置红色预警", "en": "Red alerts not settled"},
     "enterprises_watch": {"zh": "冒烟预警企业", "en": "Enterprises on watch"},
     "elders_due": {"zh": "待走访独居老人", "en": "Elders due a visit"},
+    # What each KPI counts and over which window, under its number (layouts/panels.py).
+    "kpi_window_cases_today": {"zh": "今日 00:00 起", "en": "since 00:00 today"},
+    "kpi_window_closure_rate": {
+        "zh": "近30天 · 结案/立案",
+        "en": "last 30 days · closed/registered",
+    },
+    "kpi_window_on_time_rate": {"zh": "近30天 · 按期/结案", "en": "last 30 days · on time/closed"},
+    "kpi_window_devices_online": {"zh": "当前 · 在线/登记", "en": "now · online/registered"},
+    "kpi_window_open_red_alerts": {
+        "zh": "当前 · 未解除或案件未结",
+        "en": "now · open, or case open",
+    },
+    "kpi_window_enterprises_watch": {"zh": "当前 · 预警未解除", "en": "now · open smoke alerts"},
+    "kpi_window_elders_due": {"zh": "当前 · 告警未解除", "en": "now · open water/door alerts"},
+    "kpi_help_cases_today": {
+        "zh": "今日（北京时间 00:00 起）上报的案件数：告警、市民诉求和投诉。",
+        "en": "Cases reported today (since 00:00 Beijing time): alerts, requests and complaints.",
+    },
+    "kpi_help_closure_rate": {
+        "zh": "近30天上报并已立案的案件中，已结案（含已评价）的比例。",
+        "en": "Of the cases reported in the last 30 days and registered, the share closed "
+        "(evaluated included).",
+    },
+    "kpi_help_on_time_rate": {
+        "zh": "近30天上报且已结案的案件中，在结案时限内结案的比例；按时处置率另列。",
+        "en": "Of the cases reported in the last 30 days and closed, the share closed by their "
+        "deadline; on-time handling is shown beside it.",
+    },
+    "kpi_help_devices_online": {
+        "zh": "登记设备中，在允许的静默时间内上报过的设备数；离线与维护中分别列出。",
+        "en": "Registered devices that reported within their allowed silence; offline and in "
+        "maintenance are counted separately.",
+    },
+    "kpi_help_open_red_alerts": {
+        "zh": "红色预警中仍未解除的，加上已解除但其案件尚未结案的条数：解除不等于处置完毕。",
+        "en": "Red alerts still open, plus those cleared whose case is not closed yet: "
+        "cleared is not settled.",
+    },
+    "kpi_help_enterprises_watch": {
+        "zh": "有未解除冒烟预警（110、12345、96315、劳动监察等信号）的企业数。",
+        "en": "Enterprises with an open smoke alert (signals from 110, 12345, 96315, labour "
+        "inspection).",
+    },
+    "kpi_help_elders_due": {
+        "zh": "独居老人中，有未解除的用水或门磁告警、需上门探访的人数。",
+        "en": "Elders living alone with an open water or door alert, due a visit.",
+    },
+    "kpi_on_time_handling": {"zh": "按时处置率", "en": "On-time handling"},
+    # The tablet's KPI opens the list behind it (layouts/kpi_lists.py).
+    "kpi_open_list": {"zh": "查看清单", "en": "Show the list"},
+    "kpi_list_empty": {"zh": "暂无", "en": "None"},
+    "kpi_list_first": {"zh": "列出前 {n} 条", "en": "The first {n} are listed"},
+    "kpi_list_no_place": {"zh": "无地址", "en": "No address"},
+    "kpi_offline": {"zh": "离线", "en": "offline"},
+    "kpi_maintenance": {"zh": "维护中", "en": "in service"},
+    # A cleared alert whose case is still open: the ticker and the alert card say so.
+    "status_cleared_case_open": {"zh": "已解除 · 案件处置中", "en": "Cleared · case in hand"},
+    "alert_case": {"zh": "案件", "en": "Case"},
+    "alert_case_due": {"zh": "时限", "en": "due"},
     # -- governance direct (治理直达) -------------------------------------------------------------
     "panel_governance": {"zh": "治理直达", "en": "Governance direct"},
     "housing": {"zh": "房屋赋色", "en": "Housing risk colours"},
@@ -142,6 +218,7 @@ LABELS: dict[str, dict[str, str]] = {
     "dev_online": {"zh": "在线", "en": "Online"},
     "dev_alarm": {"zh": "报警", "en": "Alarm"},
     "dev_offline": {"zh": "离线", "en": "Offline"},
+    "dev_maintenance": {"zh": "维护中", "en": "In service"},
     "dev_unknown": {"zh": "未知", "en": "Unknown"},
     "case_loop": {"zh": "事件闭环", "en": "Case loop"},
     "overdue": {"zh": "超期", "en": "Overdue"},
@@ -284,6 +361,7 @@ LABELS: dict[str, dict[str, str]] = {
     "map_layer_alerts": {"zh": "实时预警", "en": "Live alerts"},
     "map_layer_cases": {"zh": "在办案件", "en": "Open cases"},
     "map_layer_enterprises": {"zh": "企业分布", "en": "Enterprises"},
+    "map_layer_grids": {"zh": "网格", "en": "Grids"},
     "map_risk_red": {"zh": "红 高风险", "en": "Red: high risk"},
     "map_risk_yellow": {"zh": "黄 关注", "en": "Yellow: watch"},
     "map_risk_green": {"zh": "绿 低风险", "en": "Green: low risk"},
@@ -320,6 +398,19 @@ LABELS: dict[str, dict[str, str]] = {
     "map_code": {"zh": "编号", "en": "Code"},
     "map_grid": {"zh": "网格", "en": "Grid"},
     "map_located_in": {"zh": "所在建筑", "en": "Building"},
+    # Where a case, an alert or a task is (cockpit/places.py): to the building, never the room.
+    "where_title": {"zh": "地点", "en": "Where"},
+    "where_address": {"zh": "地址", "en": "Address"},
+    "where_building": {"zh": "楼栋", "en": "Building"},
+    "where_community": {"zh": "社区", "en": "Community"},
+    "where_grid": {"zh": "网格", "en": "Grid"},
+    "where_floors": {"zh": "{n}层", "en": "{n} floors"},
+    "where_floor": {"zh": "{n}楼", "en": "floor {n}"},
+    "where_unknown": {"zh": "位置未知", "en": "Location unknown"},
+    "where_go": {"zh": "前往", "en": "Go to"},
+    "where_show_on_map": {"zh": "在地图上查看", "en": "Show on map"},
+    "where_open_in_maps": {"zh": "在手机地图中打开", "en": "Open in maps"},
+    "where_device": {"zh": "设备", "en": "Device"},
     "map_unknown_building": {"zh": "该建筑暂无档案", "en": "No record for this building yet"},
     "map_use_residential": {"zh": "住宅", "en": "Residential"},
     "map_use_office": {"zh": "商务楼宇", "en": "Office"},
@@ -606,6 +697,11 @@ def pick_language(requested: str | None, default: str) -> str:
     return requested if requested in LANGUAGES else default
 
 
+def html_lang(lang: str) -> str:
+    """Return the BCP 47 tag a page's `lang` attribute names for one of our languages."""
+    return "zh-CN" if lang == "zh" else "en"
+
+
 def labels_for(lang: str) -> dict[str, str]:
     """Return every label in one language, for the browser's clientside callbacks."""
     return {key: label(key, lang) for key in LABELS}
@@ -614,6 +710,7 @@ def labels_for(lang: str) -> dict[str, str]:
 # Place names: generic endings are translated, the proper name before them is spelt in pinyin.
 PLACE_SUFFIXES: tuple[tuple[str, str], ...] = (
     ("街道", "Subdistrict"),
+    ("网格", "Grid"),
     ("居民区", "Residential Area"),
     ("社区", "Community"),
     ("小区", "Compound"),
@@ -638,24 +735,22 @@ PLACE_SUFFIXES: tuple[tuple[str, str], ...] = (
     ("区", "District"),
     ("镇", "Town"),
 )
-# Pinyin of the characters in the simulator's and common Shanghai/Hangzhou place names.
-PINYIN = {
-    ch: syllable
-    for chars, syllables in (
-        ("长白延吉安图松花", "chang bai yan ji an tu song hua"),
-        ("敦化控江鞍山辽源", "dun hua kong jiang an shan liao yuan"),
-        ("本溪营口靖宇民星", "ben xi ying kou jing yu min xing"),
-        ("国和翔殷黄兴包头", "guo he xiang yin huang xing bao tou"),
-        ("们内凤城工农铁岭", "men nei feng cheng gong nong tie ling"),
-        ("新村东西南北中示", "xin cun dong xi nan bei zhong shi"),
-        ("一二三四五六七八", "yi er san si wu liu qi ba"),
-        ("九十湖州杭浦杨嘉", "jiu shi hu zhou hang pu yang jia"),
-        ("定门大小上海青天", "ding men da xiao shang hai qing tian"),
-        ("津文林平康乐福范", "jin wen lin ping kang le fu fan"),
-    )
-    for ch, syllable in zip(chars, syllables.split(), strict=True)
+# Place-name readings pypinyin's phrase list lacks: 长 in a name is "chang" (Changbai), not the
+# verb "zhang" it picks on its own. Added once, per process, when a name is first spelt.
+PLACE_READINGS = {
+    "长白": [["cháng"], ["bái"]],
+    "长江": [["cháng"], ["jiāng"]],
+    "长阳": [["cháng"], ["yáng"]],
+    "长海": [["cháng"], ["hǎi"]],
+    "长宁": [["cháng"], ["níng"]],
+    "长治": [["cháng"], ["zhì"]],
+    "长兴": [["cháng"], ["xīng"]],
+    "长春": [["cháng"], ["chūn"]],
 }
 
+
+# A grid numbered within its community, as the simulator and most streets name them.
+NUMBERED_GRID = re.compile(r"^(?P<community>.+?)第(?P<number>\d+)网格$")
 
 # A house on a road, as the address register writes it: 松花江路261弄17号 (lane optional).
 HOUSE_ADDRESS = re.compile(r"^(?P<road>.+?路)(?:(?P<lane>\d+)弄)?(?P<no>\d+)号$")
@@ -685,6 +780,11 @@ def place_name(name: str | None, lang: str, fallback: str = "") -> str:
         return fallback
     words: list[str] = []
     rest = name.strip()
+    numbered = NUMBERED_GRID.match(rest)
+    if numbered:
+        # 长白社区第3网格: the grid's number follows its community's name.
+        community = place_name(numbered["community"], "en")
+        return f"{community} Grid {numbered['number']}" if community else fallback
     while rest:
         for suffix, english in PLACE_SUFFIXES:
             if rest.endswith(suffix) and (rest != suffix or not words):
@@ -701,19 +801,32 @@ def place_name(name: str | None, lang: str, fallback: str = "") -> str:
     return " ".join(words)
 
 
+@functools.cache
+def _syllables() -> Callable[[str], list[str]]:
+    """Return pypinyin's plain-syllable reader with the place-name readings loaded."""
+    import pypinyin
+
+    pypinyin.load_phrases_dict(PLACE_READINGS)
+    return functools.partial(pypinyin.lazy_pinyin, style=pypinyin.Style.NORMAL, errors="default")
+
+
 def _pinyin(text: str) -> str | None:
-    """Spell Chinese characters in pinyin as one capitalised word, or None if one is unknown."""
+    """Spell Chinese characters in pinyin as one capitalised word, or None if one has no reading."""
     parts: list[str] = []
-    for ch in text:
-        if ch.isascii():
-            # Numbers and Latin letters stand apart from the pinyin around them (Tumen 17).
-            if parts and parts[-1][-1:].isalpha() != ch.isalpha() and ch.isalnum():
-                parts.append(" ")
-            parts.append(ch)
-            continue
-        syllable = PINYIN.get(ch)
-        if syllable is None:
+    for syllable in _syllables()(text):
+        if not syllable.isascii() or not syllable.strip():
             return None
+        if syllable.isalnum() and not syllable.isalpha():
+            # Numbers and Latin letters stand apart from the pinyin around them (Tumen 17).
+            for ch in syllable:
+                if parts and parts[-1][-1:].isalpha() != ch.isalpha():
+                    parts.append(" ")
+                parts.append(ch)
+            continue
+        if not syllable.isalpha():
+            parts.append(syllable)
+            continue
+        syllable = syllable.lower()
         # An apostrophe keeps syllables apart where they would run together (Yan'an).
         if parts and parts[-1][-1:].isalpha() and syllable[0] in "aeo":
             parts.append("'")
@@ -721,4 +834,4 @@ def _pinyin(text: str) -> str | None:
             parts.append(" ")
         parts.append(syllable)
     word = "".join(parts).strip()
-    return word[:1].upper() + word[1:]
+    return word[:1].upper() + word[1:] if word else None

@@ -60,8 +60,8 @@ class LiveStore(Protocol):
         """Return each reporting device's latest device time."""
         ...
 
-    def append_event(self, stream: str, event: dict[str, Any]) -> str:
-        """Append an event to a named, capped stream and return its id."""
+    def append_event(self, stream: str, event: dict[str, Any], maxlen: int | None = None) -> str:
+        """Append an event to a named, capped stream (at `maxlen`, or the store's) and return its id."""
         ...
 
     def read_events(
@@ -92,6 +92,10 @@ class LiveStore(Protocol):
 
     def get_view(self, name: str) -> bytes | None:
         """Return a published view model, or None."""
+        ...
+
+    def get_view_tails(self, names: Sequence[str], size: int) -> list[bytes | None]:
+        """Return the last `size` bytes of each published view (None when absent), at once."""
         ...
 
     def save_rule_memory(self, rule: str, items: Mapping[int, bytes]) -> None:
@@ -155,11 +159,11 @@ class InProcessLiveStore:
         with self._lock:
             return {i: ts for i, (ts, _) in self._latest.items()}
 
-    def append_event(self, stream: str, event: dict[str, Any]) -> str:
-        """Append an event to a named, capped stream and return its id."""
+    def append_event(self, stream: str, event: dict[str, Any], maxlen: int | None = None) -> str:
+        """Append an event to a named, capped stream (at `maxlen`, or the store's) and return its id."""
         with self._lock:
             event_id = f"{next(self._ids)}-0"
-            self._streams.setdefault(stream, deque(maxlen=self._maxlen)).append(
+            self._streams.setdefault(stream, deque(maxlen=maxlen or self._maxlen)).append(
                 (event_id, dict(event))
             )
             self._appended.notify_all()
@@ -212,6 +216,12 @@ class InProcessLiveStore:
         """Return a published view model, or None."""
         with self._lock:
             return self._views.get(name)
+
+    def get_view_tails(self, names: Sequence[str], size: int) -> list[bytes | None]:
+        """Return the last `size` bytes of each published view (None when absent), at once."""
+        with self._lock:
+            found = [self._views.get(name) for name in names]
+        return [raw[-size:] if raw else None for raw in found]
 
     def save_rule_memory(self, rule: str, items: Mapping[int, bytes]) -> None:
         """Keep what a streaming rule remembers per object."""
@@ -345,13 +355,13 @@ class RedisLiveStore:
         raw = self._call(self._redis.hgetall, self._key("latest_ts"))
         return {int(k): float(v) for k, v in raw.items()}
 
-    def append_event(self, stream: str, event: dict[str, Any]) -> str:
-        """Append an event to a named, capped stream and return its id."""
+    def append_event(self, stream: str, event: dict[str, Any], maxlen: int | None = None) -> str:
+        """Append an event to a named, capped stream (at `maxlen`, or the store's) and return its id."""
         event_id = self._call(
             self._redis.xadd,
             self._key(f"stream:{stream}"),
             {"data": orjson.dumps(event)},
-            maxlen=self._maxlen,
+            maxlen=maxlen or self._maxlen,
             approximate=True,
         )
         return event_id.decode() if isinstance(event_id, bytes) else str(event_id)
@@ -407,6 +417,18 @@ class RedisLiveStore:
     def get_view(self, name: str) -> bytes | None:
         """Return a published view model, or None."""
         return self._call(self._redis.get, self._key(f"view:{name}"))
+
+    def get_view_tails(self, names: Sequence[str], size: int) -> list[bytes | None]:
+        """Return the last `size` bytes of each published view (None when absent), at once.
+
+        One round trip of GETRANGEs: a screen's refresh learns every view's version from its
+        tail (callbacks/shell.py) and fetches whole only the views that changed, instead of
+        reading some 600 KB to find that nothing did.
+        """
+        pipe = self._redis.pipeline(transaction=False)
+        for name in names:
+            pipe.getrange(self._key(f"view:{name}"), -size, -1)
+        return [tail or None for tail in self._call(pipe.execute)]
 
     def save_rule_memory(self, rule: str, items: Mapping[int, bytes]) -> None:
         """Keep what a streaming rule remembers per object, in one hash per rule."""

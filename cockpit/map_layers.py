@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from shapely.affinity import scale as stretch
+from shapely.geometry import shape
+from shapely.ops import linemerge, polylabel
+
 from cockpit.geo import Point, wgs84_to_gcj02
+from cockpit.i18n import place_name
 from cockpit.panels import DeviceState
+from cockpit.places import building_places
 from cockpit.rules.housing import BuildingFacts, RiskResult
 from cockpit.rules.results import DEVICE_HEALTH_KINDS
 from data_adapters.map_geometry import MapRows
@@ -23,13 +30,25 @@ BUILDING_CARDS = "building_cards"  # the index: how many shards, how many cards
 CARD_SHARDS = 32
 # The static layers, each published as its own view and fetched once by URL: the geometry index
 # (MAP_GEOMETRY) names their versions, so a browser downloads a layer again only when it changed.
-BASEMAP = "basemap"  # street boundary, community and grid outlines: drawn over tiles too
+BASEMAP = "basemap"  # street boundary and community outlines: drawn over tiles too
+GRIDS = "grids"  # grid (网格) outlines, switched on and off by the person looking
 GROUND = "ground"  # blocks, water, roads: the offline basemap, left out when tiles are set
 BUILDINGS = "buildings"
 DEVICES = "devices"
 ENTERPRISES = "enterprises"
-LAYERS = (BASEMAP, GROUND, BUILDINGS, DEVICES, ENTERPRISES)
+NAMES = "names"  # one point per road, community and grid name, placed where it reads best
+LAYERS = (BASEMAP, GRIDS, GROUND, BUILDINGS, DEVICES, ENTERPRISES, NAMES)
+ROAD_KINDS = ("road_main", "road_minor")
+# Label kinds in the order they win a place on a crowded screen (assets/map.js de-clutters).
+LABEL_KINDS = ("community", "grid", "road_main", "road_minor")
+METRES_PER_DEGREE = 111_320.0
 LAYER_VIEW_PREFIX = "map_layer_"
+# Zoomed out, a screen gets one mark per building (DEVICES: its devices' ids at their mean
+# position); zoomed in, the dots of the cells it looks at, fetched as it pans. A cell is
+# CELL_DEGREES square (~500 m): a 1080p view at zoom 17 touches a dozen; a district has hundreds.
+CELL_DEGREES = 0.005
+CELL_VIEW_PREFIX = "map_device_cell_"
+LOOSE_DEGREES = 0.001  # devices outside any building are grouped per ~100 m square
 
 LEVEL_RANK = {"red": 4, "orange": 3, "yellow": 2, "blue": 1}
 MAX_ALERT_MARKERS = 200  # pulsing DOM markers are dear on a 2013 tablet: gravest, newest first
@@ -61,6 +80,23 @@ def layer_view(name: str) -> str:
     if name not in LAYERS:
         raise ValueError(f"no map layer {name!r}")
     return LAYER_VIEW_PREFIX + name
+
+
+def cell_of(lon: float, lat: float) -> tuple[int, int]:
+    """Return the device cell (column, row) holding a projected position."""
+    return math.floor(lon / CELL_DEGREES), math.floor(lat / CELL_DEGREES)
+
+
+def cells_over(bounds: Sequence[Sequence[float]]) -> list[tuple[int, int]]:
+    """Return every cell (column, row) over [[south, west], [north, east]] projected bounds."""
+    (south, west), (north, east) = bounds
+    (x0, y0), (x1, y1) = cell_of(west, south), cell_of(east, north)
+    return [(x, y) for x in range(x0, x1 + 1) for y in range(y0, y1 + 1)]
+
+
+def cell_view(column: int, row: int) -> str:
+    """Return the view-model name one cell's device dots are published under."""
+    return f"{CELL_VIEW_PREFIX}{column}_{row}"
 
 
 # -- geometry (sent once) ---------------------------------------------------------------------
@@ -96,8 +132,63 @@ def _collection(features: list[dict[str, Any]]) -> dict[str, Any]:
     return {"type": "FeatureCollection", "features": features}
 
 
-def build_layers(rows: MapRows, project: Projection) -> dict[str, dict[str, Any]]:
-    """Return each static layer as a FeatureCollection with short property keys (k=kind, n=name)."""
+def device_dots(rows: MapRows, project: Projection) -> list[dict[str, Any]]:
+    """Return every device as a point feature (the dots drawn when zoomed in)."""
+    return [
+        _feature(
+            {"type": "Point", "coordinates": _point(project, d["lon"], d["lat"])},
+            {"id": d["id"], "k": d["kind"], "b": d["building_id"], "c": d["code"], "f": d["floor"]},
+            d["id"],
+        )
+        for d in rows.devices
+    ]
+
+
+def device_groups(dots: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Return one point per building (or ~100 m square outside any) with its devices' ids.
+
+    The point is the member nearest the members' mean: a device's own place, so inside its
+    building even where the footprint is L-shaped and the mean falls in the courtyard.
+    """
+    groups: dict[Any, list[tuple[float, float, int]]] = {}
+    for dot in dots:
+        lon, lat = dot["geometry"]["coordinates"]
+        building = dot["properties"]["b"]
+        key = (
+            ("b", building)
+            if building is not None
+            else (round(lon / LOOSE_DEGREES), round(lat / LOOSE_DEGREES))
+        )
+        groups.setdefault(key, []).append((lon, lat, dot["properties"]["id"]))
+    features = []
+    for key, members in groups.items():
+        x = sum(m[0] for m in members) / len(members)
+        y = sum(m[1] for m in members) / len(members)
+        lon, lat, _ = min(members, key=lambda m: (m[0] - x) ** 2 + (m[1] - y) ** 2)
+        building = key[1] if key[0] == "b" else None
+        ids = sorted(m[2] for m in members)
+        features.append(
+            _feature({"type": "Point", "coordinates": [lon, lat]}, {"b": building, "ids": ids})
+        )
+    return features
+
+
+def device_cells(dots: Iterable[dict[str, Any]]) -> dict[tuple[int, int], list[dict[str, Any]]]:
+    """Return the device dots split by cell (column, row)."""
+    cells: dict[tuple[int, int], list[dict[str, Any]]] = {}
+    for dot in dots:
+        cells.setdefault(cell_of(*dot["geometry"]["coordinates"]), []).append(dot)
+    return cells
+
+
+def build_layers(
+    rows: MapRows, project: Projection, dots: list[dict[str, Any]] | None = None
+) -> dict[str, dict[str, Any]]:
+    """Return each static layer as a FeatureCollection with short property keys (k=kind, n=name).
+
+    DEVICES holds one point per building (`device_groups`); the dots themselves (`dots`, or
+    `device_dots(rows, project)`) go out per cell, `device_cells`.
+    """
     basemap = []
     if rows.street and rows.street.get("boundary"):
         basemap.append(
@@ -111,8 +202,11 @@ def build_layers(rows: MapRows, project: Projection) -> dict[str, dict[str, Any]
         for c in rows.communities
         if c.get("boundary")
     ]
-    basemap += [
-        _feature(project_geometry(g["boundary"], project), {"k": "grid", "n": g["name"]})
+    grids = [
+        _feature(
+            project_geometry(g["boundary"], project),
+            {"k": "grid", "n": g["name"], "c": g.get("code")},
+        )
         for g in rows.grids
         if g.get("boundary")
     ]
@@ -131,14 +225,7 @@ def build_layers(rows: MapRows, project: Projection) -> dict[str, dict[str, Any]
         for b in rows.buildings
         if b.get("footprint")
     ]
-    devices = [
-        _feature(
-            {"type": "Point", "coordinates": _point(project, d["lon"], d["lat"])},
-            {"id": d["id"], "k": d["kind"], "b": d["building_id"], "c": d["code"], "f": d["floor"]},
-            d["id"],
-        )
-        for d in rows.devices
-    ]
+    devices = device_groups(device_dots(rows, project) if dots is None else dots)
     where = {b["id"]: (b["lon"], b["lat"]) for b in rows.buildings}
     enterprises = [
         _feature(
@@ -151,11 +238,145 @@ def build_layers(rows: MapRows, project: Projection) -> dict[str, dict[str, Any]
     ]
     return {
         BASEMAP: _collection(basemap),
+        GRIDS: _collection(grids),
         GROUND: _collection(ground),
         BUILDINGS: _collection(buildings),
         DEVICES: _collection(devices),
         ENTERPRISES: _collection(enterprises),
+        NAMES: _collection(label_points(rows, project)),
     }
+
+
+# -- labels -------------------------------------------------------------------------------------
+
+
+def label_points(rows: MapRows, project: Projection) -> list[dict[str, Any]]:
+    """Return the map's name labels as points: one per road, community and grid, in rank order.
+
+    Properties: k (kind), zh and en (the name in each language), a (rotation, degrees clockwise,
+    roads only), m (metres of road the label sits on, or the area's size), c (a grid's code).
+    """
+    labels: list[dict[str, Any]] = []
+    for kind, items in (("community", rows.communities), ("grid", rows.grids)):
+        for item in items:
+            if item.get("boundary") and (item.get("name") or "").strip():
+                labels.append(_area_label(kind, item, project))
+    labels += _road_labels(rows.features, project)
+    rank = {kind: i for i, kind in enumerate(LABEL_KINDS)}
+    # Bigger areas and longer roads first: they win when two labels would overlap.
+    labels.sort(key=lambda f: (rank[f["properties"]["k"]], -f["properties"]["m"]))
+    return labels
+
+
+def _names(name: str) -> dict[str, str]:
+    """Return a name as stored (zh) and romanised (en)."""
+    return {"zh": name, "en": place_name(name, "en", name)}
+
+
+def _metric(lat: float) -> float:
+    """Return how many metres a degree of longitude is at a latitude (a degree of latitude: ~111 km)."""
+    return METRES_PER_DEGREE * math.cos(math.radians(lat))
+
+
+def _area_label(kind: str, item: Mapping[str, Any], project: Projection) -> dict[str, Any]:
+    """Return the label of a community or grid at its visual centre (the pole of inaccessibility)."""
+    area = shape(project_geometry(item["boundary"], project))
+    if area.geom_type == "MultiPolygon":
+        area = max(area.geoms, key=lambda p: p.area)
+    if not area.is_valid:
+        area = area.buffer(0)
+    lat = area.centroid.y
+    # Scale longitude to metres first, so the centre is found in a square frame.
+    x_scale = _metric(lat) / METRES_PER_DEGREE
+    try:
+        if area.geom_type != "Polygon":
+            raise ValueError(area.geom_type)
+        square = stretch(area, xfact=x_scale, yfact=1.0, origin=(0, 0))
+        centre = polylabel(square, tolerance=1e-6)
+        lon, lat = centre.x / x_scale, centre.y
+    except (ValueError, ZeroDivisionError):
+        point = area.representative_point()
+        lon, lat = point.x, point.y
+    size = math.sqrt(max(area.area, 0.0) * x_scale) * METRES_PER_DEGREE
+    properties = {"k": kind, **_names(item["name"].strip()), "m": round(size)}
+    if kind == "grid" and item.get("code"):
+        properties["c"] = item["code"]
+    return _feature(
+        {"type": "Point", "coordinates": [round(lon, DIGITS), round(lat, DIGITS)]}, properties
+    )
+
+
+def _road_labels(features: Iterable[Mapping[str, Any]], project: Projection) -> list[dict]:
+    """Return one label per named road, at the middle of its longest continuous stretch."""
+    lines: dict[str, list[Any]] = {}
+    main: set[str] = set()
+    for feature in features:
+        name = (feature.get("name") or "").strip()
+        if feature.get("kind") not in ROAD_KINDS or not name:
+            continue
+        geometry = feature.get("geometry") or {}
+        if geometry.get("type") not in ("LineString", "MultiLineString"):
+            continue
+        line = shape(project_geometry(geometry, project))
+        if line.is_empty:
+            continue
+        lines.setdefault(name, []).append(line)
+        if feature["kind"] == "road_main":
+            main.add(name)
+    labels = []
+    for name, parts in lines.items():
+        merged = (
+            linemerge(parts) if len(parts) > 1 or parts[0].geom_type != "LineString" else parts[0]
+        )
+        stretches = list(merged.geoms) if merged.geom_type == "MultiLineString" else [merged]
+        lat = stretches[0].coords[0][1]
+        scale = _metric(lat) / METRES_PER_DEGREE
+        longest, metres = max(((s, _metres(s, scale)) for s in stretches), key=lambda pair: pair[1])
+        if metres <= 0:
+            continue
+        middle = longest.interpolate(0.5, normalized=True)
+        labels.append(
+            _feature(
+                {
+                    "type": "Point",
+                    "coordinates": [round(middle.x, DIGITS), round(middle.y, DIGITS)],
+                },
+                {
+                    "k": "road_main" if name in main else "road_minor",
+                    **_names(name),
+                    "a": _screen_angle(longest, scale),
+                    "m": round(metres),
+                },
+            )
+        )
+    return labels
+
+
+def _metres(line: Any, x_scale: float) -> float:
+    """Return a lon/lat line's length in metres (flat-earth: a street is a few kilometres)."""
+    coords = list(line.coords)
+    return METRES_PER_DEGREE * sum(
+        math.hypot((b[0] - a[0]) * x_scale, b[1] - a[1])
+        for a, b in zip(coords, coords[1:], strict=False)
+    )
+
+
+def _screen_angle(line: Any, x_scale: float) -> int:
+    """Return the clockwise rotation (degrees, -90 up to 90) laying text along the line's middle."""
+    length = line.length
+    ahead = line.interpolate(min(length, length * 0.5 + length * 0.1))
+    behind = line.interpolate(max(0.0, length * 0.5 - length * 0.1))
+    dx, dy = (ahead.x - behind.x) * x_scale, ahead.y - behind.y
+    if dx == 0 and dy == 0:
+        return 0
+    # North is up on the screen while CSS turns clockwise: a line rising to the east turns left.
+    angle = -math.degrees(math.atan2(dy, dx))
+    # Text never reads upside down; an upright road reads bottom to top (-90).
+    if angle >= 90:
+        angle -= 180
+    elif angle < -90:
+        angle += 180
+    return round(angle)
 
 
 def geometry_index(
@@ -165,6 +386,7 @@ def geometry_index(
     counts: Mapping[str, int],
     tile_url: str | None,
     tile_coordinates: str,
+    tile_attribution: str | None = None,
 ) -> dict[str, Any]:
     """Return the small map_geometry view: centre, bounds, basemap settings, layer versions."""
     points: list[tuple[float, float]] = []
@@ -190,7 +412,11 @@ def geometry_index(
         "street": (rows.street or {}).get("name"),
         "center": centre,
         "bounds": bounds,
-        "basemap": {"tile_url": tile_url, "coordinates": tile_coordinates},
+        "basemap": {
+            "tile_url": tile_url,
+            "coordinates": tile_coordinates,
+            "attribution": tile_attribution if tile_url else None,
+        },
         "layers": {name: {"version": versions[name], "count": counts[name]} for name in versions},
     }
 
@@ -250,14 +476,20 @@ def device_states(
     now_ts: float,
     offline_after_intervals: float,
 ) -> dict[str, Any]:
-    """Return the map_devices view: ids in alarm and offline (every other device is online)."""
+    """Return the map_devices view: ids in alarm, in maintenance and offline (the rest is online).
+
+    A device out for service reports nothing and is neither up nor down: it is counted apart,
+    as the KPI strip and the fire panel count it.
+    """
     alarm_set = set(alarmed)
-    alarm, silent = [], []
+    alarm, serviced, silent = [], [], []
     k = offline_after_intervals
     # fire.device_state's test, inlined: this loop runs over every device at every tick.
     for device_id, state in states.items():
         if device_id in alarm_set:
             alarm.append(device_id)
+        elif state.maintenance:
+            serviced.append(device_id)
         elif (
             state.last_seen is None
             or state.interval_s <= 0
@@ -266,12 +498,14 @@ def device_states(
             silent.append(device_id)
     return {
         "alarm": sorted(alarm),
+        "maintenance": sorted(serviced),
         "offline": sorted(silent),
         "counts": {
             "total": len(states),
             "alarm": len(alarm),
+            "maintenance": len(serviced),
             "offline": len(silent),
-            "online": len(states) - len(alarm) - len(silent),
+            "online": len(states) - len(alarm) - len(serviced) - len(silent),
         },
     }
 
@@ -450,6 +684,7 @@ def building_cards(
     facts = facts or {}
     grids = {g["id"]: g for g in rows.grids}
     communities = {c["id"]: c["name"] for c in rows.communities}
+    places = building_places(rows)
     devices: dict[int, dict[str, list[int]]] = {}
     for d in rows.devices:
         if d["building_id"] is not None:
@@ -477,6 +712,8 @@ def building_cards(
             "open_cases": fact.open_cases if fact else None,
             "enterprises": rows.enterprises.get(b["id"], (0, 0))[0],
             "devices": devices.get(b["id"], {}),
+            # Where it is, to the building (cockpit.places): the cards spell it per language.
+            "where": places.get(b["id"]),
         }
     return {"cards": cards}
 
@@ -497,13 +734,13 @@ def shard_cards(cards_view: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def device_state_of(device_id: int, devices_view: Mapping[str, Any] | None) -> str:
-    """Return online, offline or alarm for a device from the map_devices view ('unknown' if none)."""
+    """Return alarm, maintenance, offline or online for a device from the map_devices view
+    ('unknown' if none)."""
     if not devices_view:
         return "unknown"
-    if device_id in devices_view.get("alarm", ()):
-        return "alarm"
-    if device_id in devices_view.get("offline", ()):
-        return "offline"
+    for state in ("alarm", "maintenance", "offline"):
+        if device_id in devices_view.get(state, ()):
+            return state
     return "online"
 
 
@@ -519,18 +756,21 @@ def compose_building_card(
     if card is None:
         return None
     alarm = set((devices_view or {}).get("alarm", ()))
+    serviced = set((devices_view or {}).get("maintenance", ()))
     silent = set((devices_view or {}).get("offline", ()))
     kinds = []
     for kind, ids in sorted(card["devices"].items()):
         n_alarm = sum(1 for i in ids if i in alarm)
+        n_service = sum(1 for i in ids if i in serviced)
         n_off = sum(1 for i in ids if i in silent)
         kinds.append(
             {
                 "kind": kind,
                 "total": len(ids),
                 "alarm": n_alarm,
+                "maintenance": n_service,
                 "offline": n_off,
-                "online": len(ids) - n_alarm - n_off if devices_view else None,
+                "online": len(ids) - n_alarm - n_service - n_off if devices_view else None,
             }
         )
     cases = [c for c in (cases_view or {}).get("items", ()) if c.get("building_id") == building_id]
@@ -564,6 +804,9 @@ def compose_device_card(
         "floor": feature_properties.get("f"),
         "building_id": building_id,
         "building": card.get("name") or card.get("compound") or card.get("code"),
+        # The device's own point and floor in its building's place (安图路3号 · 5楼).
+        "where": (card.get("where") or {})
+        | {k: v for k, v in (("floor", feature_properties.get("f")),) if v is not None},
         "state": device_state_of(device_id, devices_view),
         "alerts": [
             a for a in (alerts_view or {}).get("items", ()) if a.get("device_id") == device_id

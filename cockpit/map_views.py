@@ -12,6 +12,7 @@ from cockpit.clock import Clock
 from cockpit.map_layers import (
     BUILDING_CARDS,
     CARD_SHARDS,
+    CELL_DEGREES,
     MAP_ALERTS,
     MAP_CASES,
     MAP_DEVICES,
@@ -22,6 +23,9 @@ from cockpit.map_layers import (
     build_layers,
     building_cards,
     case_markers,
+    cell_view,
+    device_cells,
+    device_dots,
     device_states,
     geometry_index,
     layer_view,
@@ -30,6 +34,8 @@ from cockpit.map_layers import (
     shard_cards,
 )
 from cockpit.panels import DeviceState
+from cockpit.places import PERSONAL_DEVICE_KINDS, building_places, spelt
+from cockpit.privacy import where_for
 from cockpit.rules.housing import BuildingFacts, RiskResult
 from cockpit.viewmodels import ViewModelPublisher
 from data_adapters.base import Adapter
@@ -47,16 +53,21 @@ class MapViews:
         cases: MapCasesAdapter,
         tile_url: str | None = None,
         tile_coordinates: str = "wgs84",
+        tile_attribution: str | None = None,
     ) -> None:
         self.geometry = geometry
         self.alerts = alerts
         self.cases = cases
         self.tile_url = tile_url
         self.tile_coordinates = tile_coordinates
+        self.tile_attribution = tile_attribution
         self.project = projection(tile_coordinates)
         self.positions: Positions | None = None
         # What the published geometry and cards were built from: rebuilt only when it changes.
         self._rows: MapRows | None = None
+        # Built with the geometry: building id → place, device id → (kind, floor).
+        self._places: dict[int, dict[str, Any]] = {}
+        self._devices: dict[int, tuple[str, int | None]] = {}
         self._card_inputs: tuple[object, object] | None = None
         self._states: Mapping[int, DeviceState] = {}
         self._offline_k = 3.0
@@ -130,6 +141,29 @@ class MapViews:
         where = self.positions.place(alert)
         return self._rows.places.get(where[2]) if where and where[2] is not None else None
 
+    def where_of(self, alert: Mapping[str, Any]) -> dict[str, Any] | None:
+        """Return where an alert is, spelt in both languages, as every screen may see it.
+
+        The ticker goes to the wall too: a device's or building's place is named to the
+        building, a resident's matter (an elder's meter or door) only by community and grid.
+        """
+        if self.positions is None:
+            return None
+        found = self.positions.place(alert)
+        if not found or found[2] is None:
+            return None
+        device = None
+        if alert.get("object_type") == "device":
+            device = self._devices.get(alert.get("object_id"))
+        personal = alert.get("object_type") == "resident" or (
+            device is not None and device[0] in PERSONAL_DEVICE_KINDS
+        )
+        place = dict(self._places.get(found[2]) or {})
+        if device is not None and device[1] is not None:
+            place["floor"] = device[1]
+        shown = where_for(place, personal=personal, may_read_records=False)
+        return spelt(shown, device[0] if device else None)
+
     def _publish_cards(self, publisher: ViewModelPublisher, cards: dict, now: datetime) -> None:
         """Publish the card shards, then the index that says they are there."""
         for name, shard in shard_cards(cards).items():
@@ -138,17 +172,40 @@ class MapViews:
         publisher.publish(BUILDING_CARDS, index, now)
 
     def _publish_geometry(self, publisher: ViewModelPublisher, rows, now: datetime) -> None:
-        """Publish every static layer, then the index naming their versions (so it never leads)."""
-        layers = build_layers(rows, self.project)
+        """Publish every static layer and device cell, then the index naming their versions.
+
+        The index goes last, so it never names a version that is not there yet.
+        """
+        dots = device_dots(rows, self.project)
+        layers = build_layers(rows, self.project, dots)
         versions = {
             name: publisher.publish(layer_view(name), layer, now) for name, layer in layers.items()
         }
         counts = {name: len(layer["features"]) for name, layer in layers.items()}
+        cells = {
+            key: {"type": "FeatureCollection", "features": features}
+            for key, features in sorted(device_cells(dots).items())
+        }
+        # One version for the whole set: a cell's URL names it, and a cell of an older set (a
+        # street imported since) is read as empty, never drawn.
+        digest = ViewModelPublisher.version_of
+        cells_version = digest({"cells": [[*key, digest(cell)] for key, cell in cells.items()]})
+        for (column, row), cell in cells.items():
+            publisher.publish(cell_view(column, row), {**cell, "set": cells_version}, now)
         index = geometry_index(
-            rows, self.project, versions, counts, self.tile_url, self.tile_coordinates
+            rows,
+            self.project,
+            versions,
+            counts,
+            self.tile_url,
+            self.tile_coordinates,
+            self.tile_attribution,
         )
+        index["device_cells"] = {"version": cells_version, "size": CELL_DEGREES, "count": len(dots)}
         publisher.publish(MAP_GEOMETRY, index, now)
         self.positions = Positions.from_rows(rows, self.project)
+        self._places = building_places(rows)
+        self._devices = {d["id"]: (d["kind"], d.get("floor")) for d in rows.devices}
 
 
 def _changed(new: object, old: object) -> bool:
@@ -163,6 +220,7 @@ def build_map_views(
     geometry_poll: timedelta,
     tile_url: str | None,
     tile_coordinates: str,
+    tile_attribution: str | None = None,
 ) -> MapViews:
     """Return the map's publisher with its three adapters at the given intervals."""
     return MapViews(
@@ -171,4 +229,5 @@ def build_map_views(
         MapCasesAdapter(engine, clock, store_poll),
         tile_url,
         tile_coordinates,
+        tile_attribution,
     )

@@ -24,6 +24,17 @@ ENTERPRISE = "enterprise"
 LIVELIHOOD = "livelihood"
 MAP_COLOURS = "map_colours"
 SOURCE_HEALTH = "source_health"
+KPI_LISTS = "kpi_lists"
+# The tablet lists at most this many cases or alerts behind a KPI, the most telling first.
+LIST_ROWS = 50
+# The KPIs a tablet opens into the list behind them (the others count devices or people).
+LISTED_KPIS = (
+    "cases_today",
+    "closure_rate",
+    "on_time_rate",
+    "open_red_alerts",
+    "enterprises_watch",
+)
 
 COLOURS = ("red", "yellow", "green")
 # Gravest first; LEVEL_ORDER ranks them for sorting (red 4 ... blue 1).
@@ -74,16 +85,19 @@ class DeviceState:
     interval_s: int
     last_seen: float | None = None  # device time of the latest report, epoch seconds
     values: Mapping[str, Any] | None = None  # the latest reading's values, when known
+    maintenance: bool = False  # out for service: neither online nor offline
 
     def online(self, now_ts: float, offline_after_intervals: float) -> bool:
         """Tell whether the device reported within its allowed silence, by the fire rule's test."""
+        if self.maintenance:
+            return False
         seen = None if self.last_seen is None else datetime.fromtimestamp(self.last_seen, UTC)
         now = datetime.fromtimestamp(now_ts, UTC)
         return device_state(seen, self.interval_s, now, offline_after_intervals) == "online"
 
 
 def join_device_states(
-    devices: Mapping[int, tuple[str, int]] | None,
+    devices: Mapping[int, tuple[str, int] | tuple[str, int, bool]] | None,
     last_seen: Mapping[int, float] | None,
     latest: Mapping[int, Mapping[str, Any]] | None = None,
 ) -> dict[int, DeviceState]:
@@ -91,10 +105,14 @@ def join_device_states(
     last_seen = last_seen or {}
     latest = latest or {}
     states = {}
-    for device_id, (kind, interval) in (devices or {}).items():
+    for device_id, (kind, interval, *maintenance) in (devices or {}).items():
         reading = latest.get(device_id)
         states[device_id] = DeviceState(
-            kind, interval, last_seen.get(device_id), reading.get("values") if reading else None
+            kind,
+            interval,
+            last_seen.get(device_id),
+            reading.get("values") if reading else None,
+            bool(maintenance and maintenance[0]),
         )
     return states
 
@@ -125,18 +143,23 @@ def governance_panel(
         },
         "resolution": resolution_mix(cases.get("closed_by_level") or {}),
         "trends": _trends(cases.get("daily") or []),
-        "alerts": _open_alerts_by_level((facts.get("alerts") or {}).get("open_by_kind") or {}),
+        "alerts": _open_alerts_by_level(facts.get("alerts") or {}),
     }
 
 
-def _open_alerts_by_level(open_by_kind: Mapping[str, Mapping[str, int]]) -> dict[str, Any]:
-    """Count every open alert by level, over all kinds, for the wall's red-alert figure."""
+def _open_alerts_by_level(alerts: Mapping[str, Any]) -> dict[str, Any]:
+    """Count every open alert by level, and the red ones not settled (the wall's 未处置红色预警).
+
+    red_unsettled: red alerts still open, or resolved while the case they opened or joined is
+    not closed (data_adapters.panel_facts.red_alerts_unsettled); never fewer than the open ones.
+    """
     by_level = dict.fromkeys(LEVELS_ALL, 0)
-    for levels in open_by_kind.values():
+    for levels in (alerts.get("open_by_kind") or {}).values():
         for level, n in levels.items():
             if level in by_level:
                 by_level[level] += n
-    return {"open_by_level": by_level, "open": sum(by_level.values())}
+    unsettled = max(alerts.get("red_unsettled") or 0, by_level[AlertLevel.RED.value])
+    return {"open_by_level": by_level, "open": sum(by_level.values()), "red_unsettled": unsettled}
 
 
 def _housing(risk_results: Iterable[RiskResult], facts: Mapping[str, Any]) -> dict[str, Any]:
@@ -186,10 +209,13 @@ def _fire_systems(
     now: datetime,
     offline_after_intervals: float,
 ) -> list[dict[str, Any]]:
-    """Split each fire system's terminals into alarm, online and offline (they add up to total)."""
+    """Split each fire system's terminals into alarm, online, offline and maintenance (= total)."""
     now_ts = now.timestamp()
     system_of = {kind: system for system, kinds in FIRE_SYSTEMS for kind in kinds}
-    counts = {system: {"alarm": 0, "online": 0, "offline": 0} for system, _ in FIRE_SYSTEMS}
+    counts = {
+        system: {"alarm": 0, "online": 0, "offline": 0, "maintenance": 0}
+        for system, _ in FIRE_SYSTEMS
+    }
     for device_id, state in device_states.items():
         system = system_of.get(state.kind)
         if system is None:
@@ -197,6 +223,8 @@ def _fire_systems(
         values = state.values or {}
         if device_id in alarmed or values.get("alarm") is True:
             counts[system]["alarm"] += 1
+        elif state.maintenance:
+            counts[system]["maintenance"] += 1
         elif state.online(now_ts, offline_after_intervals):
             counts[system]["online"] += 1
         else:
@@ -471,20 +499,24 @@ def livelihood_panel(
         """Tell whether a device reported lately; without a time, none is known to be online."""
         return now_ts is not None and state.online(now_ts, offline_after_intervals)
 
-    elevators = {"running": 0, "trapped": 0, "offline": 0, "unknown": 0}
-    kiosks = {"online": 0, "fault": 0, "offline": 0, "unknown": 0}
+    elevators = {"running": 0, "trapped": 0, "offline": 0, "maintenance": 0, "unknown": 0}
+    kiosks = {"online": 0, "fault": 0, "offline": 0, "maintenance": 0, "unknown": 0}
     recent_calls = 0
     for device_id, state in device_states.items():
         values = state.values or {}
         if state.kind == DeviceKind.ELEVATOR:
             if device_id in trapped:
                 elevators["trapped"] += 1
+            elif state.maintenance:
+                elevators["maintenance"] += 1
             elif online(state):
                 elevators["running"] += 1
             else:
                 elevators["offline"] += 1
         elif state.kind == DeviceKind.TAXI_KIOSK:
-            if not online(state):
+            if state.maintenance:
+                kiosks["maintenance"] += 1
+            elif not online(state):
                 kiosks["offline"] += 1
             elif values.get("status", "ok") != "ok":
                 kiosks["fault"] += 1
@@ -668,6 +700,32 @@ def _concentration(
         "community_en": place_name(name, "en", f"Community {community}"),
         "community_pct": round(n * 100 / count),
     }
+
+
+# -- the lists behind the KPIs (tablet) ---------------------------------------------------
+
+
+def kpi_lists(facts: Mapping[str, Any] | None) -> dict[str, Any]:
+    """Return the cases, alerts and enterprises behind the tablet's KPIs, by KPI name.
+
+    Records, not aggregates: published as KPI_LISTS, never sent to a browser as a view; the
+    server renders a list only for a role that may view records (callbacks/shell.py). Each
+    row says what, where (its building's address) and its state; at most LIST_ROWS each.
+    """
+    facts = facts or {}
+    lists = {name: list(rows) for name, rows in (facts.get("kpi_lists") or {}).items()}
+    lists["enterprises_watch"] = [
+        {
+            "type": "enterprise",
+            "id": row["enterprise_id"],
+            "industry": row.get("industry"),
+            "level": row.get("level"),
+            "at": row.get("since"),
+            "signals": row.get("signals"),
+        }
+        for row in _smoke_watch(facts.get("smoke_alerts") or ())["watch"]
+    ]
+    return {"lists": {name: lists.get(name, []) for name in LISTED_KPIS}}
 
 
 # -- map, source health --------------------------------------------------------------

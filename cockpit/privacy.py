@@ -181,3 +181,53 @@ def mask_text(text: str | None) -> str:
         at = end
     out.append(text[at:])
     return "".join(out)
+
+
+# -- where a case or an alert is: to the building, never the room -----------------------------
+
+# A house number as the register writes it (107弄1号, 12-3号): the building, no room after it.
+_BUILDING_NUMBER = re.compile(r"^\s*(?:[0-9]+弄)?[0-9]+(?:[-之][0-9]+)?号")
+# What starts a room or a unit when a number has no 号 (12-501, 12栋3单元): cut there.
+_ROOM_START = re.compile(r"[-#/室单元栋幢座楼层\s]")
+_ROOM = re.compile(r"[0-9]*室.*$")
+# The parts of a place a screen may carry (cockpit.places.where builds them).
+WHERE_KEYS = frozenset(
+    {"address", "building", "use", "floors", "floor", "community", "grid", "lon", "lat"}
+    | {"building_id"}
+)
+# What an aggregate screen (the wall, the ticker every role receives) may say of a place.
+AREA_KEYS = frozenset({"community", "grid"})
+
+
+def building_address(road: str | None, number: str | None) -> str | None:
+    """Return an address to the building only: road and house number, room and unit cut off.
+
+    松花江路 + 261弄17号501室 → 松花江路261弄17号; 安图路 + 12-501 → 安图路12. Anything else
+    typed into the register (a phone number) is masked like free text.
+    """
+    road, number = (road or "").strip(), (number or "").strip()
+    if not road or not number:
+        return None
+    found = _BUILDING_NUMBER.match(number)
+    if found:
+        kept = found.group(0).strip()
+    else:
+        # Digits before 室 are a room's (1501室), whatever came before them: never kept.
+        kept = _ROOM_START.split(_ROOM.sub("", number), maxsplit=1)[0]
+    return mask_text(f"{road}{kept}") if kept else None
+
+
+def where_for(where: dict | None, *, personal: bool, may_read_records: bool) -> dict | None:
+    """Return what of a place a screen may carry.
+
+    Record readers (dispatchers, leaders, a grid worker's own tasks) get the building-level
+    place; an aggregate screen gets a device's or a building's place (as the wall's alert
+    groups always named the building), but of a person's matter (a resident's alert, request
+    or complaint) only the community and grid: never the building a resident lives in.
+    """
+    if not where:
+        return None
+    kept = {k: v for k, v in where.items() if k in WHERE_KEYS and v not in (None, "")}
+    if personal and not may_read_records:
+        kept = {k: v for k, v in kept.items() if k in AREA_KEYS}
+    return kept or None

@@ -77,7 +77,7 @@ class Runtime:
             for sentence in ignored_settings(settings, engine):
                 log.warning(sentence)
         if (settings.auto_seed if seed_if_empty is None else seed_if_empty) and empty:
-            tier = get_tier(settings.scale, settings.street_code)
+            tier = get_tier(settings.scale, settings.street_code, settings.street_name)
             log.info("store is empty: seeding the %s street (seed %d)", tier.name, settings.seed)
             report = seed_street(
                 engine,

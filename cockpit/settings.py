@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import (
@@ -82,15 +84,18 @@ class Settings(BaseSettings):
         "host name, pid and a random part, so no two connections share an id.",
     )
     scale: Scale = Field(
-        "s-street",
-        description="Size of the simulated street seeded on first start: changbai, s-street or "
-        "district.",
+        "changbai",
+        description="Size of the simulated street seeded on first start: changbai (长白新村街道, "
+        "Yangpu, Shanghai, around the default map centre), s-street or district.",
     )
     seed: int = Field(
         42, description="Random seed of the simulated street; same seed, same street."
     )
     street_name: str | None = Field(
-        None, description="Display name of the street; default: the simulated tier's name."
+        None,
+        description="Name of the street: a street seeded on an empty store is stored under it "
+        "and its addresses begin with it, and the screens show it. Default: the scale's own name "
+        "(changbai: 长白新村街道).",
     )
     street_code: str | None = Field(
         None,
@@ -110,13 +115,22 @@ class Settings(BaseSettings):
     )
     tile_url: str | None = Field(
         None,
-        description="Tile URL template for an intranet basemap; default: none, meaning the "
-        "offline vector basemap drawn from the street's own layers.",
+        description="Tile URL template for an intranet basemap, http(s)://host/.../{z}/{x}/{y}.png "
+        "or a path on this server (/tiles/{z}/{x}/{y}.png; {s}, {-y} and {r} allowed too): its "
+        "tiles replace the offline ground (blocks, water, roads) under the street's outlines, "
+        "buildings and labels. Default: none, meaning the offline vector basemap drawn from the "
+        "street's own layers.",
     )
     tile_coordinates: Literal["wgs84", "gcj02"] = Field(
         "wgs84",
         description="Coordinate system of the tile source: gcj02 for AMap/Tencent tiles, "
         "so stored WGS84 geometry is shifted to match them.",
+    )
+    tile_attribution: str | None = Field(
+        None,
+        max_length=200,
+        description="Credit line of the tile source, shown in the map's corner with the tiles "
+        "(e.g. the surveying bureau's licence text). Default: none.",
     )
     language: Literal["zh", "en"] = Field("zh", description="Default display language: zh or en.")
     secret_key: str = Field(
@@ -167,7 +181,16 @@ class Settings(BaseSettings):
     refresh_ms: int = Field(
         2000,
         ge=250,
-        description="How often a browser asks for a newer view model, in milliseconds.",
+        description="How often a browser asks for a newer view model, in milliseconds (the "
+        "fallback: a screen whose push stream is up refreshes the moment a view changes).",
+    )
+    web_threads: int = Field(
+        64,
+        ge=4,
+        le=1000,
+        description="Threads of each gunicorn web worker (gthread): a screen's push stream "
+        "(/live/stream) holds one while the screen is open, so give each worker more threads "
+        "than the screens it serves, plus a few for the refreshes.",
     )
     stale_after_seconds: float = Field(
         30.0, gt=0, description="Age after which a source's data is shown as stale."
@@ -315,6 +338,7 @@ class Settings(BaseSettings):
         "mqtt_key_file",
         "database_url",
         "tile_url",
+        "tile_attribution",
         "complaint_sql_url",
         "open311_api_keys",
         "log_levels",
@@ -324,6 +348,16 @@ class Settings(BaseSettings):
     def _blank_is_none(cls, value: object) -> object:
         """Treat an empty string as unset, so COCKPIT_REDIS_URL= turns Redis off."""
         return None if value == "" else value
+
+    @field_validator("tile_url")
+    @classmethod
+    def _tile_template(cls, value: str | None) -> str | None:
+        """Refuse a tile URL that Leaflet could not fill in or the page's CSP would block."""
+        if value is not None:
+            problem = tile_url_problem(value)
+            if problem:
+                raise ValueError(f"COCKPIT_TILE_URL={value!r}: {problem}")
+        return value
 
     @field_validator("log_level")
     @classmethod
@@ -389,6 +423,37 @@ def setting_variables() -> dict[str, str]:
         f"COCKPIT_{name.upper()}": field.description or ""
         for name, field in Settings.model_fields.items()
     }
+
+
+# What Leaflet's TileLayer fills in a URL template; any other {name} makes it throw per tile.
+TILE_PLACEHOLDERS = frozenset({"s", "z", "x", "y", "-y", "r"})
+
+
+def tile_url_problem(template: str) -> str | None:
+    """Return what is wrong with a tile URL template, or None when Leaflet can use it."""
+    if template != template.strip() or any(c in template for c in " \"'<>\\"):
+        return "no spaces, quotes or backslashes allowed"
+    names = re.findall(r"\{([^{}]*)\}", template)
+    unknown = sorted(set(names) - TILE_PLACEHOLDERS)
+    if unknown:
+        return f"unknown placeholder {{{unknown[0]}}} (Leaflet fills {{s}} {{z}} {{x}} {{y}} {{-y}} {{r}})"
+    if "z" not in names or "x" not in names or not {"y", "-y"} & set(names):
+        return (
+            "expected a template with {z}, {x} and {y}, e.g. https://tiles.example/{z}/{x}/{y}.png"
+        )
+    if template.startswith("/") and not template.startswith("//"):
+        return None  # a path on the cockpit's own server (behind the same reverse proxy)
+    parts = urlsplit(template)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return "expected an http:// or https:// URL, or a path starting with /"
+    host = parts.netloc.rpartition("@")[2]
+    if "{" in host:
+        labels = host.split(".")
+        last = max(i for i, label in enumerate(labels) if "{" in label)
+        if any("{" in label and label != "{s}" for label in labels) or len(labels) - last < 3:
+            # The page's CSP admits a wildcard only as the leftmost label of a named domain.
+            return "only {s} may stand in the host, followed by a domain (e.g. {s}.tiles.example)"
+    return None
 
 
 def describe_settings_error(error: Exception) -> str:

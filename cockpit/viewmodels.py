@@ -22,17 +22,24 @@ TICKER = "ticker"
 def devices_online(
     states: Mapping[int, DeviceState], now: datetime, offline_after_intervals: float
 ) -> dict[str, int]:
-    """Count devices within their allowed silence, overall and for fire, by the configured rule."""
+    """Count devices online, offline and in maintenance, overall and for fire, by the configured rule.
+
+    online + offline + maintenance = total; a device out for service is neither up nor down.
+    """
     now_ts = now.timestamp()
-    online = fire_online = fire_total = 0
+    online = fire_online = fire_total = maintenance = 0
     for state in states.values():
         is_fire = state.kind in FIRE_KINDS
         fire_total += is_fire
-        if state.online(now_ts, offline_after_intervals):
+        if state.maintenance:
+            maintenance += 1
+        elif state.online(now_ts, offline_after_intervals):
             online += 1
             fire_online += is_fire
     return {
         "devices_online": online,
+        "devices_offline": len(states) - online - maintenance,
+        "devices_maintenance": maintenance,
         "fire_online": fire_online,
         "fire_total": fire_total,
         "devices_total": len(states),
@@ -73,11 +80,21 @@ def build_overview(
     }
 
 
+# The overview's ingest counters, for /healthz, benches and tests: drawn on no screen.
+UNDRAWN_KPIS = frozenset({"readings_total", "rejected_total", "readings_per_min"})
+# Which views changed, one event per worker cycle that changed any: the screens' push (SSE) reads
+# it; a thousand events are minutes of history, enough for any reader that fell behind.
+VIEWS_STREAM = "views"
+VIEWS_STREAM_MAXLEN = 1_000
+
+
 class ViewModelPublisher:
     """Write view models to the shared cache; the version is a digest of the content."""
 
     def __init__(self, live: LiveStore) -> None:
         self.live = live
+        self._versions: dict[str, str] = {}  # the version last published of each view
+        self._changed: set[str] = set()  # views whose content changed since the last announce
 
     @staticmethod
     def version_of(model: dict[str, Any]) -> str:
@@ -88,6 +105,10 @@ class ViewModelPublisher:
         content["sources"] = [
             {k: v for k, v in s.items() if k != "age_s"} for s in model.get("sources", [])
         ]
+        if isinstance(model.get("kpis"), dict):
+            # Counters of the ingest that no screen draws: left out, or the overview (and with
+            # it every screen's push and refresh) would change at every tick of a live street.
+            content["kpis"] = {k: v for k, v in model["kpis"].items() if k not in UNDRAWN_KPIS}
         return hashlib.blake2b(
             orjson.dumps(content, option=orjson.OPT_SORT_KEYS), digest_size=12
         ).hexdigest()
@@ -101,7 +122,26 @@ class ViewModelPublisher:
             model, version=digest, generated_at=generated_at.isoformat(), published_wall=time.time()
         )
         self.live.set_view(name, orjson.dumps(payload))
+        if self._versions.get(name) != digest:
+            self._versions[name] = digest
+            self._changed.add(name)
         return digest
+
+    def announce(self) -> str | None:
+        """Tell the screens' push streams, in one event, which views changed since the last call.
+
+        Appended to the live store's VIEWS_STREAM (a Redis stream every web process reads,
+        cockpit/web/push.py); nothing when nothing changed. Kept for the next call if the
+        store is out of reach, so no change goes unannounced.
+        """
+        if not self._changed:
+            return None
+        names = sorted(self._changed)
+        event_id = self.live.append_event(
+            VIEWS_STREAM, {"views": names}, maxlen=VIEWS_STREAM_MAXLEN
+        )
+        self._changed.difference_update(names)
+        return event_id
 
 
 def read_view(live: LiveStore, name: str) -> dict[str, Any] | None:

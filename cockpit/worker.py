@@ -26,12 +26,14 @@ from cockpit.map_views import MapViews, build_map_views
 from cockpit.panels import (
     ENTERPRISE,
     GOVERNANCE,
+    KPI_LISTS,
     LIVELIHOOD,
     MAP_COLOURS,
     SOURCE_HEALTH,
     enterprise_panel,
     governance_panel,
     join_device_states,
+    kpi_lists,
     livelihood_panel,
     map_building_colours,
     source_health,
@@ -46,7 +48,8 @@ from cockpit.settings import Settings
 from cockpit.store.outage import UNREACHABLE
 from cockpit.ticker_restore import restore_ticker
 from cockpit.viewmodels import OVERVIEW, TICKER, ViewModelPublisher, build_overview
-from data_adapters.base import Adapter
+from data_adapters.alert_cases import AlertCases
+from data_adapters.base import Adapter, AdapterError
 from data_adapters.case_facts import CaseFactsAdapter
 from data_adapters.enterprise_facts import EnterpriseFactsAdapter
 from data_adapters.live_state import LiveStateAdapter
@@ -81,6 +84,7 @@ class ViewModelWorker:
         case_facts: CaseFactsAdapter | None = None,
         ingest_health: Sequence[Callable[[], dict[str, Any]]] = (),
         audit_prune: DailyPrune | None = None,
+        alert_cases: AlertCases | None = None,
     ) -> None:
         self.registry = registry
         self.devices = devices
@@ -124,6 +128,9 @@ class ViewModelWorker:
         self.alerts = alerts
         self.escalate_after = escalate_after
         self.ticker = TickerFeed(self.rules_cfg.alerts.grouping, self._alert_place)
+        self.ticker.where_of = self._alert_where
+        # Each ticker alert's case: a cleared alert whose case is open shows the case's state.
+        self.alert_cases = alert_cases
         self._link_down_since: datetime | None = None  # when the MQTT bridge was first seen cut off
         # A fresh worker first rebuilds the ticker from the alert book (cockpit.ticker_restore):
         # the live stream may have died with the last process, or hold far more than it shows.
@@ -235,6 +242,8 @@ class ViewModelWorker:
                 enterprise_panel(facts, facts["smoke_alerts"], facts["visit_alerts"]),
                 now,
             )
+            # Records behind the numbers: read server-side for record viewers only.
+            self.publisher.publish(KPI_LISTS, kpi_lists(facts), now)
             open_objects = facts["alerts"]["open_objects"]
             self.publisher.publish(
                 LIVELIHOOD,
@@ -276,8 +285,8 @@ class ViewModelWorker:
         silent: set[str] = set()
         new: list = []
         for device_id, state in states.items():
-            if state.last_seen is None:
-                continue  # never heard since this worker started: a registry matter, not an alarm
+            if state.last_seen is None or state.maintenance:
+                continue  # never heard, or out for service: a registry matter, not an alarm
             if device_id in silence.covered:
                 continue  # its source is silent: the source's one alert says so
             back = silence.counted_from.get(device_id)
@@ -344,6 +353,10 @@ class ViewModelWorker:
         """Return where an alert is, by its building's address, for the ticker's groups."""
         return self.map_views.place_label(item) if self.map_views is not None else None
 
+    def _alert_where(self, item: dict) -> dict | None:
+        """Return where an alert is for its card: address, building, area, in both languages."""
+        return self.map_views.where_of(item) if self.map_views is not None else None
+
     def _link_down_for(self, now: datetime) -> tuple[float, str] | None:
         """Return how long the MQTT bridge has been cut off from its broker and where, if it is."""
         down = [
@@ -379,6 +392,8 @@ class ViewModelWorker:
             changed = True
         if changed:
             self.case_facts.refresh()
+            if self.alert_cases is not None and self._ticker_published:
+                self._publish_ticker_views()  # the ticker shows each alert's case state
         snapshot = self.case_facts.snapshot
         facts = snapshot.data if snapshot else None
         views = build_case_views(facts, now)
@@ -448,6 +463,11 @@ class ViewModelWorker:
 
     def _publish_ticker_views(self) -> None:
         """Publish the ticker view model and the map's alert layer from the ticker's items."""
+        if self.alert_cases is not None:
+            try:
+                self.ticker.cases = self.alert_cases.of(self.ticker.single_ids())
+            except AdapterError as exc:
+                log.warning("cannot read the ticker alerts' cases: %s", exc)  # keep the last
         self.publisher.publish(TICKER, self.ticker.model(), self.clock.now())
         self._ticker_published = True
         if self.map_views is not None:
@@ -465,6 +485,8 @@ class ViewModelWorker:
                     next_tick = time.monotonic() + every_s
                 else:
                     self.publish_ticker()
+                # The screens' push streams learn at once which views changed (if any did).
+                self.publisher.announce()
                 # An alert must not wait for the next tick: block on the alert stream instead.
                 self.live.wait_events(
                     ALERT_STREAM, self.ticker.cursor, max(0.0, next_tick - time.monotonic())
@@ -526,6 +548,10 @@ class TickerFeed:
         self._items: dict[int, dict] = {}
         self.grouping = grouping or load_rules_config().alerts.grouping
         self.place_of = place_of  # an alert's building, by address, for a group's places
+        # An alert's place for its card (cockpit.places.spelt); the worker sets it.
+        self.where_of: Callable[[dict], dict | None] | None = None
+        # Alert id → the case it opened or joined (data_adapters.alert_cases), as last read.
+        self.cases: dict[int, dict[str, Any]] = {}
 
     def absorb(self, events: list[tuple[str, dict]]) -> bool:
         """Apply raised, escalated and resolved events; tell whether anything changed."""
@@ -558,11 +584,20 @@ class TickerFeed:
             members = sorted(members, key=lambda i: i["ts"], reverse=True)[: self.MEMBERS_MAX]
         kept = sorted(
             (i for i in self._items.values() if not groupable(i, self.grouping)),
-            key=lambda i: (i["status"] != "resolved", level_rank(i["level"]), i["ts"]),
+            key=lambda i: (self.unsettled(i), level_rank(i["level"]), i["ts"]),
             reverse=True,
         )[: self.SIZE]
         self._items = {i["id"]: i for i in (*kept, *members)}
         return bool(events)
+
+    def unsettled(self, item: dict) -> bool:
+        """Tell whether an alert still needs someone: open, or cleared while its case is open."""
+        case = self.cases.get(item.get("id"))
+        return item.get("status") != "resolved" or bool(case and case.get("open"))
+
+    def single_ids(self) -> list[int]:
+        """Return the ids of the alerts the ticker shows one by one (groups hide their members)."""
+        return [i for i, item in self._items.items() if not groupable(item, self.grouping)]
 
     def items(self) -> list[dict]:
         """Return every alert kept, one by one, newest first (the map places each of them)."""
@@ -570,9 +605,15 @@ class TickerFeed:
 
     def model(self) -> dict:
         """Return the ticker view model: the newest alerts first, crowded kinds as one item each."""
-        return {
-            "items": group_alerts(self._items.values(), self.grouping, self.SIZE, self.place_of)
-        }
+        items = group_alerts(self._items.values(), self.grouping, self.SIZE, self.place_of)
+        for item in items:
+            case = None if item.get("group") else self.cases.get(item["id"])
+            if case is not None:
+                # The case's state and deadline beside the alert's own (no place, no person).
+                item["case"] = case
+            if self.where_of is not None and not item.get("group"):
+                item["where"] = self.where_of(item)
+        return {"items": items}
 
 
 def build_worker(
@@ -609,10 +650,17 @@ def build_worker(
         # Visits are planned by the day; an hourly read (about a second at s-street) is plenty.
         EnterpriseFactsAdapter(engine, clock, max(slow_poll, ENTERPRISE_POLL)),
         map_views=build_map_views(
-            engine, clock, store_poll, slow_poll * 5, settings.tile_url, settings.tile_coordinates
+            engine,
+            clock,
+            store_poll,
+            slow_poll * 5,
+            settings.tile_url,
+            settings.tile_coordinates,
+            settings.tile_attribution,
         ),
         cases=cases,
         case_facts=CaseFactsAdapter(engine, clock, store_poll) if cases is not None else None,
         ingest_health=ingest_health,
         audit_prune=DailyPrune(audit, settings.audit_retention_days) if audit else None,
+        alert_cases=AlertCases(engine) if cases is not None else None,
     )

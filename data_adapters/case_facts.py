@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, case, func, or_, select
+from sqlalchemy import Connection, Engine, Select, case, func, or_, select
+from sqlalchemy.orm import aliased
 
 from cockpit.cases import indicators
 from cockpit.cases.workflow import ENDED
@@ -68,14 +69,14 @@ class CaseFactsAdapter(Adapter[dict[str, Any]]):
         today = now.astimezone(DISPLAY_ZONE).date()
         since = display_day_start(today - timedelta(days=WINDOW_DAYS - 1))
         c = s.Case
-        columns = [getattr(c, name) for name in CASE_COLUMNS]
+        columns = [getattr(c, name) for name in CASE_COLUMNS] + place_columns()
         by_state = dict(conn.execute(select(c.state, func.count()).group_by(c.state)).all())
         cases_today = conn.execute(
             select(func.count()).select_from(c).where(c.reported_at >= display_day_start(today))
         ).scalar_one()
         urgent_first = case((c.priority == "urgent", 0), else_=1)
         open_rows = conn.execute(
-            select(*columns)
+            placed(select(*columns))
             .where(c.state.in_(OPEN_STATES))
             .order_by(urgent_first, c.deadline_at.is_(None), c.deadline_at, c.id)
             .limit(OPEN_LIMIT)
@@ -85,7 +86,7 @@ class CaseFactsAdapter(Adapter[dict[str, Any]]):
         revisits = [
             _jsonable(row)
             for row in conn.execute(
-                select(*columns)
+                placed(select(*columns))
                 .where(
                     c.state == CaseState.CLOSED.value,
                     c.closed_at >= since,
@@ -96,29 +97,7 @@ class CaseFactsAdapter(Adapter[dict[str, Any]]):
                 .limit(OPEN_LIMIT)
             ).mappings()
         ]
-        listed = [row["id"] for row in open_cases[:HISTORY_CASES]]
-        history: dict[int, list[dict[str, Any]]] = {}
-        if listed:
-            h = s.CaseHistory
-            for row in conn.execute(
-                select(
-                    h.case_id,
-                    h.action,
-                    h.from_state,
-                    h.to_state,
-                    h.actor,
-                    h.at,
-                    h.note,
-                    h.repeats,
-                    h.last_at,
-                )
-                .where(h.case_id.in_(listed))
-                .order_by(h.case_id, h.at, h.id)
-            ).mappings():
-                entry = _jsonable(row)
-                if entry["repeats"] is None:  # only a case's one repeats row carries them
-                    del entry["repeats"], entry["last_at"]
-                history.setdefault(entry.pop("case_id"), []).append(entry)
+        history = _histories(conn, [row["id"] for row in open_cases[:HISTORY_CASES]])
         targets = _targets(conn)
         worker_grids = {w["id"]: w["grid_id"] for w in targets["workers"]}
         return {
@@ -133,6 +112,114 @@ class CaseFactsAdapter(Adapter[dict[str, Any]]):
             "targets": targets,
             "indicators": indicators.compute(conn, since, now),
         }
+
+
+class CaseReader:
+    """Read one case by id, as the `cases` view lists it, for a card the lists leave out."""
+
+    # The published lists hold the hundred most pressing open cases; a street with more (or a
+    # closed case opened from a KPI list) still needs its card: one indexed read per tap.
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def one(self, case_id: int) -> dict[str, Any] | None:
+        """Return the case's row (with its place and history), or None when there is none."""
+
+        def work(conn: Connection) -> dict[str, Any] | None:
+            c = s.Case
+            columns = [getattr(c, name) for name in CASE_COLUMNS] + place_columns()
+            row = conn.execute(placed(select(*columns)).where(c.id == case_id)).mappings().first()
+            if row is None:
+                return None
+            return dict(_jsonable(row), history=_histories(conn, [case_id]).get(case_id, []))
+
+        return read_store(self.engine, work)
+
+
+def _histories(conn: Connection, case_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
+    """Return each listed case's history entries, oldest first (a case's repeats folded in one)."""
+    history: dict[int, list[dict[str, Any]]] = {}
+    if not case_ids:
+        return history
+    h = s.CaseHistory
+    for row in conn.execute(
+        select(
+            h.case_id,
+            h.action,
+            h.from_state,
+            h.to_state,
+            h.actor,
+            h.at,
+            h.note,
+            h.repeats,
+            h.last_at,
+        )
+        .where(h.case_id.in_(case_ids))
+        .order_by(h.case_id, h.at, h.id)
+    ).mappings():
+        entry = _jsonable(row)
+        if entry["repeats"] is None:  # only a case's one repeats row carries them
+            del entry["repeats"], entry["last_at"]
+        history.setdefault(entry.pop("case_id"), []).append(entry)
+    return history
+
+
+# Where each case is (cockpit.places): its address, else its building's first address; the
+# building, grid and community by name. Joined once in the case queries, never per card.
+_ADDRESS = aliased(s.Address, name="case_address")
+_FIRST = aliased(s.Address, name="first_address")
+_BUILDING_OF = func.coalesce(s.Case.building_id, _ADDRESS.building_id)
+
+
+def _first_address(column: str):
+    """Return the building's first standard address's column, for a case with no address."""
+    return (
+        select(getattr(_FIRST, column))
+        .where(_FIRST.building_id == s.Building.id)
+        .order_by(_FIRST.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def _device_floor():
+    """Return the floor of the device whose alert opened the case (a smoke alarm's 5楼), if any."""
+    return (
+        select(s.Device.floor)
+        .join(s.Alert, s.Alert.object_id == s.Device.id)
+        .where(s.Alert.id == s.Case.alert_id, s.Alert.object_type == "device")
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def place_columns() -> list[Any]:
+    """Return the where_* columns the case queries add (see `placed` for their joins)."""
+    return [
+        func.coalesce(_ADDRESS.road, _first_address("road")).label("where_road"),
+        func.coalesce(_ADDRESS.number, _first_address("number")).label("where_number"),
+        s.Building.id.label("where_building_id"),
+        s.Building.name.label("where_building"),
+        s.Building.use.label("where_use"),
+        s.Building.floors.label("where_floors"),
+        _device_floor().label("where_floor"),
+        s.Grid.name.label("where_grid"),
+        s.Community.name.label("where_community"),
+        func.coalesce(s.Case.lon, _ADDRESS.lon, s.Building.lon).label("where_lon"),
+        func.coalesce(s.Case.lat, _ADDRESS.lat, s.Building.lat).label("where_lat"),
+    ]
+
+
+def placed(query: Select) -> Select:
+    """Return a case query joined to its address, building, grid and community (all optional)."""
+    return (
+        query.select_from(s.Case)
+        .outerjoin(_ADDRESS, _ADDRESS.id == s.Case.address_id)
+        .outerjoin(s.Building, s.Building.id == _BUILDING_OF)
+        .outerjoin(s.Grid, s.Grid.id == func.coalesce(s.Case.grid_id, s.Building.grid_id))
+        .outerjoin(s.Community, s.Community.id == s.Grid.community_id)
+    )
 
 
 def _targets(conn: Connection) -> dict[str, list[dict[str, Any]]]:

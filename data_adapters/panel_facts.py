@@ -15,6 +15,7 @@ from sqlalchemy import (
     func,
     or_,
     select,
+    union,
     union_all,
 )
 from sqlalchemy.ext.compiler import compiles
@@ -24,6 +25,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from cockpit.clock import DISPLAY_ZONE, Clock
 from cockpit.domain.kinds import (
     OFFICE_UNITS_PROPERTY,
+    AlertLevel,
     AlertStatus,
     BuildingUse,
     CaseSource,
@@ -32,6 +34,7 @@ from cockpit.domain.kinds import (
     Registration,
     RequestStatus,
 )
+from cockpit.panels import LIST_ROWS
 from cockpit.rules.housing import BuildingFacts
 from cockpit.rules.results import RuleKind
 from cockpit.store import schema as s
@@ -112,6 +115,89 @@ def office_units(properties: Any) -> int | None:
     return value
 
 
+def red_alerts_unsettled():
+    """Select the red alerts not yet settled: still open, or resolved while their case is open.
+
+    A sensor that stops alarming resolves its alert, but the fire it reported is settled only
+    when the case it opened (or joined) is closed: until then the wall counts it as 未处置.
+    """
+    a, report, c = s.Alert, s.CaseReport, s.Case
+    red = a.level == AlertLevel.RED.value
+    still_open = select(a.id).where(a.open_key.is_not(None), red)
+    case_open = (
+        select(a.id)
+        .select_from(c)
+        .join(report, report.case_id == c.id)
+        .join(a, and_(report.source == CaseSource.ALERT.value, a.id == report.source_id))
+        .where(c.state.in_(OPEN_STATES), red)
+    )
+    return union(still_open, case_open)
+
+
+def _building_address(building_id) -> Any:
+    """Return the scalar subquery of a building's first standard address (松花江路261号)."""
+    first = aliased(s.Address)
+    return (
+        select(first.road + first.number)
+        .where(first.building_id == building_id)
+        .order_by(first.id)
+        .limit(1)
+        .scalar_subquery()
+    )
+
+
+def _case_address_building(case) -> Any:
+    """Return the scalar subquery of the building a case's address belongs to."""
+    return select(s.Address.building_id).where(s.Address.id == case.address_id).scalar_subquery()
+
+
+def _iso(value: datetime | None) -> str | None:
+    """Return a time as ISO text, or None."""
+    return value.isoformat() if value is not None else None
+
+
+def _listed(row: Any) -> dict[str, Any]:
+    """Return one case of a KPI's list: what, where, its state and deadline."""
+    return {
+        "type": "case",
+        "id": row["id"],
+        "code": row["code"],
+        "title_zh": row["title"],
+        "title_en": row["title_en"] or row["title"],
+        "category": row["category"],
+        "state": row["state"],
+        "priority": row["priority"],
+        "deadline_at": _iso(row["deadline_at"]),
+        "at": _iso(row["reported_at"]),
+        "place": row["place"],
+    }
+
+
+def _listed_alert(row: Any) -> dict[str, Any]:
+    """Return one alert of a KPI's list, with the case it opened or joined (if any)."""
+    case_id = row["case_id"]
+    return {
+        "type": "alert",
+        "id": row["id"],
+        "kind": row["kind"],
+        "level": row["level"],
+        "status": row["status"],
+        "title_zh": row["title"],
+        "title_en": row["title_en"] or row["title"],
+        "at": _iso(row["raised_at"]),
+        "place": row["place"],
+        "case": None
+        if case_id is None
+        else {
+            "id": case_id,
+            "code": row["case_code"],
+            "state": row["case_state"],
+            "open": row["case_state"] in OPEN_STATES,
+            "deadline_at": _iso(row["case_deadline_at"]),
+        },
+    }
+
+
 class PanelFactsAdapter(Adapter[dict[str, Any]]):
     """Read the governance, enterprise and livelihood aggregates in a dozen grouped queries."""
 
@@ -129,9 +215,9 @@ class PanelFactsAdapter(Adapter[dict[str, Any]]):
     def _aggregate(self, conn: Connection, now: datetime) -> dict[str, Any]:
         """Compute the panels' facts at `now`."""
         # Keys: now, today, since, cases {by_state, open, overdue, closed_by_level, daily},
-        # alerts {open_by_kind, open_objects}, smoke_alerts, visit_alerts, requests_today,
+        # alerts {open_by_kind, open_objects, red_unsettled}, smoke_alerts, visit_alerts, requests_today,
         # request_satisfaction, topics, office_buildings, communities, building_community,
-        # elders {living_alone}, devices {elevators, taxi_kiosks}.
+        # elders {living_alone}, devices {elevators, taxi_kiosks}, kpi_lists (see _kpi_lists).
         today = now.astimezone(DISPLAY_ZONE).date()
         first_day = today - timedelta(days=WINDOW_DAYS - 1)
         since = display_day_start(first_day)
@@ -203,6 +289,9 @@ class PanelFactsAdapter(Adapter[dict[str, Any]]):
             .group_by(s.Alert.kind, s.Alert.level)
         ):
             open_by_kind.setdefault(kind, {})[level] = n
+        red_unsettled = conn.execute(
+            select(func.count()).select_from(red_alerts_unsettled().subquery())
+        ).scalar_one()
         # One compact row per open alert (no reasons), bounded by what is open right now.
         open_objects = [
             dict(row._mapping)
@@ -277,6 +366,7 @@ class PanelFactsAdapter(Adapter[dict[str, Any]]):
             )
             counts[status] = counts.get(status, 0) + n
 
+        kpi_lists = self._kpi_lists(conn, now, since, start_of_today)
         office_buildings = self._office_buildings(conn, today)
         request_satisfaction = self._request_satisfaction(conn, since, now)
         topics = self._topics(conn, now)
@@ -306,7 +396,11 @@ class PanelFactsAdapter(Adapter[dict[str, Any]]):
                 "closed_by_level": closed_by_level,
                 "daily": daily,
             },
-            "alerts": {"open_by_kind": open_by_kind, "open_objects": open_objects},
+            "alerts": {
+                "open_by_kind": open_by_kind,
+                "open_objects": open_objects,
+                "red_unsettled": red_unsettled,
+            },
             "smoke_alerts": smoke_alerts,
             "visit_alerts": visit_alerts,
             "requests_today": requests_today,
@@ -317,7 +411,83 @@ class PanelFactsAdapter(Adapter[dict[str, Any]]):
             "building_community": building_community,
             "elders": {"living_alone": living_alone},
             "devices": {"elevators": elevators, "taxi_kiosks": kiosks},
+            "kpi_lists": kpi_lists,
         }
+
+    @staticmethod
+    def _kpi_lists(
+        conn: Connection, now: datetime, since: datetime, start_of_today: datetime
+    ) -> dict[str, list[dict[str, Any]]]:
+        """Return the cases and alerts behind the wall's numbers, LIST_ROWS each, for the tablet.
+
+        cases_today: reported today, newest first; closure_rate: registered in the window and
+        not closed yet, oldest first; on_time_rate: closed in the window after their deadline;
+        open_red_alerts: the red alerts not settled (red_alerts_unsettled), with their case.
+        Each row carries where it is (its building's first address), never a person.
+        """
+        c, a, report = s.Case, s.Alert, s.CaseReport
+        place = _building_address(func.coalesce(c.building_id, _case_address_building(c)))
+        case_columns = (
+            c.id,
+            c.code,
+            c.title,
+            c.title_en,
+            c.category,
+            c.state,
+            c.priority,
+            c.deadline_at,
+            c.reported_at,
+            place.label("place"),
+        )
+        window = c.reported_at >= since
+        cases = {
+            "cases_today": select(*case_columns)
+            .where(c.reported_at >= start_of_today, c.reported_at <= now)
+            .order_by(c.reported_at.desc(), c.id.desc()),
+            "closure_rate": select(*case_columns)
+            .where(window, c.registered_at.is_not(None), c.state.in_(OPEN_STATES))
+            .order_by(c.reported_at, c.id),
+            "on_time_rate": select(*case_columns)
+            .where(
+                window,
+                c.state.in_(RESOLVED_STATES),
+                c.close_due_at.is_not(None),
+                c.closed_at > c.close_due_at,
+            )
+            .order_by(c.closed_at.desc(), c.id.desc()),
+        }
+        lists = {
+            name: [_listed(row) for row in conn.execute(query.limit(LIST_ROWS)).mappings()]
+            for name, query in cases.items()
+        }
+        unsettled = red_alerts_unsettled().subquery()
+        rows = conn.execute(
+            select(
+                a.id,
+                a.kind,
+                a.level,
+                a.status,
+                a.title,
+                a.title_en,
+                a.raised_at,
+                _building_address(s.Device.building_id).label("place"),
+                c.id.label("case_id"),
+                c.code.label("case_code"),
+                c.state.label("case_state"),
+                c.deadline_at.label("case_deadline_at"),
+            )
+            .join(unsettled, unsettled.c.id == a.id)
+            .outerjoin(s.Device, and_(a.object_type == OBJECT_DEVICE, s.Device.id == a.object_id))
+            .outerjoin(
+                report,
+                and_(report.source == CaseSource.ALERT.value, report.source_id == a.id),
+            )
+            .outerjoin(c, c.id == report.case_id)
+            .order_by(a.raised_at.desc(), a.id.desc())
+            .limit(LIST_ROWS)
+        ).mappings()
+        lists["open_red_alerts"] = [_listed_alert(row) for row in rows]
+        return lists
 
     @staticmethod
     def _office_buildings(conn: Connection, today: date) -> list[dict[str, Any]]:

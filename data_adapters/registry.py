@@ -9,7 +9,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from cockpit.clock import DISPLAY_ZONE, Clock
-from cockpit.domain.kinds import CaseState
+from cockpit.domain.kinds import CaseState, in_maintenance
 from cockpit.store import schema
 from cockpit.store.counts import registry_counts
 from data_adapters.base import Adapter, AdapterError, read_store
@@ -70,8 +70,8 @@ class RegistryAdapter(Adapter[dict[str, Any]]):
         }
 
 
-class DeviceRegistryAdapter(Adapter[dict[int, tuple[str, int]]]):
-    """Read every device's kind and reporting interval, to judge which are online."""
+class DeviceRegistryAdapter(Adapter[dict[int, tuple[str, int, bool]]]):
+    """Read every device's kind, reporting interval and maintenance, to judge which are online."""
 
     name = "devices"
 
@@ -79,12 +79,20 @@ class DeviceRegistryAdapter(Adapter[dict[int, tuple[str, int]]]):
         super().__init__(clock, interval)
         self.engine = engine
 
-    def _fetch(self) -> dict[int, tuple[str, int]]:
-        """Return device id → (kind, reporting interval in seconds)."""
+    def _fetch(self) -> dict[int, tuple[str, int, bool]]:
+        """Return device id → (kind, reporting interval in seconds, in maintenance)."""
         rows = read_store(
             self.engine,
             lambda conn: conn.execute(
-                select(schema.Device.id, schema.Device.kind, schema.Device.report_interval_s)
+                select(
+                    schema.Device.id,
+                    schema.Device.kind,
+                    schema.Device.report_interval_s,
+                    schema.Device.params,
+                )
             ).all(),
         )
-        return {device_id: (kind, interval) for device_id, kind, interval in rows}
+        return {
+            device_id: (kind, interval, in_maintenance(params))
+            for device_id, kind, interval, params in rows
+        }

@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import uuid
 from collections.abc import Callable, Mapping
-from datetime import datetime
 from typing import Any
 
 from dash import dcc, html
 
+from cockpit import places
 from cockpit.cases.titles import category_name
-from cockpit.clock import DISPLAY_ZONE
 from cockpit.i18n import LABELS, label, place_name
 from cockpit.privacy import mask_text
+from cockpit.timestamps import stamp
 
 CASE_ACT = "case-act"  # {"type", "case", "action", "key"}: the key makes one tap act once
 CASE_INPUT = "case-input"  # {"type", "case", "name"}: note, target, satisfaction
@@ -77,17 +78,8 @@ def find_case(view: Mapping[str, Any] | None, case_id: int) -> dict[str, Any] | 
 
 
 def when(value: Any, lang: str) -> str:
-    """Return an ISO time as the street's local month-day hour:minute, or a dash."""
-    if not value:
-        return "—"
-    try:
-        moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-    except ValueError:
-        return "—"
-    if moment.tzinfo is None:
-        return moment.strftime("%m-%d %H:%M")
-    local = moment.astimezone(DISPLAY_ZONE)
-    return local.strftime("%m-%d %H:%M") if lang == "en" else local.strftime("%m月%d日 %H:%M")
+    """Return a time as 2026-12-02 05:31 in the street's zone, the same in both languages."""
+    return stamp(value)
 
 
 def say(key: str, lang: str, fallback: Any = None) -> str:
@@ -273,6 +265,7 @@ def case_card(
                 ],
             ),
             message_line(message),
+            where_block(case.get("where"), lang),
             html.Div(
                 className="case-facts",
                 children=[
@@ -303,6 +296,38 @@ def case_card(
             else None,
             html.H3(label("case_history", lang)),
             _history(case.get("history") or [], lang),
+        ],
+    )
+
+
+def where_block(where: Mapping[str, Any] | None, lang: str, *, map_button: bool = True) -> html.Div:
+    """Return where a case is: the address (to the building) first, building, community, grid.
+
+    `map_button` adds "show on map": the live map flies to the place (assets/cases.js reads
+    data-focus) and opens the building's card (assets/draw.js reads data-pick).
+    """
+    said = places.words(where, lang)
+    at = places.coordinates(where)
+    building_id = (where or {}).get("building_id")
+    button = None
+    if map_button and at is not None and building_id:
+        button = html.Button(
+            "◎ " + label("where_show_on_map", lang),
+            className="where-show-on-map",
+            **{
+                "data-pick": json.dumps({"kind": "building", "id": building_id}),
+                "data-focus": json.dumps({"building": building_id, "at": list(at)}),
+            },
+        )
+    return html.Div(
+        className="card-where",
+        children=[
+            # The address (and floor) first and large; a place without one says its building.
+            _field(label("where_address", lang), places.headline(where, lang), "where-address"),
+            _field(label("where_building", lang), said["building"], "where-building"),
+            _field(label("where_community", lang), said["community"], "where-community"),
+            _field(label("where_grid", lang), said["grid"], "where-grid"),
+            button,
         ],
     )
 

@@ -89,13 +89,15 @@ def demo_bar(view: dict[str, Any] | None, lang: str) -> html.Section:
 def caption_line(caption: dict[str, Any], lang: str) -> list[Any]:
     """Return one caption as a time, an icon with its kind, and the text in the language."""
     kind = caption.get("kind", "info")
+    text = caption.get(lang) or caption.get("zh", "")
     return [
         html.Span(caption.get("time", ""), className="demo-caption-time"),
         html.Span(
             f"{KIND_ICONS.get(kind, '•')} {label('demo_kind_' + kind, lang)}",
             className=f"demo-kind kind-{kind}",
         ),
-        html.Span(caption.get(lang) or caption.get("zh", ""), className="demo-caption-text"),
+        # Two lines at most on the wall; the title keeps the whole caption.
+        html.Span(text, className="demo-caption-text", title=text),
     ]
 
 
@@ -178,26 +180,61 @@ def _controls(view: dict[str, Any], lang: str) -> html.Div:
 
 
 def preparing_page(
-    lang: str, failure: str | None = None, *, text: str | None = None, retry_ms: int = 2000
+    lang: str,
+    failure: str | None = None,
+    *,
+    text: str | None = None,
+    retry_ms: int = 2000,
+    progress: tuple[float, str] | None = None,
 ) -> html.Div:
-    """Return the page shown while the demo street is made; it reloads itself until ready.
+    """Return the page shown while the demo street is made.
 
-    `text` replaces the "preparing" line (e.g. "all demo rooms are in use"), asking again every
-    `retry_ms` (0: never).
+    While the street is made (no `text`, no failure) it shows a bar and the step under way
+    (`progress`: share done, step label key), which callbacks/demo.py moves every second until
+    the street is ready, then loads the demo once. Otherwise `text` replaces the "preparing" line (e.g. "all demo rooms are in use"), and the
+    page loads itself again every `retry_ms` (0: never).
     """
     if text is None:
         text = label("demo_failed", lang) + failure if failure else label("demo_preparing", lang)
-    return html.Div(
-        className="demo-preparing",
-        lang="zh-CN" if lang == "zh" else "en",
-        children=[
-            html.H1(label("demo_title", lang)),
-            html.P(text, id="demo-preparing", role="status"),
+        progress = progress or (0.0, "demo_step_street")
+    children: list[Any] = [
+        html.H1(label("demo_title", lang)),
+        html.P(text, id="demo-preparing", role="status"),
+    ]
+    if progress is not None and not failure:
+        share, step = progress
+        children += [
+            html.Div(
+                html.Div(
+                    id="demo-prep-fill",
+                    className="demo-prep-fill",
+                    style={"width": f"{100 * share:.0f}%"},
+                ),
+                id="demo-prep-bar",
+                className="demo-prep-bar",
+                role="progressbar",
+                **{"aria-valuemin": 0, "aria-valuemax": 100, "aria-valuenow": round(100 * share)},
+                **{"aria-label": label("demo_preparing", lang)},
+            ),
+            html.P(preparing_step(share, step, lang), id="demo-prep-step", className="demo-note"),
+            dcc.Store(id="demo-prep-lang", data=lang),
+            dcc.Store(id="demo-prep-ready"),
+            dcc.Interval(id="demo-prep-poll", interval=1000),
+        ]
+    else:
+        children.append(
             dcc.Interval(
                 id="demo-wait", interval=max(retry_ms, 1000), disabled=bool(failure) or not retry_ms
-            ),
-        ],
+            )
+        )
+    return html.Div(
+        className="demo-preparing", lang="zh-CN" if lang == "zh" else "en", children=children
     )
+
+
+def preparing_step(share: float, step: str, lang: str) -> str:
+    """Return the line under the bar: the step under way and how far along, "绘制第一屏 · 90%"."""
+    return f"{label(step, lang)} · {100 * share:.0f}%"
 
 
 def rooms_full_page(lang: str) -> html.Div:

@@ -8,6 +8,7 @@ from urllib.parse import urlencode
 
 from dash import dcc, html
 
+from cockpit import places
 from cockpit.i18n import label
 from layouts.cases import (
     action_key,
@@ -99,7 +100,7 @@ def worker_page(
                     html.Div(
                         className="worker-title-box",
                         children=[
-                            html.H1(label("worker_title", lang)),
+                            html.H1(label("worker_title", lang), title=label("worker_title", lang)),
                             html.Div(
                                 label("worker_who", lang).format(id=worker) if worker else "",
                                 className="worker-who",
@@ -217,6 +218,8 @@ def task_card(
         inputs.append(
             html.Div(
                 className="worker-sat-box",
+                # The 1-5 choice's name for screen readers (assets/options_a11y.js applies it).
+                **{"data-options-name": label("case_satisfaction", lang)},
                 children=[
                     html.Span(label("case_satisfaction", lang), className="worker-key"),
                     dcc.RadioItems(
@@ -248,6 +251,8 @@ def task_card(
                     html.Span(task.get("code") or "", className="worker-code"),
                 ],
             ),
+            # Where to go comes first, read at arm's length: then what it is.
+            where_to_go(task.get("where"), lang),
             html.H2(title, className="worker-task-title"),
             html.Div(
                 className="worker-facts",
@@ -263,5 +268,39 @@ def task_card(
             ),
             *inputs,
             html.Div(buttons, className="worker-buttons") if buttons else None,
+        ],
+    )
+
+
+def where_to_go(where: Mapping[str, Any] | None, lang: str) -> html.Div:
+    """Return a task's place, big: the address and floor, the building and area, a map link.
+
+    The link is a geo: URI (RFC 5870): the phone's own map app opens at the building.
+    """
+    said = places.words(where, lang)
+    details = [said["building"], places.area(where, lang)]
+    link = places.geo_uri(where)
+    return html.Div(
+        className="worker-where",
+        children=[
+            html.Div(
+                [
+                    html.Span(label("where_go", lang), className="worker-where-key"),
+                    " ",
+                    html.Span(places.headline(where, lang), className="worker-where-address"),
+                ],
+                className="worker-where-line",
+            ),
+            html.Div(
+                places.SEPARATOR.join(p for p in details if p) or None,
+                className="worker-where-area",
+            ),
+            html.A(
+                "◎ " + label("where_open_in_maps", lang),
+                href=link,
+                className="worker-map-link",
+            )
+            if link
+            else None,
         ],
     )

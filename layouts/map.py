@@ -8,14 +8,16 @@ import dash
 import dash_leaflet as dl
 from dash import dcc, html
 
-from cockpit.i18n import LABELS, label
-from cockpit.map_layers import BASEMAP, BUILDINGS, DEVICES, ENTERPRISES, GROUND
+from cockpit.i18n import LABELS, label, place_name
+from cockpit.map_layers import BASEMAP, BUILDINGS, DEVICES, ENTERPRISES, GRIDS, GROUND, NAMES
+from layouts.cases import where_block
 
-# The layer switch, in the order the legend lists it; enterprises start hidden (a planning view).
-SWITCHABLE = ("buildings", "devices", "alerts", "cases", "enterprises")
+# The layer switch, in the order the legend lists it; enterprises (a planning view) and grid
+# outlines (drawn on demand, with their names) start hidden.
+SWITCHABLE = ("buildings", "devices", "alerts", "cases", "enterprises", "grids")
 SHOWN_AT_START = ("buildings", "devices", "alerts", "cases")
 RISKS = ("red", "yellow", "green")
-DEVICE_STATES = ("alarm", "offline", "online")
+DEVICE_STATES = ("alarm", "offline", "maintenance", "online")
 LEVELS = ("red", "orange", "yellow", "blue")
 # Ids of the GeoJSON layers: the card callback listens to the clickable two.
 BUILDINGS_ID = "map-buildings"
@@ -52,10 +54,19 @@ def _fn(name: str) -> dict[str, str]:
 def layer_url(name: str, version: str, mode: str = "wall") -> str:
     """Return the URL a static layer is fetched from; the version makes it cacheable for good."""
     # The demo plays its own street: its layers come from its own store, never production's.
-    path = f"/map-layers/{'demo/' if mode == 'demo' else ''}{name}/{version}.json"
+    return _relative(f"/map-layers/{'demo/' if mode == 'demo' else ''}{name}/{version}.json")
+
+
+def cells_url(version: str, mode: str = "wall") -> str:
+    """Return the URL prefix of the device cells (+ "<column>/<row>.json"), of one set."""
+    return _relative(f"/map-layers/{'demo/' if mode == 'demo' else ''}device-cells/{version}/")
+
+
+def _relative(path: str) -> str:
+    """Return the path under the app's prefix (the plain path outside a running app)."""
     try:
         return dash.get_relative_path(path)
-    except Exception:  # noqa: BLE001 - outside a running app (unit tests): the plain path
+    except Exception:  # noqa: BLE001 - outside a running app (unit tests)
         return path
 
 
@@ -83,6 +94,14 @@ def _geojson(
         eventHandlers={"layeradd": _fn("onLayerAdd")},
         **props,
     )
+
+
+def _cells(geometry: dict[str, Any], mode: str) -> dict[str, Any] | None:
+    """Return where and how big the device cells are, for assets/map.js (None before any)."""
+    cells = geometry.get("device_cells")
+    if not cells:
+        return None
+    return {"url": cells_url(cells["version"], mode), "size": cells["size"]}
 
 
 def _legend(lang: str, mode: str) -> html.Div:
@@ -131,6 +150,8 @@ def _legend(lang: str, mode: str) -> html.Div:
     )
     return html.Div(
         className=f"map-legend map-legend-{mode}",
+        # The layer switch's name for screen readers (assets/options_a11y.js puts it on the list).
+        **{"data-options-name": label("map_layers", lang)},
         children=[
             html.Div(label("map_layers", lang), className="map-legend-title"),
             switch,
@@ -163,13 +184,23 @@ def street_map(geometry: dict[str, Any] | None, lang: str, mode: str) -> html.Di
     basemap = geometry.get("basemap") or {}
     children: list[Any] = []
     if basemap.get("tile_url"):
-        children.append(dl.TileLayer(url=basemap["tile_url"], maxZoom=19))
+        # The intranet's tiles replace the simulated or imported ground (blocks, water, roads);
+        # outlines, buildings and labels stay on top of them.
+        children.append(
+            dl.TileLayer(
+                id="map-tiles",
+                url=basemap["tile_url"],
+                maxZoom=19,
+                attribution=basemap.get("attribution") or "",
+            )
+        )
     else:
         children.append(
             _geojson("map-ground", GROUND, layers, mode, style=_fn("groundStyle"), hideout=hideout)
         )
     children += [
         _geojson("map-basemap", BASEMAP, layers, mode, style=_fn("basemapStyle"), hideout=hideout),
+        _geojson("map-grids", GRIDS, layers, mode, style=_fn("gridStyle"), hideout=hideout),
         _geojson(
             BUILDINGS_ID,
             BUILDINGS,
@@ -187,8 +218,23 @@ def street_map(geometry: dict[str, Any] | None, lang: str, mode: str) -> html.Di
             pointToLayer=_fn("enterprisePoint"),
             hideout=hideout,
         ),
+        # One mark per building; assets/map.js fetches the dots of the cells in view, zoomed in.
         _geojson(
-            DEVICES_ID, DEVICES, layers, mode, pointToLayer=_fn("devicePoint"), hideout=hideout
+            DEVICES_ID,
+            DEVICES,
+            layers,
+            mode,
+            pointToLayer=_fn("devicePoint"),
+            hideout={**hideout, "cells": _cells(geometry, mode)},
+        ),
+        # Names are placed by assets/map.js at each zoom (the fitted one is the wall's default).
+        _geojson(
+            "map-labels",
+            NAMES,
+            layers,
+            mode,
+            pointToLayer=_fn("labelPoint"),
+            hideout={**hideout, "lang": lang, "bounds": geometry["bounds"]},
         ),
     ]
     south_west, north_east = geometry["bounds"]
@@ -210,7 +256,8 @@ def street_map(geometry: dict[str, Any] | None, lang: str, mode: str) -> html.Di
         maxZoom=19,
         zoomSnap=0.25,
         preferCanvas=True,
-        attributionControl=bool(basemap.get("tile_url")),
+        # The tile source's credit line, when it has one (assets/map.js drops Leaflet's own prefix).
+        attributionControl=bool(basemap.get("tile_url") and basemap.get("attribution")),
         zoomControl=interactive,
         dragging=interactive,
         touchZoom=interactive,
@@ -276,7 +323,11 @@ def building_card(card: dict[str, Any] | None, lang: str) -> html.Div:
     risk_word = (
         label(f"map_risk_{colour}", lang) if colour in RISKS else label("map_risk_none", lang)
     )
-    title = card.get("name") or " ".join(p for p in (card.get("compound"), card.get("code")) if p)
+    # Place names are stored in Chinese: romanised in English (the code where one cannot be).
+    compound = place_name(card.get("compound"), lang)
+    title = place_name(card.get("name"), lang) or " ".join(
+        p for p in (compound, card.get("code")) if p
+    )
     reasons = card.get("reasons") or []
     use = card.get("use")
     devices = card.get("devices") or []
@@ -300,8 +351,8 @@ def building_card(card: dict[str, Any] | None, lang: str) -> html.Div:
             )
             if reasons
             else html.Div(label("map_no_risk_factor", lang), className="note"),
-            _field(label("communities", lang), card.get("community")),
-            _field(label("map_grid", lang), card.get("grid")),
+            # Address, building, community and grid, spelt in the language (pinyin in English).
+            where_block(card.get("where"), lang, map_button=False),
             _field(label("map_use", lang), _say(f"map_use_{use}", lang, use)),
             _field(label("map_floors", lang), card.get("floors")),
             _field(label("map_households", lang), card.get("households")),
@@ -378,9 +429,9 @@ def device_card(card: dict[str, Any] | None, lang: str) -> html.Div | None:
                 ],
                 className="card-title",
             ),
+            where_block(card.get("where"), lang, map_button=False),
             _field(label("map_state", lang), label(f"dev_{state}", lang)),
             _field(label("map_code", lang), card.get("code")),
-            _field(label("map_located_in", lang), card.get("building")),
             _field(label("map_floor", lang), card.get("floor")),
             html.H3(label("map_alerts_here", lang)),
             _alert_list(card.get("alerts") or [], lang),

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dash import html
 
 from cockpit.i18n import label
+from cockpit.panels import LISTED_KPIS
+from layouts.kpi_lists import kpi_open_button
 
 # The wall's big numbers, in reading order; cockpit.js knows where each comes from.
 WALL_KPIS = (
@@ -19,14 +21,20 @@ WALL_KPIS = (
 PANELS = ("governance", "enterprise", "livelihood")
 
 
-def kpi_strip(lang: str) -> html.Section:
-    """Return the row of big numbers; each value starts as a dash until its view model arrives."""
+def kpi_strip(lang: str, mode: str = "wall") -> html.Section:
+    """Return the row of big numbers; each value starts as a dash until its view model arrives.
+
+    Under each label, what it counts and over which window (kpi_window_*); its full definition
+    is the box's help text (kpi_help_*). On the tablet a KPI with a list behind it carries a
+    button over the box that opens it; the wall's numbers stay plain aggregates.
+    """
     return html.Section(
         className="kpi-strip",
         children=[
             html.Div(
                 id=f"kpi-box-{name}",
                 className="kpi",
+                title=label(f"kpi_help_{name}", lang),
                 children=[
                     html.Div(
                         className="kpi-value",
@@ -36,6 +44,14 @@ def kpi_strip(lang: str) -> html.Section:
                         ],
                     ),
                     html.Div(label(name, lang), className="kpi-label"),
+                    html.Div(
+                        label(f"kpi_window_{name}", lang),
+                        id=f"kpi-{name}-window",
+                        className="kpi-window",
+                    ),
+                    kpi_open_button(name, lang)
+                    if mode == "tablet" and name in LISTED_KPIS
+                    else None,
                 ],
             )
             for name in WALL_KPIS

@@ -93,7 +93,7 @@ def page(
             _header(street, lang, mode, abilities or {}),
             html.Div(id="stale-banner", className="stale-banner", hidden=True, role="alert"),
             _ticker(lang),
-            kpi_strip(lang),
+            kpi_strip(lang, mode),
             _tablet_body(geometry, lang, mode) if mode == "tablet" else _wall_body(geometry, lang),
             _card_layer(lang),
         ],
@@ -128,6 +128,7 @@ def _stores(
         dcc.Store(id="view-versions", data=versions),
         dcc.Store(id="heartbeat-store", data=heartbeat),
         dcc.Store(id="labels-store", data=client_config(lang, mode, config, abilities)),
+        dcc.Store(id="page-profile", data={"mode": mode}),
         dcc.Interval(id="refresh-interval", interval=config.refresh_ms),
         dcc.Interval(id="clock-interval", interval=1000),
         # The tablet shows every detail view at once; only the wall and demo cycle them.
@@ -145,8 +146,9 @@ def _header(street: str, lang: str, mode: str, abilities: Mapping[str, bool]) ->
     return html.Header(
         className="shell-header",
         children=[
-            html.H1(street, id="street-name"),
-            html.Div(label("title", lang), className="subtitle"),
+            # A long (English) name ellipsizes to keep the header one row; its title says it all.
+            html.H1(street, id="street-name", title=street),
+            html.Div(label("title", lang), className="subtitle", title=label("title", lang)),
             html.Div(
                 className="freshness-box",
                 children=[
@@ -260,7 +262,14 @@ def _card_layer(lang: str) -> html.Div:
     return html.Div(
         className="card-layer",
         children=[
-            html.Div(id="card-overlay", className="card-overlay", role="dialog"),
+            html.Div(
+                id="card-overlay",
+                className="card-overlay",
+                role="dialog",
+                # A long card scrolls: focusable, so a keyboard can scroll it too.
+                tabIndex="0",
+                **{"aria-label": label("card_dialog", lang)},
+            ),
             html.Button(
                 "✕ " + label("close", lang),
                 id="card-close",

@@ -176,6 +176,21 @@ def check_views_round_trip(store: LiveStore) -> None:
     assert store.get_view("wall") == b"second"
 
 
+def check_view_tails_are_each_views_last_bytes_in_order(store: LiveStore) -> None:
+    """Tails come in the order asked, each the view's last n bytes (all of a shorter one); a
+    view never published, or published empty, has none."""
+    store.set_view("long", b"0123456789" * 20)
+    store.set_view("short", b'{"v":1}')
+    store.set_view("empty", b"")
+    assert store.get_view_tails(["short", "missing", "long", "empty"], 15) == [
+        b'{"v":1}',
+        None,
+        b"567890123456789",
+        None,
+    ]
+    assert store.get_view_tails([], 15) == []
+
+
 def check_rule_memory_round_trip(store: LiveStore) -> None:
     """A rule's memory comes back per object; saving again replaces one; forgetting drops some."""
     assert store.load_rule_memory("elevator") == {}
@@ -270,6 +285,7 @@ CONTRACT: tuple[Callable[[LiveStore], None], ...] = (
     check_streams_are_separate,
     check_counters,
     check_views_round_trip,
+    check_view_tails_are_each_views_last_bytes_in_order,
     check_rule_memory_round_trip,
     check_clear,
     check_wait_events_wakes_on_append,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from cockpit.access.accounts import AccountStore
@@ -31,3 +33,29 @@ def clients_per_role(
             assert answer.status_code == 302, role
         clients[role.value] = client
     return clients
+
+
+def tiny_cockpit(data: Path) -> tuple[Any, Any, Any]:
+    """Seed a tiny street with three days of past in `data`; return (app, runtime, engine).
+
+    The cockpit app runs on it with no simulation and no worker thread: a test ticks it.
+    """
+    from app import create_app
+    from cockpit.clock import local_day
+    from cockpit.runtime import Runtime
+    from cockpit.settings import Settings
+    from cockpit.simulator.generator import seed_street
+    from cockpit.simulator.history import seed_history
+    from cockpit.store.database import make_engine, migrate
+    from tests.streets import tiny_tier
+
+    engine = make_engine(f"sqlite:///{data / 'cockpit.db'}")
+    migrate(engine)
+    now = datetime.now(UTC)
+    seed_street(engine, tiny_tier(), 11, (121.5, 31.28), as_of=local_day(now))
+    seed_history(engine, now, 3, 11)
+    settings = Settings(
+        data_dir=data, simulate=False, embedded_worker=False, auto_seed=False, scale="changbai"
+    )
+    runtime = Runtime.open(settings)
+    return create_app(settings, runtime), runtime, engine

@@ -112,6 +112,17 @@ class FastChainConfig(_Model):
         return self
 
 
+class FirstStepConfig(_Model):
+    """Set the least time the first step leaves from a case's opening, per priority."""
+
+    urgent: Limit
+    normal: Limit
+
+    def floor(self, priority: str) -> Limit:
+        """Return the least time a case of this priority gets to be acknowledged or registered."""
+        return self.urgent if priority == URGENT else self.normal
+
+
 class SuperviseConfig(_Model):
     """Set how much a leader's supervision cuts the handling time left."""
 
@@ -157,6 +168,7 @@ class CasesConfig(_Model):
     default: CategoryConfig
     categories: dict[str, CategoryConfig] = {}
     fast_chain: FastChainConfig
+    first_step: FirstStepConfig
     supervise: SuperviseConfig
     duplicates: DuplicatesConfig
     routing: RoutingConfig
@@ -226,11 +238,29 @@ class Planner:
             return (end - start).total_seconds()
         return self.calendar.between(start, end)
 
-    def on_open(self, priority: str, category: str, reported_at: datetime) -> dict[str, Any]:
-        """Return the due times a new case starts with."""
+    def on_open(
+        self,
+        priority: str,
+        category: str,
+        reported_at: datetime,
+        opened_at: datetime | None = None,
+    ) -> dict[str, Any]:
+        """Return the due times a new case starts with, the first one at least its floor away.
+
+        The stages count from the report; a case the cockpit opens later (`opened_at`, the report
+        time when not given) still gets `[first_step]` from its opening to be acknowledged or
+        registered, so no case is overdue the moment it appears.
+        """
+        opened_at = max(reported_at, opened_at or reported_at)
+        floor = self.add(
+            priority, opened_at, self.config.first_step.floor(priority).seconds(self.calendar)
+        )
         if priority == URGENT:
             chain = self.config.fast_chain
-            at = reported_at
+            # Late to the desk: the whole chain moves, so its steps stay in order.
+            at = reported_at + max(
+                timedelta(0), floor - (reported_at + timedelta(seconds=chain.acknowledge_s))
+            )
             return {
                 "register_due_at": at + timedelta(seconds=chain.acknowledge_s),
                 "dispatch_due_at": at + timedelta(seconds=chain.dispatch_s),
@@ -240,11 +270,8 @@ class Planner:
                 + timedelta(seconds=chain.handle_s + chain.verify_s + chain.close_s),
             }
         stages = self.config.stages
-        return {
-            "register_due_at": self.add(
-                NORMAL, reported_at, stages.registration.seconds(self.calendar)
-            )
-        }
+        due = self.add(NORMAL, reported_at, stages.registration.seconds(self.calendar))
+        return {"register_due_at": max(due, floor)}
 
     def due_changes(
         self,

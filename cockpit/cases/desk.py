@@ -36,7 +36,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, bindparam, func, insert, null, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from cockpit.alerts import AlertBook, AlertError
+from cockpit.alerts import AlertBook, AlertError, AlertResolvedError
 from cockpit.cases import workflow
 from cockpit.cases.deadlines import NORMAL, URGENT, CasesConfig, Planner, current_deadline
 from cockpit.cases.titles import case_title, place_of
@@ -575,9 +575,9 @@ class CaseDesk:
                 known[(category, "address", address_id)] = (case_id, reported_at)
         return known
 
-    def new_case_row(self, report: Report) -> dict[str, Any]:
-        """Return the row of a case just opened by a report, with its first due time."""
-        due = self.planner.on_open(report.priority, report.category, report.reported_at)
+    def new_case_row(self, report: Report, opened_at: datetime | None = None) -> dict[str, Any]:
+        """Return the row of a case a report opens at `opened_at` (default: reported), with due times."""
+        due = self.planner.on_open(report.priority, report.category, report.reported_at, opened_at)
         code = report.code or (
             f"{CODE_PREFIX[report.source]}{report.source_id:08d}"
             if report.source_id is not None
@@ -612,7 +612,7 @@ class CaseDesk:
     def _insert(self, conn: Connection, report: Report) -> int:
         """Insert a new case with its first due time, its report row and its history row."""
         case_id = conn.execute(
-            insert(s.Case).returning(s.Case.id), self.new_case_row(report)
+            insert(s.Case).returning(s.Case.id), self.new_case_row(report, self.clock.now())
         ).scalar_one()
         conn.execute(
             insert(s.CaseReport),
@@ -733,6 +733,8 @@ class CaseDesk:
                     try:
                         if self.alerts.acknowledge_in(conn, alert_id, actor, now):
                             acknowledged.append(alert_id)
+                    except AlertResolvedError:
+                        pass  # cleared before anyone took it: its case still needs registering
                     except AlertError as exc:
                         raise CaseActionError(str(exc)) from exc
                 if acknowledging and _state_in(conn, case_id) != CaseState.REPORTED.value:

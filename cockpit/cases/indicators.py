@@ -10,7 +10,6 @@ and grid rows carry name_en too (romanised, else "Community 6" / "Grid 12"): nev
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -32,7 +31,6 @@ SCORE_WEIGHTS = {
     "satisfied_share": 0.2,
 }
 # The simulator's and many streets' grid names: 长白社区第3网格.
-NUMBERED_GRID = re.compile(r"^(?P<community>.+?)第(?P<number>\d+)网格$")
 
 
 def _count(condition) -> Any:
@@ -126,16 +124,8 @@ def community_en(name: str | None, key: Any) -> str:
 
 
 def grid_en(name: str | None, key: Any) -> str:
-    """Return a grid's name in English: romanised, "<community> Grid <n>", else "Grid <id>"."""
-    name = (name or "").strip()
-    spelled = place_name(name, "en")
-    if spelled:
-        return spelled
-    numbered = NUMBERED_GRID.match(name)
-    community = place_name(numbered["community"], "en") if numbered else ""
-    if community:
-        return f"{community} Grid {numbered['number']}"
-    return f"Grid {key}"
+    """Return a grid's name in English: romanised ("Changbai Community Grid 3"), else "Grid <id>"."""
+    return place_name(name, "en", f"Grid {key}")
 
 
 def compute(conn: Connection, since: datetime, now: datetime) -> dict[str, Any]:

@@ -2,7 +2,8 @@
 
 The worker publishes three kinds (see build_case_views):
 - "cases_wall" (CASES_WALL), for walls and kiosks: aggregates and counts only.
-    kpis: {cases_today, open, closure_rate, on_time_rate, overdue, urgent_open}
+    kpis: {cases_today, open, closure_rate, on_time_rate (on-time closure), on_time_handling,
+      overdue, urgent_open}
     funnel: [{state, count}] in the cycle's order, side states after
     centres: {"street": n, "police": n} open cases per command room (双脑联动)
     indicators: {since, street: {...}, community: [...]} (see cockpit.cases.indicators for the
@@ -21,7 +22,10 @@ The worker publishes three kinds (see build_case_views):
     {worker, tasks: [case summary with "task": "handle" | "revisit"]}
 A case summary: id, code, title_zh, title_en, category, state, priority, centre, routing,
 assignee, department, grid_id, building_id, lon, lat, reported_at, deadline_at (ISO, UTC),
-overdue (bool), paused_remaining_s, supervised, escalated, actions (what the workflow allows).
+overdue (bool), paused_remaining_s, supervised, escalated, actions (what the workflow allows),
+where: {address (road and number, to the building), building_id, building, use, floors,
+community, grid, lon, lat} as stored (cockpit.places; the cards spell it per language), or None.
+The wall's view carries no place: a case is often a resident's matter.
 Countdowns are left to the browser: a model that changed every second would redraw every screen.
 """
 
@@ -33,7 +37,8 @@ from typing import Any
 
 from cockpit.cases.workflow import WORKING, CaseRecord, allowed
 from cockpit.domain.kinds import CaseSource, CaseState
-from cockpit.privacy import mask_name, mask_text
+from cockpit.places import where_of_row
+from cockpit.privacy import mask_name, mask_text, where_for
 
 CASES = "cases"
 CASES_WALL = "cases_wall"
@@ -85,7 +90,14 @@ def summary(row: dict[str, Any], now: datetime) -> dict[str, Any]:
         "supervised": row.get("supervised_at") is not None,
         "escalated": row.get("escalated_at") is not None,
         "actions": [a.value for a in allowed(record)],
+        # Only record readers and the assigned grid worker receive summaries (never the wall).
+        "where": where_for(where_of_row(row), personal=True, may_read_records=True),
     }
+
+
+def case_summary(row: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """Return one case's summary with its history (notes masked), as the open list carries it."""
+    return dict(summary(row, now), history=_masked(row.get("history") or []))
 
 
 def tasks_view(worker_id: int | str) -> str:
@@ -161,7 +173,10 @@ def _staff_view(facts: dict[str, Any], open_cases: list[dict[str, Any]]) -> dict
             "cases_today": facts["cases_today"],
             "open": facts.get("open_total", len(open_cases)),
             "closure_rate": street.get("closure_rate"),
-            "on_time_rate": street.get("on_time_handling"),
+            # 按期办结率: closed within the case's deadline, of the cases closed (30 days' reports).
+            "on_time_rate": street.get("on_time_closure"),
+            # 按时处置率: handled within the handling limit, of the cases handled; told as such.
+            "on_time_handling": street.get("on_time_handling"),
             "overdue": len(overdue),
             "urgent_open": sum(1 for c in open_cases if c["priority"] == "urgent"),
         },

@@ -62,6 +62,8 @@ class DemoController:
         self._session: DemoSession | None = None
         self._preparing: threading.Thread | None = None
         self._failed: str | None = None
+        # How far the street being prepared is: (share 0..1, label key of the step under way).
+        self._progress: tuple[float, str] = (0.0, "demo_step_street")
         self._mode = SCRIPTED
         self._replay: tuple[DayReplay, Player, threading.Event, InProcessLiveStore] | None = None
         self._days: list[str] = []
@@ -96,6 +98,14 @@ class DemoController:
     def failure(self) -> str | None:
         """Return why the last preparation failed, if it did."""
         return self._failed
+
+    def progress(self) -> tuple[float, str]:
+        """Return how far the street being prepared is: a share done and its step's label key."""
+        return self._progress
+
+    def _note_step(self, share: float, step: str) -> None:
+        """Keep the preparation's progress (one tuple: a reader never sees half of it)."""
+        self._progress = (max(0.0, min(1.0, share)), step)
 
     def read_raw(self, name: str) -> bytes | None:
         """Return a published view the demo screen shows, from the store now playing."""
@@ -208,6 +218,7 @@ class DemoController:
 
     def _prepare(self) -> None:
         """Make a fresh demo street in a background thread; swap it in when ready."""
+        self._progress = (0.0, "demo_step_street")
         self._preparing = threading.Thread(target=self._build, name="demo-prepare", daemon=True)
         self._preparing.start()
 
@@ -221,10 +232,15 @@ class DemoController:
         try:
             if self._mirror is not None:
                 session = self._open_session(
-                    self.settings, speed=self._speed, live=self._mirror.store()
+                    self.settings,
+                    speed=self._speed,
+                    live=self._mirror.store(),
+                    on_step=self._note_step,
                 )
             else:
-                session = self._open_session(self.settings, speed=self._speed)
+                session = self._open_session(
+                    self.settings, speed=self._speed, on_step=self._note_step
+                )
         except Exception as exc:
             log.exception("the demo street could not be prepared")
             with self._lock:

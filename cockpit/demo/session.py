@@ -13,6 +13,7 @@ import os
 import sqlite3
 import threading
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
@@ -56,12 +57,29 @@ def demo_folder(settings: Settings) -> Path:
     return settings.data_dir / "demo"
 
 
+# How far along a room's preparation each of its steps starts (the "preparing" screen's bar).
+STEP_SHARES = {
+    "demo_step_street": 0.0,
+    "demo_step_history": 0.55,
+    "demo_step_copy": 0.7,
+    "demo_step_scenario": 0.75,
+    "demo_step_first_view": 0.9,
+}
+# on_step(share done 0..1, label key of the step under way).
+OnStep = Callable[[float, str], None]
+
+
+def _no_step(_share: float, _step: str) -> None:
+    """Hear of no step."""
+
+
 def ensure_template(
     folder: Path,
     settings: Settings,
     day: date,
     tier: Tier | None = None,
     history_until: datetime | None = None,
+    on_step: OnStep = _no_step,
 ) -> Path:
     """Return a seeded demo street for the day, seeding it first if this day has none yet.
 
@@ -73,6 +91,7 @@ def ensure_template(
     path = folder / f"template-{tier.name}-{settings.seed}-{day.isoformat()}.db"
     if path.exists():
         return path
+    street_share = STEP_SHARES["demo_step_history"]
     scratch = folder / f"seeding-{os.getpid()}-{uuid.uuid4().hex[:8]}.db"
     engine = make_engine(f"sqlite:///{scratch}")
     try:
@@ -83,7 +102,11 @@ def ensure_template(
             settings.seed,
             (settings.map_center_lon, settings.map_center_lat),
             as_of=day,
+            on_step=lambda done, total, _name: on_step(
+                street_share * done / total, "demo_step_street"
+            ),
         )
+        on_step(street_share, "demo_step_history")
         seed_history(
             engine,
             history_until or datetime.combine(day, time(0), DISPLAY_ZONE),
@@ -169,28 +192,35 @@ class DemoSession:
         playing: bool = True,
         tier: Tier | None = None,
         live: InProcessLiveStore | None = None,
+        on_step: OnStep = _no_step,
     ) -> DemoSession:
         """Create a fresh demo street for the day (default today) and get it ready to play.
 
         `live` is the in-process store to play in (a room's mirrored one); default a fresh one.
+        `on_step` hears how far the preparation is, step by step.
         """
         script = script or load_script()
         day = day or local_day(SystemClock().now())
         folder = demo_folder(settings)
-        template = ensure_template(folder, settings, day, tier, script.bounds(day)[0])
+        on_step(0.0, "demo_step_street")
+        template = ensure_template(folder, settings, day, tier, script.bounds(day)[0], on_step)
+        on_step(STEP_SHARES["demo_step_copy"], "demo_step_copy")
         sweep_sessions(folder)
         path = folder / f"session-{os.getpid()}-{uuid.uuid4().hex[:8]}.db"
         copy_database(template, path)
         engine = make_engine(f"sqlite:///{path}")
         try:
-            return cls._build(settings, script, day, speed, playing, path, engine, live)
+            on_step(STEP_SHARES["demo_step_scenario"], "demo_step_scenario")
+            return cls._build(settings, script, day, speed, playing, path, engine, live, on_step)
         except Exception:
             engine.dispose()
             _remove(path)
             raise
 
     @classmethod
-    def _build(cls, settings, script, day, speed, playing, path, engine, live) -> DemoSession:
+    def _build(
+        cls, settings, script, day, speed, playing, path, engine, live, on_step=_no_step
+    ) -> DemoSession:
         migrate(engine)  # a template from an older release gets the newest schema
         start, _ = script.bounds(day)
         clock = ManualClock(start)
@@ -215,6 +245,7 @@ class DemoSession:
         timeline = ScriptedDay(script, day, clock, scenario, desk, engine, ViewModelPublisher(live))
         player = Player(timeline, speed or settings.demo_speed, playing=playing)
         player.tick(0.0)  # the opening caption and the demo view before the first page
+        on_step(STEP_SHARES["demo_step_first_view"], "demo_step_first_view")
         worker.tick()
         return cls(path, engine, live, clock, timeline, player, worker, settings.live_poll_seconds)
 

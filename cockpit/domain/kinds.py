@@ -50,6 +50,14 @@ class BuildingUse(StrEnum):
 
 # Key in Building.properties: an office building's lettable units (simulated or imported).
 OFFICE_UNITS_PROPERTY = "office_units"
+# Key in Device.params: true while the device is out for service (taken off the online count, no
+# offline alert), with `maintenance_since` (ISO date) and `maintenance_work` beside it.
+MAINTENANCE_PARAM = "maintenance"
+
+
+def in_maintenance(params: object) -> bool:
+    """Tell whether a device's registry params put it in maintenance."""
+    return isinstance(params, dict) and bool(params.get(MAINTENANCE_PARAM))
 
 
 class ComplaintSource(StrEnum):

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
 import math
 import re
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +12,9 @@ from types import MappingProxyType
 from typing import Any
 
 import numpy as np
+import shapely
+import shapely.geometry
+import shapely.ops
 from sqlalchemy import (
     Connection,
     Engine,
@@ -25,9 +28,17 @@ from sqlalchemy import (
     update,
 )
 
-from cockpit.domain.kinds import BuildingUse
+from cockpit.domain.kinds import AlertStatus, BuildingUse
 from cockpit.geo import LocalFrame, geometry_centroid, outer_rings, point_in_geometry, ring_area
 from cockpit.importers.errors import ImportFileError, ImportReport, ImportStoreError, read_text
+from cockpit.importers.feature_files import feature_list, json_kind, short
+from cockpit.importers.street_checks import (
+    ENTERPRISE_USES,
+    check_uses,
+    in_metres,
+    outside_boundary,
+    refuse_outside,
+)
 from cockpit.store import schema
 from cockpit.store.bulk import bulk_insert
 from cockpit.store.database import max_id, reset_sequences
@@ -83,7 +94,6 @@ _USE_GROUPS = (
     (BuildingUse.INDUSTRIAL, ("industrial", "warehouse", "factory", "manufacture")),
 )
 USE_BY_TAG = MappingProxyType({tag: use.value for use, tags in _USE_GROUPS for tag in tags})
-ENTERPRISE_USES = (BuildingUse.OFFICE.value, BuildingUse.COMMERCIAL.value)
 
 # Tables whose links to buildings and addresses are moved with their own rules below; any other
 # column pointing at a building or an address is moved to the nearest building of any use.
@@ -117,50 +127,40 @@ class ParsedCollection:
 
     buildings: list[ParsedBuilding]
     skipped_non_polygon: int
+    # With skip_invalid, each invalid feature left out: "feature 5 (way/1): reason".
+    skipped_invalid: tuple[str, ...] = ()
 
 
-def parse_buildings(text: str) -> ParsedCollection:
-    """Validate a GeoJSON FeatureCollection's text and return its polygon buildings."""
-    try:
-        data = json.loads(text, parse_int=_parse_int)
-    except json.JSONDecodeError as err:
-        raise ImportFileError(
-            f"line {err.lineno}, column {err.colno}", f"invalid JSON: {err.msg}"
-        ) from None
-    except RecursionError:
-        raise ImportFileError("file", "JSON is nested too deeply") from None
-    except ValueError as err:
-        raise ImportFileError("file", f"invalid JSON: {err}") from None
-    if not isinstance(data, dict):
-        raise ImportFileError(
-            "file", f"expected a GeoJSON FeatureCollection object, got {_json_kind(data)}"
-        )
-    if data.get("type") != "FeatureCollection":
-        raise ImportFileError(
-            "file", f"expected type FeatureCollection, got {_short(data.get('type'))}"
-        )
-    features = data.get("features")
-    if not isinstance(features, list):
-        raise ImportFileError("file", "a FeatureCollection needs a 'features' list")
+def parse_buildings(text: str, skip_invalid: bool = False) -> ParsedCollection:
+    """Validate a GeoJSON FeatureCollection's text and return its polygon buildings.
+
+    With skip_invalid an invalid feature is left out and reported instead of refusing the file,
+    as ogr2ogr -skipfailures does; a broken file (bad JSON, no feature list) is still refused.
+    """
+    features = feature_list(text)
     buildings: list[ParsedBuilding] = []
     skipped = 0
+    invalid: list[str] = []
     first_index_of: dict[str, int] = {}
     for index, feature in enumerate(features):
-        parsed = _parse_feature(index, feature, first_index_of)
+        try:
+            parsed = _parse_feature(index, feature, first_index_of)
+        except ImportFileError as err:
+            if not skip_invalid:
+                raise
+            invalid.append(str(err))
+            continue
         if parsed is None:
             skipped += 1
         else:
             buildings.append(parsed)
     if not buildings:
-        raise ImportFileError("file", "no Polygon or MultiPolygon features to import")
-    return ParsedCollection(buildings, skipped)
-
-
-def _parse_int(digits: str) -> int | float:
-    """Read a JSON integer; one too long for Python's int parser becomes a float to reject later."""
-    # Python refuses to convert integers of over 4,300 digits, which would escape as a ValueError
-    # with no place named; as a float it is infinite and the feature that holds it gets named.
-    return int(digits) if len(digits) <= 4_000 else float(digits)
+        raise ImportFileError(
+            "file",
+            "no Polygon or MultiPolygon features to import"
+            + (f" ({len(invalid)} invalid features skipped)" if invalid else ""),
+        )
+    return ParsedCollection(buildings, skipped, tuple(invalid))
 
 
 def _parse_feature(
@@ -169,7 +169,7 @@ def _parse_feature(
     """Validate one feature; return None for a feature without a polygon (an OSM node or way)."""
     where = f"feature {index}"
     if not isinstance(feature, dict):
-        raise ImportFileError(where, f"expected a Feature object, got {_json_kind(feature)}")
+        raise ImportFileError(where, f"expected a Feature object, got {json_kind(feature)}")
     external_id = _feature_id(where, feature)
     if external_id is not None:
         where = f"feature {index} ({external_id})"
@@ -177,33 +177,34 @@ def _parse_feature(
             raise ImportFileError(where, f"same id as feature {first_index_of[external_id]}")
         first_index_of[external_id] = index
     if feature.get("type") != "Feature":
-        raise ImportFileError(where, f"expected type Feature, got {_short(feature.get('type'))}")
+        raise ImportFileError(where, f"expected type Feature, got {short(feature.get('type'))}")
     geometry = feature.get("geometry")
     if geometry is None:
         return None
     if not isinstance(geometry, dict):
         raise ImportFileError(
-            where, f"geometry must be an object or null, got {_json_kind(geometry)}"
+            where, f"geometry must be an object or null, got {json_kind(geometry)}"
         )
     kind = geometry.get("type")
     if kind in ("Point", "MultiPoint", "LineString", "MultiLineString", "GeometryCollection"):
         return None
     if kind not in ("Polygon", "MultiPolygon"):
-        raise ImportFileError(where, f"unknown geometry type {_short(kind)}")
+        raise ImportFileError(where, f"unknown geometry type {short(kind)}")
     flat = {
         "type": kind,
         "coordinates": _polygon_coordinates(where, kind, geometry.get("coordinates")),
     }
+    check_valid(where, flat)
     properties = feature.get("properties")
     if properties is not None and not isinstance(properties, dict):
         raise ImportFileError(
-            where, f"properties must be an object or null, got {_json_kind(properties)}"
+            where, f"properties must be an object or null, got {json_kind(properties)}"
         )
     _check_storable(where, properties)
     props = properties or {}
     floors = _levels(props.get("building:levels"))
     height = _height(props.get("height"))
-    lon, lat = geometry_centroid(flat)
+    lon, lat = footprint_centre(flat)
     name = _text(props.get("name"))
     return ParsedBuilding(
         index=index,
@@ -226,6 +227,25 @@ def _parse_feature(
     )
 
 
+def footprint_centre(geometry: dict[str, Any]) -> tuple[float, float]:
+    """Return the centroid of a footprint's largest outer ring, computed by GEOS.
+
+    GEOS shifts to the ring's own origin first: a sliver a few centimetres wide (a building cut
+    by an export's box) keeps its centroid on the sliver, where plain shoelace sums in degrees
+    can land it hundreds of kilometres away.
+    """
+    ring = max(outer_rings(geometry), key=lambda r: abs(ring_area(r)))
+    centre = shapely.Polygon(ring).centroid
+    return centre.x, centre.y
+
+
+def check_valid(where: str, geometry: dict[str, Any]) -> None:
+    """Refuse a polygon shapely finds invalid (self-intersection, ring crossing), saying why."""
+    shape = shapely.geometry.shape(geometry)
+    if not shape.is_valid:
+        raise ImportFileError(where, f"invalid polygon: {shapely.is_valid_reason(shape)}")
+
+
 def _feature_id(where: str, feature: dict[str, Any]) -> str | None:
     """Return the feature's id, or its OSM '@id' property, as text."""
     value = feature.get("id")
@@ -235,7 +255,7 @@ def _feature_id(where: str, feature: dict[str, Any]) -> str | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise ImportFileError(where, f"id must be a string or a number, got {_json_kind(value)}")
+        raise ImportFileError(where, f"id must be a string or a number, got {json_kind(value)}")
     if isinstance(value, float) and not math.isfinite(value):
         raise ImportFileError(where, "id must be a finite number")
     text = str(value)
@@ -287,7 +307,7 @@ def _position(where: str, label: str, position: Any) -> list[float]:
         raise ImportFileError(where, f"{label} must be a [longitude, latitude] list")
     for value in position:
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ImportFileError(where, f"{label} holds {_json_kind(value)}, not a number")
+            raise ImportFileError(where, f"{label} holds {json_kind(value)}, not a number")
         if isinstance(value, float) and not math.isfinite(value):
             raise ImportFileError(where, f"{label} holds a number that is not finite")
     lon, lat = position[0], position[1]
@@ -363,24 +383,6 @@ def _height(value: Any) -> float | None:
     return metres if 0 < metres <= MAX_HEIGHT_M else None
 
 
-def _json_kind(value: Any) -> str:
-    """Name a JSON value's kind for a message."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    return "a list" if isinstance(value, list) else "an object"
-
-
-def _short(value: Any) -> str:
-    """Quote a small value for a message, cut short so a message stays one line."""
-    return repr(value)[:40] if isinstance(value, str) else _json_kind(value)
-
-
 # -- writing ---------------------------------------------------------------------------------
 
 
@@ -406,7 +408,7 @@ class _Area:
 
 @dataclass(frozen=True)
 class _NewBuilding:
-    """Hold where a new building went: its ids, use, floors and position."""
+    """Hold where a new building went: its ids, use, floors, position and footprint."""
 
     id: int
     address_id: int
@@ -414,11 +416,65 @@ class _NewBuilding:
     floors: int
     lon: float
     lat: float
+    footprint: dict[str, Any]
 
 
-def import_buildings(engine: Engine, path_or_text: str | Path | bytes) -> ImportReport:
-    """Replace the street's buildings with a GeoJSON file's, moving everyone onto the new ones."""
-    parsed = parse_buildings(read_text(path_or_text, (".geojson", ".json")))
+@dataclass(frozen=True)
+class _Carry:
+    """Carry a point at an old building onto its new one: shifted, shrunk to fit, kept on it."""
+
+    frame: LocalFrame
+    old_centre: tuple[float, float]
+    new_centre: tuple[float, float]
+    scale: float
+    outline: shapely.Geometry  # the new footprint, in the frame's metres
+
+    @classmethod
+    def between(cls, frame: LocalFrame, old: Any, new: _NewBuilding) -> _Carry:
+        """Return the carry from an old building row to the new building chosen for it."""
+        outline = in_metres(shapely.geometry.shape(new.footprint), frame)
+        shapely.prepare(outline)  # many devices may be tested against one footprint
+        before = (
+            in_metres(shapely.geometry.shape(old.footprint), frame).area if old.footprint else 0
+        )
+        # A device 60 m into a simulated block would stand in the road beside a 15 m house:
+        # the spread shrinks with the footprint, never grows.
+        scale = min(1.0, math.sqrt(outline.area / before)) if before > 0 else 0.0
+        return cls(
+            frame,
+            frame.to_metres(old.lon, old.lat),
+            frame.to_metres(new.lon, new.lat),
+            scale,
+            outline,
+        )
+
+    def point(self, lon: float, lat: float) -> tuple[float, float]:
+        """Return where a point at the old building lies at the new one."""
+        x, y = self.frame.to_metres(lon, lat)
+        moved = shapely.Point(
+            self.new_centre[0] + (x - self.old_centre[0]) * self.scale,
+            self.new_centre[1] + (y - self.old_centre[1]) * self.scale,
+        )
+        if not self.outline.covers(moved):
+            # An L-shaped footprint (or its centroid) can leave a point outside: take its edge.
+            moved = shapely.ops.nearest_points(self.outline, moved)[0]
+        return self.frame.to_lonlat(moved.x, moved.y)
+
+
+def import_buildings(
+    engine: Engine,
+    path_or_text: str | Path | bytes,
+    *,
+    skip_invalid: bool = False,
+    allow_outside: bool = False,
+    allow_missing_uses: bool = False,
+) -> ImportReport:
+    """Replace the street's buildings with a GeoJSON file's, moving everyone onto the new ones.
+
+    Refuses (ImportRefusedError, nothing written) buildings beyond the street's boundary or a
+    set with no building for the street's households or enterprises, unless allowed.
+    """
+    parsed = parse_buildings(read_text(path_or_text, (".geojson", ".json")), skip_invalid)
     with engine.begin() as conn:
         street = _the_street(conn)
         grids = _areas(conn, schema.Grid)
@@ -427,7 +483,9 @@ def import_buildings(engine: Engine, path_or_text: str | Path | bytes) -> Import
         compounds = _areas(conn, schema.Compound)
         building, address = schema.Building.__table__, schema.Address.__table__
         old = conn.execute(
-            select(building.c.id, building.c.lon, building.c.lat).order_by(building.c.id)
+            select(
+                building.c.id, building.c.lon, building.c.lat, building.c.use, building.c.footprint
+            ).order_by(building.c.id)
         ).all()
         first_building = max_id(conn, building) + 1
         first_address = max_id(conn, address) + 1
@@ -435,27 +493,93 @@ def import_buildings(engine: Engine, path_or_text: str | Path | bytes) -> Import
             parsed.buildings, street, grids, compounds, first_building, first_address
         )
         new = [
-            _NewBuilding(b["id"], a["id"], b["use"], b["floors"], b["lon"], b["lat"])
+            _NewBuilding(
+                b["id"], a["id"], b["use"], b["floors"], b["lon"], b["lat"], b["footprint"]
+            )
             for b, a in zip(building_rows, address_rows, strict=True)
         ]
+        frame = LocalFrame(street.center_lon, street.center_lat)
+        checks = _check_placement(conn, street, frame, old, new, allow_outside, allow_missing_uses)
         # Old codes step aside first, so a re-import can reuse the I-numbered codes it replaces.
         for table in (building, address):
             conn.execute(update(table).values(code=literal("~", String) + table.c.code))
         bulk_insert(conn, building, building_rows)
         bulk_insert(conn, address, address_rows)
-        frame = LocalFrame(street.center_lon, street.center_lat)
         details = _move_everything(conn, frame, old, new)
         conn.execute(delete(address).where(address.c.id < first_address))
         conn.execute(delete(building).where(building.c.id < first_building))
     reset_sequences(engine)
     details = {
         "skipped_non_polygon": parsed.skipped_non_polygon,
+        "skipped_invalid": len(parsed.skipped_invalid),
         "outside_street": outside,
+        "outside_boundary": checks.buildings_outside,
         "default_floors": sum(b.floors_defaulted for b in parsed.buildings),
         "replaced_buildings": len(old),
         **details,
     }
-    return ImportReport("buildings", len(building_rows), details)
+    return ImportReport(
+        "buildings",
+        len(building_rows),
+        details,
+        skipped=list(parsed.skipped_invalid),
+        warnings=checks.warnings,
+    )
+
+
+@dataclass(frozen=True)
+class _Placement:
+    """Hold what the placement checks found: buildings beyond the boundary, and warnings."""
+
+    buildings_outside: int
+    warnings: list[str]
+
+
+def _check_placement(
+    conn: Connection,
+    street: Any,
+    frame: LocalFrame,
+    old: Sequence[Any],
+    new: list[_NewBuilding],
+    allow_outside: bool,
+    allow_missing_uses: bool,
+) -> _Placement:
+    """Refuse new buildings beyond the boundary or missing a needed use; return what to warn of."""
+    households = conn.execute(
+        select(schema.Household.building_id, func.count()).group_by(schema.Household.building_id)
+    ).all()
+    enterprises = conn.execute(select(func.count()).select_from(schema.Enterprise)).scalar_one()
+    total_households = sum(n for _, n in households)
+    warnings = check_uses(
+        Counter(row.use for row in old),
+        Counter(b.use for b in new),
+        total_households,
+        enterprises,
+        allow_missing_uses,
+    )
+    far = outside_boundary(street.boundary, [(b.lon, b.lat) for b in new], frame)
+    households_outside = 0
+    if far.any() and old:
+        # Households go to the nearest residential building: count those whose pick is out.
+        homes = [b for b in new if b.use == BuildingUse.RESIDENTIAL.value] or new
+        out_home = {b.id for b, out in zip(new, far, strict=True) if out}
+        picks = _nearest(frame, [(r.lon, r.lat) for r in old], [(b.lon, b.lat) for b in homes])
+        target = {row.id: homes[i].id for row, i in zip(old, picks, strict=True)}
+        households_outside = sum(n for bid, n in households if target.get(bid) in out_home)
+    refuse_outside(
+        "the new buildings",
+        int(far.sum()),
+        len(new),
+        households_outside,
+        total_households,
+        allow_outside,
+    )
+    if far.any():
+        warnings.append(
+            f"{int(far.sum())} of {len(new)} buildings lie beyond the street's boundary "
+            f"({households_outside} of {total_households} households moved into them)"
+        )
+    return _Placement(int(far.sum()), warnings)
 
 
 def _the_street(conn: Connection) -> Any:
@@ -559,10 +683,11 @@ def _move_everything(
             "households_moved": 0,
             "enterprises_moved": 0,
             "devices_moved": 0,
+            "case_markers_moved": 0,
+            "alerts_moved": 0,
             "references_moved": 0,
         }
     old_points = [(row.lon, row.lat) for row in old]
-    old_position = {row.id: (row.lon, row.lat) for row in old}
 
     def nearest_of(uses: tuple[str, ...] | None) -> dict[int, _NewBuilding]:
         pool = [b for b in new if uses is None or b.use in uses] or new
@@ -572,10 +697,14 @@ def _move_everything(
     for_households = nearest_of((BuildingUse.RESIDENTIAL.value,))
     for_enterprises = nearest_of(ENTERPRISE_USES)
     for_anything = nearest_of(None)
+    carry = {row.id: _Carry.between(frame, row, for_anything[row.id]) for row in old}
     return {
         "households_moved": _move_households(conn, for_households),
         "enterprises_moved": _move_enterprises(conn, for_enterprises),
-        "devices_moved": _move_devices(conn, for_anything, old_position),
+        "devices_moved": _move_devices(conn, for_anything, carry),
+        # Before the references move: a case is found by its old building or address.
+        "case_markers_moved": _move_case_markers(conn, carry),
+        "alerts_moved": _move_building_alerts(conn, for_anything),
         "references_moved": _move_references(conn, for_anything),
     }
 
@@ -661,41 +790,114 @@ def _move_enterprises(conn: Connection, target_of: dict[int, _NewBuilding]) -> i
 
 
 def _move_devices(
-    conn: Connection,
-    target_of: dict[int, _NewBuilding],
-    old_position: dict[int, tuple[float, float]],
+    conn: Connection, target_of: dict[int, _NewBuilding], carry: dict[int, _Carry]
 ) -> int:
-    """Move building devices to their new building, keeping their spread around its centre."""
+    """Move building devices onto their new building, their spread shrunk to its footprint."""
     table = schema.Device.__table__
-    used = conn.execute(
-        select(table.c.building_id, func.count())
-        .where(table.c.building_id.is_not(None))
-        .group_by(table.c.building_id)
+    rows = conn.execute(
+        select(table.c.id, table.c.building_id, table.c.lon, table.c.lat).where(
+            table.c.building_id.is_not(None)
+        )
     ).all()
     params = []
-    for old_id, _ in used:
-        target = target_of[old_id]
-        lon, lat = old_position[old_id]
+    for row in rows:
+        lon, lat = carry[row.building_id].point(row.lon, row.lat)
         params.append(
             {
-                "d_old": old_id,
-                "d_building": target.id,
-                "d_lon": target.lon - lon,
-                "d_lat": target.lat - lat,
+                "d_id": row.id,
+                "d_building": target_of[row.building_id].id,
+                "d_lon": lon,
+                "d_lat": lat,
             }
         )
     if params:
         conn.execute(
             update(table)
-            .where(table.c.building_id == bindparam("d_old"))
+            .where(table.c.id == bindparam("d_id"))
             .values(
-                building_id=bindparam("d_building"),
-                lon=table.c.lon + bindparam("d_lon"),
-                lat=table.c.lat + bindparam("d_lat"),
+                building_id=bindparam("d_building"), lon=bindparam("d_lon"), lat=bindparam("d_lat")
             ),
             params,
         )
-    return sum(count for _, count in used)
+    return len(params)
+
+
+def _move_case_markers(conn: Connection, carry: dict[int, _Carry]) -> int:
+    """Carry the stored position of each case at an old building onto the new one.
+
+    The same carry as the devices', so a device alarm's case still stands on its device.
+    """
+    case, address = schema.Case.__table__, schema.Address.__table__
+    # A case is at a building by its building, or else by its address's building.
+    at_building = func.coalesce(
+        case.c.building_id,
+        select(address.c.building_id).where(address.c.id == case.c.address_id).scalar_subquery(),
+    ).label("at_building")
+    rows = conn.execute(
+        select(case.c.id, at_building, case.c.lon, case.c.lat).where(
+            case.c.lon.is_not(None), case.c.lat.is_not(None)
+        )
+    ).all()
+    params = []
+    for row in rows:
+        if row.at_building in carry:
+            lon, lat = carry[row.at_building].point(row.lon, row.lat)
+            params.append({"c_id": row.id, "c_lon": lon, "c_lat": lat})
+    if params:
+        conn.execute(
+            update(case)
+            .where(case.c.id == bindparam("c_id"))
+            .values(lon=bindparam("c_lon"), lat=bindparam("c_lat")),
+            params,
+        )
+    return len(params)
+
+
+def _move_building_alerts(conn: Connection, target_of: dict[int, _NewBuilding]) -> int:
+    """Re-point alerts about an old building to its new one, keys included, so rules find them.
+
+    Two open alerts of one condition whose buildings merge into one would share an open key;
+    the older stays open and the newer is resolved as merged into it.
+    """
+    alert = schema.Alert.__table__
+    rows = conn.execute(
+        select(
+            alert.c.id, alert.c.object_id, alert.c.condition_key, alert.c.open_key, alert.c.status
+        )
+        .where(alert.c.object_type == "building")
+        .order_by(alert.c.raised_at, alert.c.id)
+    ).all()
+    params, open_keys = [], set()
+    for row in rows:
+        target = target_of.get(row.object_id)
+        if target is None:
+            continue
+        old_part, new_part = f":building:{row.object_id}", f":building:{target.id}"
+        open_key = row.open_key.replace(old_part, new_part, 1) if row.open_key else None
+        merged = open_key is not None and open_key in open_keys
+        open_keys.add(open_key)
+        params.append(
+            {
+                "a_id": row.id,
+                "a_object": target.id,
+                "a_key": row.condition_key.replace(old_part, new_part, 1),
+                "a_open": None if merged else open_key,
+                "a_status": AlertStatus.RESOLVED.value if merged else row.status,
+            }
+        )
+    if params:
+        conn.execute(
+            update(alert)
+            .where(alert.c.id == bindparam("a_id"))
+            .values(
+                object_id=bindparam("a_object"),
+                condition_key=bindparam("a_key"),
+                open_key=bindparam("a_open"),
+                status=bindparam("a_status"),
+            ),
+            params,
+        )
+    return len(params)
 
 
 def _move_references(conn: Connection, target_of: dict[int, _NewBuilding]) -> int:

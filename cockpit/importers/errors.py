@@ -23,6 +23,21 @@ class ImportStoreError(RuntimeError):
     """Refuse an import the store cannot take yet, such as one before any street is seeded."""
 
 
+class ImportRefusedError(ImportStoreError):
+    """Refuse an import that would leave the street wrong (people outside it, a use gone)."""
+
+    def __init__(self, reason: str, counts: dict[str, int], override: str) -> None:
+        shown = ", ".join(f"{name} {value}" for name, value in counts.items())
+        super().__init__(f"refused: {reason} ({shown}); {override} to import anyway")
+        self.reason = reason
+        self.counts = counts
+        self.override = override
+
+    def __reduce__(self):
+        """Pickle with every argument, so the refusal survives crossing processes."""
+        return type(self), (self.reason, self.counts, self.override)
+
+
 @dataclass
 class ImportReport:
     """Tell what an import wrote: its kind, how many records, and counted details."""
@@ -30,6 +45,10 @@ class ImportReport:
     kind: str
     imported: int
     details: dict[str, int | str] = field(default_factory=dict)
+    # One line per feature or line left out by --skip-invalid: "feature 5 (way/1): reason".
+    skipped: list[str] = field(default_factory=list)
+    # Things the import did that a person should know about, such as a use left with no building.
+    warnings: list[str] = field(default_factory=list)
 
 
 def read_text(path_or_text: str | Path | bytes, suffixes: tuple[str, ...] = ()) -> str:

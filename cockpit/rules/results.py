@@ -45,9 +45,11 @@ class RuleKind(StrEnum):
 # Kinds raised as alerts to be owned and tracked, but a work list rather than alarms: the enterprise
 # panel lists them; the ticker, the map and the case desk leave them out.
 WORK_LIST_KINDS = frozenset({RuleKind.ENTERPRISE_VISIT.value})
-# Kinds about a device's own health, not what it senses: a silent or broken sensor is no alarm, so
-# the map does not ring it and the fire panels do not count it as alarmed.
-DEVICE_HEALTH_KINDS = frozenset({RuleKind.DEVICE_OFFLINE.value, RuleKind.DEVICE_FAULT.value})
+# Kinds about a device's own health, not what it senses: a silent or broken sensor, or a detector's
+# low battery, is no alarm, so the map does not ring it and the fire panels do not count it alarmed.
+DEVICE_HEALTH_KINDS = frozenset(
+    {RuleKind.DEVICE_OFFLINE.value, RuleKind.DEVICE_FAULT.value, RuleKind.SMOKE_BATTERY.value}
+)
 
 
 class Routing(StrEnum):

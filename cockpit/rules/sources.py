@@ -95,7 +95,12 @@ def source_silence(
     if not rule.enabled:
         return SourceSilence()
     k = cfg.devices.offline_after_intervals
-    heard = {d: s for d, s in states.items() if s.last_seen is not None and s.interval_s > 0}
+    heard = {
+        d: s
+        for d, s in states.items()
+        # A device out for service is silent on purpose: it says nothing about its source.
+        if s.last_seen is not None and s.interval_s > 0 and not getattr(s, "maintenance", False)
+    }
     watched = {d: s for d, s in heard.items() if s.kind != DeviceKind.PATROL_POINT}
     counted_from = _counted_from(heard, returned or {})
     link_down = link_down_for_s is not None and link_down_for_s >= rule.link_down_after_s

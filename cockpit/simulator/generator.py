@@ -13,7 +13,13 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 from tqdm import tqdm
 
-from cockpit.domain.kinds import OFFICE_UNITS_PROPERTY, BuildingUse, DeviceKind, Registration
+from cockpit.domain.kinds import (
+    MAINTENANCE_PARAM,
+    OFFICE_UNITS_PROPERTY,
+    BuildingUse,
+    DeviceKind,
+    Registration,
+)
 from cockpit.geo import LocalFrame
 from cockpit.simulator import layout, people
 from cockpit.simulator.tiers import Tier
@@ -67,6 +73,40 @@ COMPOUND_STEMS = (
 )
 COMPOUND_SUFFIXES = ("一村", "二村", "三村", "新村", "苑", "花园", "公寓", "小区", "家园", "雅苑")
 COMMUNITY_SUFFIX = "社区"
+# Minor roads of Yangpu and its neighbours, for the grid boundaries that are not main roads.
+MINOR_ROAD_NAMES = (
+    "安波路",
+    "开鲁路",
+    "市光路",
+    "嫩江路",
+    "佳木斯路",
+    "打虎山路",
+    "抚顺路",
+    "齐齐哈尔路",
+    "锦西路",
+    "政立路",
+    "政通路",
+    "民府路",
+    "靖宇南路",
+    "延吉中路",
+    "包头南路",
+    "国顺东路",
+    "隆昌路",
+    "双阳路",
+    "内江路",
+    "凤城路",
+    "长海路",
+    "国权北路",
+)
+PARK_SUFFIXES = ("公园", "绿地", "街心花园")
+RIVER_NAME = "走马塘"
+RIVER_HALF_M = 22.0  # the river's half width, and where the buildings keep off
+RIVER_SETBACK_M = 14.0
+BLOCK_SETBACK_M = 14.0  # buildings keep this far inside their grid: the road and its pavement
+PLOT_GAP_M = 3.0  # at least twice this between neighbouring buildings
+TOWER_FLOORS = 15
+# Homes come as walk-ups, mid-rise slabs and towers: (name, share of buildings, relative size).
+RESIDENTIAL_FORMS = (("walk-up", 0.7, 1.0), ("mid-rise", 0.2, 1.7), ("tower", 0.1, 3.0))
 INDUSTRIES = (
     ("software", 0.20, False),
     ("consulting", 0.12, False),
@@ -149,6 +189,9 @@ FIRE_MIX = (
     (DeviceKind.PATROL_POINT, 0.10),
 )
 PATROL_WINDOW_S = 7_200
+# Share of the fleet out for service on the day the street is seeded, and what is being done.
+MAINTENANCE_SHARE = 0.015
+MAINTENANCE_WORK = ("年度检测", "更换电池", "更换探头", "线路检修", "通信模块更换")
 
 
 @dataclass
@@ -189,6 +232,7 @@ class StreetGenerator:
         self.rows: dict[str, list[dict[str, Any]]] = {t: [] for t in _LOAD_ORDER}
         self._building_rects: dict[int, layout.Rect] = {}
         self._building_grid: dict[int, int] = {}
+        self._compound_boxes: dict[int, layout.Rect] = {}  # laid out, before bending
 
     def rng(self, stage: str) -> random.Random:
         """Return a random stream of its own for each stage, so stages never shift each other."""
@@ -213,10 +257,36 @@ class StreetGenerator:
 
     # -- geography ---------------------------------------------------------------------------
 
+    def _lonlat(self, x: float, y: float) -> tuple[float, float]:
+        """Return the lon/lat of a laid-out point, once the street is bent into shape."""
+        return self.frame.to_lonlat(*self.warp(x, y))
+
+    def _polygon(self, ring: list[tuple[float, float]], step: float = 25.0) -> dict:
+        """Return the GeoJSON polygon of a laid-out ring, bent into shape."""
+        return {
+            "type": "Polygon",
+            "coordinates": [[list(self.frame.to_lonlat(*p)) for p in self.warp.path(ring, step)]],
+        }
+
+    def _line(self, points: list[tuple[float, float]]) -> dict:
+        """Return the GeoJSON line of a laid-out polyline, bent into shape."""
+        coords = [list(self.frame.to_lonlat(*p)) for p in self.warp.path(points)]
+        return {"type": "LineString", "coordinates": coords}
+
     def _geography(self) -> None:
         tier, frame = self.tier, self.frame
+        # A stream of its own: the shape of the street never shifts its people or its devices.
+        rng = self.rng("street shape")
         street = layout.street_rect(tier.area_km2)
         self.street_rect = street
+        community_rects = layout.split_uneven(street, tier.communities, rng)
+        # The river follows the community boundary that runs the street's whole width nearest its
+        # southern third (or, with a single row of communities, the street's southern edge).
+        inner = sorted({round(r[1], 6) for r in community_rects if r[1] > street[1] + 1})
+        target = street[1] + (street[3] - street[1]) * 0.3
+        river_y = min(inner, key=lambda y: abs(y - target)) if inner else street[1] - RIVER_HALF_M
+        self.river_band = (river_y - RIVER_HALF_M, river_y + RIVER_HALF_M)
+        self.warp = layout.Warp.draw(street, river_y, rng)
         self.rows["streets"].append(
             {
                 "id": 1,
@@ -227,11 +297,10 @@ class StreetGenerator:
                 "area_km2": tier.area_km2,
                 "center_lon": frame.lon0,
                 "center_lat": frame.lat0,
-                "boundary": frame.rect_polygon(*street),
+                "boundary": self._polygon(layout.rect_ring(street)),
                 "created_at": datetime.now(UTC),
             }
         )
-        community_rects = layout.split_rect(street, tier.communities)
         grids_per_community = split_exact(tier.grids, [1] * tier.communities)
         self.community_rects = community_rects
         self.grid_rects: list[tuple[int, layout.Rect]] = []
@@ -249,11 +318,11 @@ class StreetGenerator:
                     "street_id": 1,
                     "code": f"{tier.street_code}{c:03d}",
                     "name": name,
-                    "boundary": frame.rect_polygon(*rect),
+                    "boundary": self._polygon(layout.rect_ring(rect)),
                 }
             )
             for g, grid_rect in enumerate(
-                layout.split_rect(rect, grids_per_community[c - 1]), start=1
+                layout.split_uneven(rect, grids_per_community[c - 1], rng, spread=0.3), start=1
             ):
                 grid_id += 1
                 self.grid_rects.append((c, grid_rect))
@@ -263,58 +332,126 @@ class StreetGenerator:
                         "community_id": c,
                         "code": f"{tier.street_code[:6]}-{tier.street_code[6:]}-{c:03d}-{g:02d}",
                         "name": f"{name}第{g}网格",
-                        "boundary": frame.rect_polygon(*grid_rect),
+                        "boundary": self._polygon(layout.rect_ring(grid_rect)),
                     }
                 )
+        self._blocks_and_parks(rng)
+        self._roads()
         features = self.rows["map_features"]
-        main_roads = layout.merge_segments(community_rects)
-        minor_roads = layout.merge_segments([r for _, r in self.grid_rects])
-        main_set = {(round(a[0]), round(a[1]), round(b[0]), round(b[1])) for a, b in main_roads}
-        for i, (a, b) in enumerate(main_roads):
+        for block in self.blocks:
             features.append(
-                {
-                    "kind": "road_main",
-                    "name": ROAD_NAMES[i % len(ROAD_NAMES)],
-                    "geometry": frame.line([a, b]),
-                }
+                {"kind": "block", "name": None, "geometry": self._polygon(layout.rect_ring(block))}
             )
-        for a, b in minor_roads:
-            if (round(a[0]), round(a[1]), round(b[0]), round(b[1])) not in main_set:
-                features.append(
-                    {"kind": "road_minor", "name": None, "geometry": frame.line([a, b])}
-                )
-        for _, grid_rect in self.grid_rects:
+        for name, park in self.parks:
             features.append(
-                {
-                    "kind": "block",
-                    "name": None,
-                    "geometry": frame.rect_polygon(*layout.inset(grid_rect, 9)),
-                }
+                {"kind": "green", "name": name, "geometry": self._polygon(layout.rect_ring(park))}
             )
-        features.append({"kind": "water", "name": "河道", "geometry": self._river(street)})
+        features.append({"kind": "water", "name": RIVER_NAME, "geometry": self._river(street)})
         for i, feature in enumerate(features, start=1):
             feature["id"] = i
             feature["street_id"] = 1
 
-    def _river(self, street: layout.Rect) -> dict:
-        """Return a gently winding river polygon along the street's southern edge."""
-        x0, y0, x1, _ = street
-        steps = 24
-        north = [
-            (x0 - 150 + (x1 - x0 + 300) * i / steps, y0 - 30 + 12 * math.sin(i / 2.3))
-            for i in range(steps + 1)
+    def _blocks_and_parks(self, rng: random.Random) -> None:
+        """Set each grid's building block, kept off its roads and the river, and carve the parks."""
+        low, high = self.river_band
+        self.blocks: list[layout.Rect] = []
+        for _, grid_rect in self.grid_rects:
+            x0, y0, x1, y1 = layout.inset(grid_rect, BLOCK_SETBACK_M)
+            if y0 < high + RIVER_SETBACK_M and y1 > high:
+                y0 = high + RIVER_SETBACK_M
+            if y1 > low - RIVER_SETBACK_M and y0 < low:
+                y1 = low - RIVER_SETBACK_M
+            self.blocks.append((x0, y0, x1, max(y1, y0 + 20)))
+        # Parks take part of a few grids away from the centre's offices: a share of their block.
+        n_parks = max(1, len(self.grid_rects) // 16)
+        ranked = sorted(
+            range(len(self.grid_rects)),
+            key=lambda g: -math.hypot(*_centre(self.grid_rects[g][1])),
+        )
+        chosen = sorted(rng.sample(ranked[: max(n_parks, len(ranked) // 2)], n_parks))
+        self.parks: list[tuple[str, layout.Rect]] = []
+        for k, g in enumerate(chosen):
+            x0, y0, x1, y1 = self.blocks[g]
+            share = rng.uniform(0.3, 0.45)
+            first = rng.random() < 0.5
+            # Cut across the block's longer side, so the park comes out squarish, not a strip.
+            if x1 - x0 >= y1 - y0:
+                cut = x0 + (x1 - x0) * (share if first else 1 - share)
+                west, east = (x0, y0, cut - 8, y1), (cut + 8, y0, x1, y1)
+                park, self.blocks[g] = (west, east) if first else (east, west)
+            else:
+                cut = y0 + (y1 - y0) * (share if first else 1 - share)
+                south, north = (x0, y0, x1, cut - 8), (x0, cut + 8, x1, y1)
+                park, self.blocks[g] = (south, north) if first else (north, south)
+            stem = COMPOUND_STEMS[(self.grid_rects[g][0] + k) % len(COMPOUND_STEMS)]
+            self.parks.append((f"{stem}{PARK_SUFFIXES[k % len(PARK_SUFFIXES)]}", park))
+
+    def _roads(self) -> None:
+        """Draw and name the roads: community boundaries are main roads, grid boundaries minor."""
+        features = self.rows["map_features"]
+        low, high = self.river_band
+        main = layout.merge_segments(self.community_rects)
+        minor = layout.merge_segments([r for _, r in self.grid_rects])
+        main_lines = sorted({_line_key(a, b) for a, b in main})
+        minor_lines = sorted({_line_key(a, b) for a, b in minor} - set(main_lines))
+        # One name per road: the segments of one straight line (before bending) share it.
+        self.road_names = {
+            line: ROAD_NAMES[i % len(ROAD_NAMES)] for i, line in enumerate(main_lines)
+        }
+        self.road_names |= {
+            line: MINOR_ROAD_NAMES[i % len(MINOR_ROAD_NAMES)] for i, line in enumerate(minor_lines)
+        }
+        main_set = {(round(a[0]), round(a[1]), round(b[0]), round(b[1])) for a, b in main}
+        for kind, segments in (("road_main", main), ("road_minor", minor)):
+            for a, b in segments:
+                if kind == "road_minor" and (
+                    (round(a[0]), round(a[1]), round(b[0]), round(b[1])) in main_set
+                ):
+                    continue
+                if a[1] == b[1] and low <= a[1] <= high:
+                    continue  # the river runs here; its bridges are the roads across it
+                features.append(
+                    {
+                        "kind": kind,
+                        "name": self.road_names[_line_key(a, b)],
+                        "geometry": self._line([a, b]),
+                    }
+                )
+
+    def _road_near(self, grid: int, x: float, y: float) -> str:
+        """Return the name of the road along the grid's edge nearest to a point."""
+        x0, y0, x1, y1 = self.grid_rects[grid][1]
+        low, high = self.river_band
+        edges = [
+            (abs(y - y0), ("h", round(y0, 1))),
+            (abs(y1 - y), ("h", round(y1, 1))),
+            (abs(x - x0), ("v", round(x0, 1))),
+            (abs(x1 - x), ("v", round(x1, 1))),
         ]
-        south = [(x, y - 70 - 10 * math.cos(i / 3.1)) for i, (x, y) in enumerate(north)]
+        for _distance, line in sorted(edges):
+            if line in self.road_names and not (line[0] == "h" and low <= line[1] <= high):
+                return self.road_names[line]
+        return ROAD_NAMES[grid % len(ROAD_NAMES)]  # a grid on the street's edge only
+
+    def _river(self, street: layout.Rect) -> dict:
+        """Return the river: a band along its line, of slowly varying width, bent with the street."""
+        x0, _, x1, _ = street
+        low, high = self.river_band
+        mid, half = (low + high) / 2, (high - low) / 2
+        steps = max(24, math.ceil((x1 - x0 + 300) / 40))
+        xs = [x0 - 150 + (x1 - x0 + 300) * i / steps for i in range(steps + 1)]
+        north = [(x, mid + half * (0.8 + 0.2 * math.sin(i / 3.3))) for i, x in enumerate(xs)]
+        south = [(x, mid - half * (0.8 + 0.2 * math.cos(i / 4.1))) for i, x in enumerate(xs)]
         ring = north + south[::-1] + [north[0]]
         return {
             "type": "Polygon",
-            "coordinates": [[list(self.frame.to_lonlat(x, y)) for x, y in ring]],
+            "coordinates": [[list(self._lonlat(x, y)) for x, y in ring]],
         }
 
     # -- buildings ---------------------------------------------------------------------------
 
     def _buildings(self) -> None:
-        tier, frame, rng = self.tier, self.frame, self.rng("buildings")
+        tier, rng = self.tier, self.rng("buildings")
         n_grids = len(self.grid_rects)
         # Offices cluster in the grids nearest the centre (the commercial core), three to a grid.
         by_centrality = sorted(
@@ -331,15 +468,18 @@ class StreetGenerator:
             first_grid_of.setdefault(c, g)
         for g in first_grid_of.values():
             public[g] = 1
+        # Households follow the land there is to build on: a bigger block houses more.
         households_per_grid = split_exact(
-            tier.households, [0.4 if offices[g] else 1.0 for g in range(n_grids)]
+            tier.households,
+            [_area(self.blocks[g]) * (0.4 if offices[g] else 1.0) for g in range(n_grids)],
         )
 
         self.residential: list[tuple[int, int]] = []  # (building id, households)
         self.offices: list[int] = []
         self.commercial: list[int] = []
         building_id = 0
-        for g, (_community, grid_rect) in enumerate(self.grid_rects):
+        for g in range(n_grids):
+            block = self.blocks[g]
             n_res = (
                 math.ceil(households_per_grid[g] / tier.households_per_building)
                 if households_per_grid[g]
@@ -351,18 +491,16 @@ class StreetGenerator:
                 + [BuildingUse.PUBLIC] * public[g]
                 + [BuildingUse.RESIDENTIAL] * n_res
             )
-            plots = layout.slots(layout.inset(grid_rect, 14), len(uses))
-            households = split_exact(households_per_grid[g], [1] * n_res) if n_res else []
+            # Walk-ups, mid-rise slabs and towers share a grid's homes by their size.
+            forms = rng.choices(RESIDENTIAL_FORMS, [f[1] for f in RESIDENTIAL_FORMS], k=n_res)
+            households = split_exact(households_per_grid[g], [f[2] for f in forms]) if n_res else []
+            plots = layout.plots(block, len(uses), rng)
             for use, plot in zip(uses, plots, strict=False):
                 building_id += 1
                 hh = households.pop() if use is BuildingUse.RESIDENTIAL else 0
                 floors = self._floors(use, hh, rng)
-                fill_w, fill_h = (0.72, 0.62) if use is BuildingUse.OFFICE else (0.8, 0.42)
-                cx, cy = plot.centre
-                w, h = (plot.x1 - plot.x0) * fill_w, (plot.y1 - plot.y0) * fill_h
-                jx, jy = rng.uniform(-0.05, 0.05) * w, rng.uniform(-0.05, 0.05) * h
-                rect = (cx - w / 2 + jx, cy - h / 2 + jy, cx + w / 2 + jx, cy + h / 2 + jy)
-                lon, lat = frame.to_lonlat(cx + jx, cy + jy)
+                rect, ring = self._footprint(use, floors, plot, rng)
+                lon, lat = self._lonlat(*_centre(rect))
                 self._building_rects[building_id] = rect
                 self._building_grid[building_id] = g + 1
                 self.rows["buildings"].append(
@@ -376,7 +514,7 @@ class StreetGenerator:
                         "floors": floors,
                         "height_m": round(floors * (4.2 if use is BuildingUse.OFFICE else 3.0), 1),
                         "built_year": self._built_year(use, floors, rng),
-                        "footprint": frame.rect_polygon(*rect),
+                        "footprint": self._polygon(ring, step=40.0),
                         "lon": lon,
                         "lat": lat,
                         "source": "simulated",
@@ -392,6 +530,56 @@ class StreetGenerator:
                     self.commercial.append(building_id)
         self._compounds_and_addresses()
 
+    @staticmethod
+    def _footprint(
+        use: BuildingUse, floors: int, plot: layout.Slot, rng: random.Random
+    ) -> tuple[layout.Rect, list[tuple[float, float]]]:
+        """Return a building's main rectangle and outline inside its plot, by use and height.
+
+        Walk-ups are long thin slabs facing south, towers near-square points, offices large and
+        often L-shaped, shops a low strip along the plot's front. The rectangle (an L's full bar)
+        is where devices go; the outline lies inside the plot with a gap, so no two touch.
+        """
+        gap = PLOT_GAP_M
+        px0, py0, px1, py1 = plot.x0 + gap, plot.y0 + gap, plot.x1 - gap, plot.y1 - gap
+        pw, ph = max(px1 - px0, 4.0), max(py1 - py0, 4.0)
+        notch = None
+        if use is BuildingUse.OFFICE:
+            w, h = pw * rng.uniform(0.6, 0.85), ph * rng.uniform(0.55, 0.8)
+            if rng.random() < 0.4:
+                notch = (w * rng.uniform(0.35, 0.55), h * rng.uniform(0.35, 0.55))
+        elif use is BuildingUse.COMMERCIAL:
+            w, h = pw * rng.uniform(0.75, 0.95), ph * rng.uniform(0.3, 0.5)
+        elif use is BuildingUse.PUBLIC:
+            side = min(pw, ph) * rng.uniform(0.5, 0.75)
+            w, h = side * rng.uniform(1.0, 1.6), side
+        elif floors >= TOWER_FLOORS:
+            side = min(pw, ph, 34.0) * rng.uniform(0.65, 0.95)
+            w, h = side * rng.uniform(1.0, 1.5), side
+        else:
+            w = pw * rng.uniform(0.72, 0.95)
+            h = min(ph * 0.6, rng.uniform(10.0, 13.0) if floors <= 7 else rng.uniform(14.0, 18.0))
+            if rng.random() < 0.2:
+                # A wing at one end: the slab and, off it, an arm as deep as the slab is wide.
+                wing = min(ph * 0.85, h * rng.uniform(2.0, 2.8))
+                notch = (w - h * 1.2, wing - h)
+                h = wing
+        w, h = min(w, pw), min(h, ph)
+        # Shops line the street at the plot's front (south); the rest stand anywhere in it.
+        x0 = px0 + rng.uniform(0, pw - w)
+        y0 = py0 if use is BuildingUse.COMMERCIAL else py0 + rng.uniform(0, ph - h)
+        rect = (x0, y0, x0 + w, y0 + h)
+        if notch is None or notch[0] < 4 or notch[1] < 4:
+            return rect, layout.rect_ring(rect)
+        corner = rng.randrange(4)
+        # The full-width bar of the L, on the side away from the notch, is where devices go.
+        bar = (
+            (x0, y0, x0 + w, y0 + h - notch[1])
+            if corner >= 2
+            else (x0, y0 + notch[1], x0 + w, y0 + h)
+        )
+        return bar, layout.l_ring(rect, notch[0], notch[1], corner)
+
     def _floors(self, use: BuildingUse, households: int, rng: random.Random) -> int:
         if use is BuildingUse.OFFICE:
             return rng.randint(12, 42)
@@ -406,7 +594,7 @@ class StreetGenerator:
         return rng.randint(1996, 2022)
 
     def _compounds_and_addresses(self) -> None:
-        tier, frame, rng = self.tier, self.frame, self.rng("compounds")
+        tier, rng = self.tier, self.rng("compounds")
         by_community: dict[int, list[int]] = {}
         grid_community = {g["id"]: g["community_id"] for g in self.rows["grids"]}
         buildings = {b["id"]: b for b in self.rows["buildings"]}
@@ -440,10 +628,13 @@ class StreetGenerator:
                         "name": f"{name}{compound_id}"
                         if compound_id > len(COMPOUND_STEMS)
                         else name,
-                        "boundary": frame.rect_polygon(*box),
+                        "boundary": self._polygon(layout.rect_ring(box)),
                     }
                 )
-                road = ROAD_NAMES[compound_id % len(ROAD_NAMES)]
+                self._compound_boxes[compound_id] = box
+                # A compound's lanes open off the road nearest its first building.
+                first = self._building_rects[chunk[0]]
+                road = self._road_near(self._building_grid[chunk[0]] - 1, *_centre(first))
                 lane = 100 + compound_id * 7 % 900
                 for number, b in enumerate(chunk, start=1):
                     buildings[b]["compound_id"] = compound_id
@@ -457,7 +648,9 @@ class StreetGenerator:
                 road, lane, number = lane_of_building[b]
                 house = f"{lane}弄{number}号"
             else:
-                road = ROAD_NAMES[(self._building_grid[b] * 3) % len(ROAD_NAMES)]
+                road = self._road_near(
+                    self._building_grid[b] - 1, *_centre(self._building_rects[b])
+                )
                 street_numbers[road] = street_numbers.get(road, 0) + 1
                 house = f"{street_numbers[road] * 2 - 1}号"
             self.rows["addresses"].append(
@@ -723,7 +916,7 @@ class StreetGenerator:
     # -- devices -----------------------------------------------------------------------------
 
     def _devices(self) -> None:
-        tier, frame, rng = self.tier, self.frame, self.rng("devices")
+        tier, rng = self.tier, self.rng("devices")
         buildings = self.rows["buildings"]
         devices = self.rows["devices"]
         installed = REFERENCE_DAY - timedelta(days=400)
@@ -731,7 +924,7 @@ class StreetGenerator:
         def add(
             kind: DeviceKind, building: dict | None, x: float, y: float, interval: int, **extra: Any
         ) -> None:
-            lon, lat = frame.to_lonlat(x, y)
+            lon, lat = self._lonlat(x, y)
             devices.append(
                 {
                     "id": len(devices) + 1,
@@ -814,6 +1007,22 @@ class StreetGenerator:
             x0, y0, x1, y1 = grid_rect
             for x, y in ((x0, y0), (x1, y1), ((x0 + x1) / 2, y0)):
                 add(DeviceKind.CAMERA, None, x, y, 60)
+        self._maintenance()
+
+    def _maintenance(self) -> None:
+        """Put a small share of the fleet in maintenance, as a street's work orders have it."""
+        rng = self.rng("maintenance")  # a stream of its own: every other device stays as it was
+        fleet = [d for d in self.rows["devices"] if d["kind"] != DeviceKind.PATROL_POINT.value]
+        chosen = rng.sample(fleet, round(len(fleet) * MAINTENANCE_SHARE))
+        for device in sorted(chosen, key=lambda d: d["id"]):
+            device["params"] = {
+                **(device["params"] or {}),
+                MAINTENANCE_PARAM: True,
+                "maintenance_since": (
+                    self.as_of - timedelta(days=rng.randrange(0, 10))
+                ).isoformat(),
+                "maintenance_work": rng.choice(MAINTENANCE_WORK),
+            }
 
     def _kiosks(self, add: Callable[..., None], rng: random.Random) -> None:
         """Place taxi kiosks at compound gates in the tier's number of residential areas."""
@@ -831,11 +1040,13 @@ class StreetGenerator:
             for k in range(n):
                 compound = candidates[k % len(candidates)]
                 # A second kiosk at the same compound stands at its other gate (another corner).
-                lon, lat = compound["boundary"]["coordinates"][0][(k // len(candidates)) % 4]
+                corner = layout.rect_ring(self._compound_boxes[compound["id"]])[
+                    (k // len(candidates)) % 4
+                ]
                 add(
                     DeviceKind.TAXI_KIOSK,
                     None,
-                    *self.frame.to_metres(lon, lat),
+                    *corner,
                     300,
                     compound_id=compound["id"],
                 )
@@ -870,7 +1081,7 @@ class StreetGenerator:
             teams.append((f"fire{c:03d}", f"{community['name']}微型消防站", "fire", 6))
         for i, (code, name, kind, members) in enumerate(teams, start=1):
             rect = self.community_rects[(i - 1) % len(self.community_rects)]
-            lon, lat = self.frame.to_lonlat(*_centre(rect))
+            lon, lat = self._lonlat(*_centre(rect))
             self.rows["response_teams"].append(
                 {
                     "id": i,
@@ -886,6 +1097,15 @@ class StreetGenerator:
 
 def _centre(rect: layout.Rect) -> tuple[float, float]:
     return (rect[0] + rect[2]) / 2, (rect[1] + rect[3]) / 2
+
+
+def _area(rect: layout.Rect) -> float:
+    return max(rect[2] - rect[0], 0.0) * max(rect[3] - rect[1], 0.0)
+
+
+def _line_key(a: tuple[float, float], b: tuple[float, float]) -> tuple[str, float]:
+    """Return which straight line a horizontal or vertical road segment lies on."""
+    return ("h", round(a[1], 1)) if round(a[1], 1) == round(b[1], 1) else ("v", round(a[0], 1))
 
 
 def _chunks(items: list[int], n: int) -> list[list[int]]:
@@ -932,16 +1152,23 @@ def seed_street(
     *,
     as_of: date = REFERENCE_DAY,
     show_progress: bool = False,
+    on_step: Callable[[int, int, str], None] | None = None,
 ) -> SeedReport:
-    """Generate the tier's street and load it into an empty, migrated store in one transaction."""
+    """Generate the tier's street and load it into an empty, migrated store in one transaction.
+
+    `on_step(done, total, step)` hears of each step as it starts (the demo's "preparing" bar).
+    """
     if not store_is_empty(engine):
         raise StoreNotEmptyError("the store already holds a street; use --reset to replace it")
     started = time.perf_counter()
     generator = StreetGenerator(tier, seed, center, as_of)
     stages = 7 + len(_LOAD_ORDER)
     with tqdm(total=stages, desc="seed", unit="step", disable=not show_progress, leave=True) as bar:
+        done = iter(range(stages + len(_LOAD_ORDER)))  # a disabled bar counts nothing
 
         def step(label: str) -> None:
+            if on_step is not None:
+                on_step(min(next(done), stages - 1), stages, label)
             bar.set_postfix_str(label)
             bar.update(1)
 

@@ -16,7 +16,7 @@ from sqlalchemy import Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from cockpit.clock import Clock
-from cockpit.domain.kinds import ComplaintSource, DeviceKind
+from cockpit.domain.kinds import ComplaintSource, DeviceKind, in_maintenance
 from cockpit.ingest import DeviceMessage, Ingest
 from cockpit.logs import log_fault
 from cockpit.store import schema
@@ -28,6 +28,19 @@ GRID_REPORTS_PER_DAY = 20.0
 RESIDENT_REQUESTS_PER_DAY = 36.0
 COMPLAINTS_PER_DAY = 24.0
 ELEVATOR_TRIP_MEAN_S = 240.0
+
+# The fleet's faults, as a street's maintenance log shows them: a few devices dead for days (a
+# flat battery, a broken modem), a few flapping on a weak link, some smoke detectors' batteries
+# running low. Devices the registry marks in maintenance (Device.params, set by the seed) send
+# nothing. Patrol points are guards' check-ins, not a fleet's, and have no faults.
+DEAD_SHARE = 0.008
+DEAD_FOR_DAYS = (1.0, 6.0)
+FLAPPING_SHARE = 0.008
+FLAP_UP_MEAN_S = 5_400.0  # a flapping device reports this long on average...
+FLAP_DOWN_REPORTS = (4, 10)  # ...then misses this many reports (past the offline rule's three)
+LOW_BATTERY_SHARE = 0.02
+LOW_BATTERY_PCT = (6, 18)
+NO_FAULT_KINDS = frozenset({DeviceKind.PATROL_POINT})
 
 # How residents send requests: the app, the WeChat mini-program, the street's hotline.
 REQUEST_CHANNELS = ("app", "wechat", "hotline")
@@ -80,6 +93,22 @@ SCRIPT = (
 )
 
 
+@dataclass(frozen=True)
+class FleetFaults:
+    """Name the devices the scenario keeps from being healthy, by how."""
+
+    dead: frozenset[int] = frozenset()
+    flapping: frozenset[int] = frozenset()
+    low_battery: frozenset[int] = frozenset()
+    maintenance: frozenset[int] = frozenset()
+
+    def healthy(self, device_id: int) -> bool:
+        """Tell whether the device reports at its natural rate, every time."""
+        return not (
+            device_id in self.dead or device_id in self.flapping or device_id in self.maintenance
+        )
+
+
 @dataclass
 class _Device:
     """Hold what the scenario needs to make one device's messages."""
@@ -88,6 +117,9 @@ class _Device:
     kind: DeviceKind
     interval: int
     seq: int = 0
+    flapping: bool = False
+    up_until: float = 0.0  # a flapping device's next drop-out (epoch)
+    battery_pct: int | None = None  # a low battery that stays low; None: a healthy one
 
 
 class LiveScenario:
@@ -107,7 +139,10 @@ class LiveScenario:
         # Device messages go to the sink (ingest, or an MQTT publisher); feeds always to ingest.
         self.sink = sink or ingest.device_messages
         self.clock = clock
+        self.seed = seed
         self.rng = random.Random(f"scenario:{seed}")
+        self._faults = random.Random(f"scenario faults:{seed}")
+        self.faults = FleetFaults()
         self.started_at = clock.now()
         self.devices: dict[int, _Device] = {}
         self._due: list[tuple[float, int, bool]] = []  # (due, device id, reschedule)
@@ -124,15 +159,29 @@ class LiveScenario:
         """Read the device registry and pick the scripted incidents' targets."""
         with self.engine.connect() as conn:
             rows = conn.execute(
-                select(schema.Device.id, schema.Device.kind, schema.Device.report_interval_s)
+                select(
+                    schema.Device.id,
+                    schema.Device.kind,
+                    schema.Device.report_interval_s,
+                    schema.Device.params,
+                )
             ).all()
+            serviced = {row.id for row in rows if in_maintenance(row.params)}
+            self._targets = _pick_targets(conn, self.rng, serviced)
             start = self.started_at.timestamp()
-            for device_id, kind, interval in rows:
+            for device_id, kind, interval, _params in rows:
                 self.devices[device_id] = _Device(device_id, DeviceKind(kind), interval)
+            dead = self._plan_faults(serviced)
+            for device_id, _kind, interval, _params in rows:
+                if device_id in serviced:
+                    continue  # switched off for its service: silent, and known to be
+                if device_id in dead:
+                    # Its last word came days ago; nothing since.
+                    heapq.heappush(self._due, (start - dead[device_id], device_id, False))
+                    continue
                 # Each device last reported somewhen within its interval before the start, so the
                 # first step fills live state the way a street that was already running would have it.
                 heapq.heappush(self._due, (start - self.rng.uniform(0, interval), device_id, True))
-            self._targets = _pick_targets(conn, self.rng)
             self.addresses = conn.execute(
                 select(
                     schema.Address.id,
@@ -160,6 +209,35 @@ class LiveScenario:
                 per_day / 86_400
             )
 
+    def _plan_faults(self, serviced: set[int]) -> dict[int, float]:
+        """Pick the flapping and low-battery devices; return the dead ones and how long ago they died."""
+        # A stream of its own: the healthy devices' readings stay as they were.
+        faults = self._faults = random.Random(f"scenario faults:{self.seed}")
+        spared = serviced | {t for t in self._targets.values() if isinstance(t, int)}
+        fleet = sorted(
+            d.id
+            for d in self.devices.values()
+            if d.kind not in NO_FAULT_KINDS and d.id not in spared
+        )
+        dead_ids = faults.sample(fleet, round(len(fleet) * DEAD_SHARE))
+        dead = {d: faults.uniform(*DEAD_FOR_DAYS) * 86_400 for d in sorted(dead_ids)}
+        rest = [d for d in fleet if d not in dead]
+        start = self.started_at.timestamp()
+        for device_id in sorted(faults.sample(rest, round(len(fleet) * FLAPPING_SHARE))):
+            device = self.devices[device_id]
+            device.flapping = True
+            device.up_until = start + faults.expovariate(1 / FLAP_UP_MEAN_S)
+        smoke = [d for d in rest if self.devices[d].kind is DeviceKind.SMOKE]
+        for device_id in sorted(faults.sample(smoke, round(len(smoke) * LOW_BATTERY_SHARE))):
+            self.devices[device_id].battery_pct = faults.randint(*LOW_BATTERY_PCT)
+        self.faults = FleetFaults(
+            frozenset(dead),
+            frozenset(d.id for d in self.devices.values() if d.flapping),
+            frozenset(d.id for d in self.devices.values() if d.battery_pct is not None),
+            frozenset(serviced),
+        )
+        return dead
+
     # -- running -----------------------------------------------------------------------------
 
     def step(self, until: datetime | None = None, batch: int = 2_000) -> int:
@@ -173,7 +251,7 @@ class LiveScenario:
             device = self.devices[device_id]
             messages.append(self._message(device, due))
             if reschedule:
-                heapq.heappush(self._due, (due + self._next_interval(device), device_id, True))
+                heapq.heappush(self._due, (due + self._next_interval(device, due), device_id, True))
             if len(messages) >= batch:
                 sent += self._send(messages)
                 messages = []
@@ -201,7 +279,12 @@ class LiveScenario:
             self.sink(messages)
         return len(messages)
 
-    def _next_interval(self, device: _Device) -> float:
+    def _next_interval(self, device: _Device, due: float | None = None) -> float:
+        if device.flapping and due is not None and due >= device.up_until:
+            # The weak link drops: several reports missed, then it holds again for a while.
+            gap = device.interval * self._faults.randint(*FLAP_DOWN_REPORTS)
+            device.up_until = due + gap + self._faults.expovariate(1 / FLAP_UP_MEAN_S)
+            return gap
         if device.kind is DeviceKind.ELEVATOR:
             # A car reports on each trip and at least once per heartbeat interval when idle.
             return min(self.rng.expovariate(1 / ELEVATOR_TRIP_MEAN_S) + 5, device.interval)
@@ -232,7 +315,9 @@ class LiveScenario:
             return {
                 "obscuration_pct_m": round(rng.uniform(0, 0.4), 2),
                 "alarm": False,
-                "battery_pct": rng.randint(70, 100),
+                "battery_pct": (
+                    rng.randint(70, 100) if device.battery_pct is None else device.battery_pct
+                ),
             }, "reading"
         if kind is DeviceKind.GAS:
             return {"lel_pct": round(rng.uniform(0, 3), 1), "alarm": False}, "reading"
@@ -442,8 +527,8 @@ def _utc(epoch: float, like: datetime) -> datetime:
     return datetime.fromtimestamp(epoch, tz=like.tzinfo)
 
 
-def _pick_targets(conn, rng: random.Random) -> dict[str, Any]:
-    """Choose the devices and the enterprise the scripted incidents happen to."""
+def _pick_targets(conn, rng: random.Random, spared: set[int] = frozenset()) -> dict[str, Any]:
+    """Choose the devices (none in maintenance) and the enterprise the scripted incidents happen to."""
 
     def first(kind: DeviceKind) -> int | None:
         ids = (
@@ -451,11 +536,12 @@ def _pick_targets(conn, rng: random.Random) -> dict[str, Any]:
                 select(schema.Device.id)
                 .where(schema.Device.kind == kind.value)
                 .order_by(schema.Device.id)
-                .limit(50)
+                .limit(50 + len(spared))
             )
             .scalars()
             .all()
         )
+        ids = [i for i in ids if i not in spared][:50]
         return rng.choice(ids) if ids else None
 
     targets: dict[str, Any] = {

@@ -104,11 +104,18 @@ TIERS: dict[str, Tier] = {
 }
 
 
-def get_tier(name: str, street_code: str | None = None) -> Tier:
-    """Return the tier of that name, under another street code if given; ValueError if unknown."""
+def get_tier(name: str, street_code: str | None = None, street_name: str | None = None) -> Tier:
+    """Return the tier of that name, under another street code and name if given; ValueError if unknown."""
     try:
         tier = TIERS[name]
     except KeyError:
         raise ValueError(f"unknown scale {name!r}; choose one of {', '.join(TIERS)}") from None
     # Two cockpits of one tier on one broker need codes of their own: the code names the topics.
-    return replace(tier, street_code=street_code) if street_code else tier
+    if street_code:
+        tier = replace(tier, street_code=street_code)
+    # A street seeded under its own name carries it in the store and in every address.
+    return (
+        replace(tier, street_name=street_name.strip())
+        if street_name and street_name.strip()
+        else tier
+    )

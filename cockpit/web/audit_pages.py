@@ -24,6 +24,7 @@ from urllib.parse import urlencode
 
 import flask
 
+from cockpit import timestamps
 from cockpit.access.audit import (
     EXPORT_LIMIT,
     FAILED,
@@ -368,7 +369,7 @@ def shown_time(moment: Any) -> str:
     """Return a stored time in Beijing time, to the second."""
     if not isinstance(moment, datetime):
         return "" if moment is None else str(moment)
-    return moment.astimezone(DISPLAY_ZONE).strftime("%Y-%m-%d %H:%M:%S")
+    return timestamps.stamp(moment, seconds=True)
 
 
 def _detail(detail: Any) -> str:

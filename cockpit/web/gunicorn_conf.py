@@ -27,9 +27,11 @@ errorlog = "-"
 # Each worker opens its own database pool, Redis client and threads after the fork; preloading
 # would share one engine's sockets between processes.
 preload_app = False
-# Sync workers behind nginx, which buffers slow clients; a screen's refresh answers in
-# milliseconds (`cockpit bench refresh`), so 30 s only ever ends a stuck request.
-worker_class = "sync"
+# Threaded workers: a screen's push stream (/live/stream, cockpit/web/push.py) holds a thread
+# while the screen is open, and a sync worker would be one screen's alone. A refresh answers in
+# milliseconds (`cockpit bench refresh`); the timeout is the worker's heartbeat, not a request's.
+worker_class = "gthread"
+threads = _settings.web_threads
 timeout = 30
 graceful_timeout = 20
 # gunicorn 25+ opens a control socket at one fixed path per user; two cockpits on one host (one

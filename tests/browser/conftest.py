@@ -17,8 +17,10 @@ CHROMIUM = "/usr/bin/chromium"
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
 DOC_SCREENSHOTS = ROOT / "docs" / "screenshots"
-# A Redis database of its own: the browser tests' street never meets another test's keys.
-REDIS_URL = "redis://127.0.0.1:6379/9"
+# A Redis database of its own: the browser tests' street never meets another test's keys, and
+# under pytest-xdist each test process has its own (gw0 → 9, gw1 → 10, ...), since a module's
+# cockpit clears its street's keys when it starts and stops.
+REDIS_URL = f"redis://127.0.0.1:6379/{9 + int(os.environ.get('PYTEST_XDIST_WORKER', 'gw0')[2:])}"
 
 
 def free_port() -> int:
@@ -199,9 +201,14 @@ def open_page(browser):
     """Return a function opening a page at a viewport size that records console errors."""
     pages = []
 
-    def _open(url: str, width: int = 1920, height: int = 1080, *, role: str | None = None):
-        """Open the URL signed in as `role` (default: what the URL's screen is for)."""
-        page = browser.new_page(viewport={"width": width, "height": height})
+    def _open(
+        url: str, width: int = 1920, height: int = 1080, *, role: str | None = None, **options
+    ):
+        """Open the URL signed in as `role` (default: what the URL's screen is for).
+
+        `options` go to Playwright's new_page (bypass_csp=True lets a test inject axe-core).
+        """
+        page = browser.new_page(viewport={"width": width, "height": height}, **options)
         page.console_errors = []
         page.on(
             "console",
@@ -234,6 +241,17 @@ def role_for(url: str, role: str | None) -> tuple[str, int | None]:
         return role or "grid_worker", int(worker) if worker and worker.isdigit() else None
     mode = (query.get("mode") or ["wall"])[0]
     return role or {"tablet": "dispatcher", "demo": "viewer"}.get(mode, "kiosk"), None
+
+
+def wait_for_js(page, script: str, timeout: float = 60.0):
+    """Poll a JavaScript expression in the page until it is truthy; return its value."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = page.evaluate(script)
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"never true within {timeout} s: {script}")
 
 
 def screenshot(page, name: str, *, docs: bool = False) -> Path:

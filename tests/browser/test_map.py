@@ -13,7 +13,7 @@ from werkzeug.serving import make_server
 
 from cockpit.domain.kinds import AlertLevel
 from cockpit.rules.results import AlertCandidate, Reason, condition_key
-from tests.browser.conftest import SignInAccounts, free_port, screenshot
+from tests.browser.conftest import SignInAccounts, free_port, screenshot, wait_for_js
 
 pytestmark = pytest.mark.browser
 MARKER = "地图测试烟感报警"
@@ -54,23 +54,12 @@ def live_cockpit(tmp_path_factory) -> Iterator[SimpleNamespace]:
     runtime.stop()
 
 
-def wait_for(page, script: str, timeout: float = 30.0):
-    """Poll a JavaScript expression until it is truthy; return its value."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = page.evaluate(script)
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError(f"never true within {timeout} s: {script}")
-
-
 def map_ready(page) -> None:
     """Wait until buildings and devices are drawn and coloured."""
-    wait_for(
+    wait_for_js(
         page,
         "() => { const r = window.cockpitMap && window.cockpitMap.registry;"
-        " return r && r.buildings.size > 0 && r.devices.size > 0"
+        " return r && r.buildings.size > 0 && r.deviceGroups.size > 0"
         " && Object.keys(r.colours).length > 0; }",
         timeout=60,
     )
@@ -106,9 +95,11 @@ def test_alert_raised_now_reaches_ticker_and_map(live_cockpit, open_page):
     raised = live_cockpit.runtime.alerts.raise_candidate(
         candidate, live_cockpit.runtime.clock.now()
     )
-    wait_for(page, f"() => document.querySelector('#alert-ticker').innerText.includes('{MARKER}')")
+    wait_for_js(
+        page, f"() => document.querySelector('#alert-ticker').innerText.includes('{MARKER}')"
+    )
     in_ticker = time.monotonic() - raised_at
-    wait_for(
+    wait_for_js(
         page,
         "() => (document.querySelector('#street-map-status').dataset.alerts || '')"
         f".split(' ').includes('{raised.alert_id}')",
@@ -118,7 +109,7 @@ def test_alert_raised_now_reaches_ticker_and_map(live_cockpit, open_page):
     assert marker.is_visible()
     assert marker.inner_text() == "红"  # the level in a word, not only in colour
     # The alarmed detector itself turns into the alarm style in place.
-    assert wait_for(page, f"() => window.cockpitMap.registry.alarm.has({device_id})")
+    assert wait_for_js(page, f"() => window.cockpitMap.registry.alarm.has({device_id})")
     screenshot(page, "map-wall-alert")
     assert page.console_errors == []
 
@@ -148,7 +139,7 @@ def test_tapping_a_building_on_the_tablet_opens_its_card_with_reasons(live_cockp
     # Devices sit on buildings; switch them (and cases) off so the tap lands on the footprint.
     for name in ("物联设备", "在办案件"):
         page.locator("#map-layer-switch label", has_text=name).click()
-    wait_for(page, "() => !window.cockpitMap.registry.visible.includes('devices')")
+    wait_for_js(page, "() => !window.cockpitMap.registry.visible.includes('devices')")
     # The shell above the map may grow or shrink a line between two refreshes, moving the map:
     # aim again when a tap missed, as a person would.
     card = page.locator("#card-overlay .card-building")
@@ -178,7 +169,7 @@ def test_tapping_a_building_on_the_tablet_opens_its_card_with_reasons(live_cockp
 def test_tapping_a_case_on_the_tablet_map_opens_the_case_card(live_cockpit, open_page):
     page = open_page(live_cockpit.url + "?mode=tablet&lang=en", 1024, 768)
     map_ready(page)
-    wait_for(page, "() => window.cockpitMap.registry.caseMarkers.size > 0")
+    wait_for_js(page, "() => window.cockpitMap.registry.caseMarkers.size > 0")
     page.locator("#map-section").scroll_into_view_if_needed()
     # Leaflet's own click on the marker: the hit test is the building test's business; this one
     # checks that a case marker opens the case, not the building it sits in.
@@ -191,4 +182,134 @@ def test_tapping_a_case_on_the_tablet_map_opens_the_case_card(live_cockpit, open
     assert page.locator("#card-overlay .card-building").count() == 0
     assert "Open cases" not in card.inner_text()
     screenshot(page, "map-tablet-case-card")
+    assert page.console_errors == []
+
+
+def store_names(runtime) -> tuple[set[str], set[str]]:
+    """Return the community names and the road names of the store."""
+    from sqlalchemy import select
+
+    from cockpit.store import schema
+
+    with runtime.engine.connect() as conn:
+        communities = set(conn.execute(select(schema.Community.name)).scalars())
+        roads = set(
+            conn.execute(
+                select(schema.MapFeature.name).where(
+                    schema.MapFeature.kind.in_(("road_main", "road_minor"))
+                )
+            ).scalars()
+        )
+    return communities, roads - {None}
+
+
+LABELS_SHOWN = """(kind) => [...document.querySelectorAll('.map-label.map-label-' + kind)]
+  .map(e => { const b = e.firstChild.getBoundingClientRect();
+    return {text: e.innerText, size: parseFloat(getComputedStyle(e.firstChild).fontSize),
+            box: [b.left, b.top, b.right, b.bottom]}; })"""
+
+MARKS_DRAWN = """() => { const r = window.cockpitMap.registry; let n = 0;
+  r.map.eachLayer(l => { if (l instanceof L.CircleMarker) n++; });
+  const alarmsDrawn = [...r.alarm].every(id => { const g = r.deviceGroups.get(r.groupOf.get(id));
+    return g && r.map.hasLayer(g.marker) && g.marker.options.color === '#ff3b30'; });
+  return {circles: n, devices: r.groupOf.size, dots: r.devices.size, cells: r.cells.size,
+          alarmsDrawn: alarmsDrawn, zoom: r.map.getZoom()}; }"""
+
+
+def overlapping(labels: list[dict]) -> list[tuple[str, str]]:
+    """Return the pairs of labels whose boxes overlap."""
+    pairs = []
+    for i, a in enumerate(labels):
+        for b in labels[i + 1 :]:
+            (al, at, ar, ab), (bl, bt, br, bb) = a["box"], b["box"]
+            if al < br and bl < ar and at < bb and bt < ab:
+                pairs.append((a["text"], b["text"]))
+    return pairs
+
+
+def test_the_wall_names_roads_and_communities_and_sums_devices_per_building(
+    live_cockpit, open_page
+):
+    from cockpit.i18n import place_name
+
+    communities, roads = store_names(live_cockpit.runtime)
+    for lang in ("zh", "en"):
+        page = open_page(live_cockpit.url + f"?mode=wall&lang={lang}", 1920, 1080)
+        map_ready(page)
+        wait_for_js(page, "() => document.querySelectorAll('.map-label-road').length > 0")
+        shown = page.evaluate(LABELS_SHOWN, "community") + page.evaluate(LABELS_SHOWN, "road")
+        expected = {place_name(n, lang, n) for n in communities | roads}
+        texts = [label["text"] for label in shown]
+        assert set(texts) <= expected, set(texts) - expected
+        assert any(t in {place_name(n, lang, n) for n in communities} for t in texts)
+        assert len(texts) == len(set(texts)), "one label per road and community"
+        if lang == "en":
+            assert all(t.isascii() for t in texts), texts  # pinyin, never Chinese
+        assert min(label["size"] for label in shown) >= 20  # read from across the room
+        assert overlapping(shown) == []
+        assert page.locator(".map-label-grid").count() == 0  # grids are drawn on demand
+        screenshot(page, f"map-wall-labels-{lang}")
+    # At the wall's zoom each building's devices are one mark (red when one is in alarm), and
+    # no device's own dot has been fetched.
+    far = page.evaluate(MARKS_DRAWN)
+    assert far["alarmsDrawn"]
+    assert far["circles"] < far["devices"] / 2, far
+    assert far["dots"] == 0 and far["cells"] == 0, far
+    page.evaluate("() => { window.cockpitMap.registry.map.setZoom(17.5, {animate: false}); }")
+    near = wait_for_js(
+        page,
+        f"() => {{ const m = ({MARKS_DRAWN})(); return m.circles > {far['circles']} && m; }}",
+    )
+    # Zoomed in: the dots of the cells in view (and a ring around), not the whole street's.
+    assert 0 < near["dots"] < near["devices"], near
+    assert near["circles"] >= near["dots"]
+    assert page.console_errors == []
+
+
+PAN = """(share) => { const r = window.cockpitMap.registry, all = [...r.buildings.values()];
+  const at = all[Math.floor(share * (all.length - 1))].getBounds().getCenter();
+  r.map.setView(at, 18, {animate: false}); }"""
+HELD = """() => { const r = window.cockpitMap.registry; const ids = new Set();
+  let loading = 0;
+  r.cells.forEach((held) => held ? held.ids.forEach((id) => ids.add(id)) : loading++);
+  return {cells: r.cells.size, keys: [...r.cells.keys()], loading: loading, dots: r.devices.size,
+          strays: [...r.devices.keys()].filter((id) => !ids.has(id)).length}; }"""
+
+
+def test_a_panning_screen_holds_a_bounded_number_of_device_cells(live_cockpit, open_page):
+    page = open_page(live_cockpit.url + "?mode=tablet", 1024, 768)
+    map_ready(page)
+    # Hold no more than the view asks for: its cells and the ring around them (at zoom 18 on a
+    # 1024x768 page, 4x4 cells at most).
+    page.evaluate("() => { window.cockpitMap.keepCells = 1; }")
+    seen: set[str] = set()
+    for share in (0.0, 0.25, 0.5, 0.75, 1.0):
+        page.evaluate(PAN, share)
+        held = wait_for_js(page, f"() => {{ const h = ({HELD})(); return h.loading === 0 && h; }}")
+        seen.update(held["keys"])
+        # Older cells are let go with their dots: every dot held belongs to a cell held.
+        assert 0 < held["cells"] <= 16 and held["strays"] == 0, held
+        assert held["dots"] > 0, held
+    assert len(seen) > 16, "the pans crossed more cells than a screen holds at once"
+    assert page.console_errors == []
+
+
+def test_grids_are_outlined_and_named_when_switched_on(live_cockpit, open_page):
+    page = open_page(live_cockpit.url + "?mode=tablet", 1024, 768)
+    map_ready(page)
+    page.locator("#map-section").scroll_into_view_if_needed()
+    off = "() => { const r = window.cockpitMap.registry; return r.groups['map-grids'] && !r.map.hasLayer(r.groups['map-grids']); }"
+    wait_for_js(page, off)
+    assert page.locator(".map-label-grid").count() == 0
+    page.locator("#map-layer-switch label", has_text="网格").click()
+    wait_for_js(
+        page,
+        "() => window.cockpitMap.registry.map.hasLayer(window.cockpitMap.registry.groups['map-grids'])",
+    )
+    wait_for_js(page, "() => document.querySelectorAll('.map-label-grid').length > 0")
+    assert "网格" in page.locator(".map-label-grid").first.inner_text()
+    screenshot(page, "map-tablet-grids")
+    page.locator("#map-layer-switch label", has_text="网格").click()
+    wait_for_js(page, off)
+    wait_for_js(page, "() => document.querySelectorAll('.map-label-grid').length === 0")
     assert page.console_errors == []

@@ -12,7 +12,7 @@ from werkzeug.serving import make_server
 
 from cockpit.domain.kinds import AlertLevel
 from cockpit.rules.results import AlertCandidate, Reason, condition_key
-from tests.browser.conftest import PASSWORD, free_port, screenshot
+from tests.browser.conftest import PASSWORD, free_port, screenshot, wait_for_js
 
 pytestmark = pytest.mark.browser
 
@@ -24,7 +24,7 @@ document.addEventListener("securitypolicyviolation", (e) => window.__cspViolatio
 """
 MARKER = "安全策略测试烟感报警"
 MAP_DRAWN = """() => { const r = window.cockpitMap && window.cockpitMap.registry;
-  return !!r && r.buildings.size > 0 && r.devices.size > 0 && Object.keys(r.colours).length > 0; }"""
+  return !!r && r.buildings.size > 0 && r.deviceGroups.size > 0 && Object.keys(r.colours).length > 0; }"""
 
 
 @pytest.fixture(scope="module")
@@ -68,17 +68,6 @@ def watched_page(browser):
     page.on("console", lambda msg: page.errors.append(msg.text) if msg.type == "error" else None)
     page.on("pageerror", lambda exc: page.errors.append(str(exc)))
     return page
-
-
-def wait_for(page, script: str, timeout: float = 60.0):
-    """Poll a JavaScript expression until it is truthy; return its value."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = page.evaluate(script)
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"never true within {timeout} s: {script}")
 
 
 def assert_clean(page) -> None:
@@ -127,11 +116,15 @@ def test_wall_tablet_and_sign_in_run_under_the_csp(live, browser):
     assert headers["x-frame-options"] == "DENY" and headers["x-content-type-options"] == "nosniff"
     assert "frame-ancestors 'none'" in headers["content-security-policy"]
     assert "strict-transport-security" not in headers, "plain HTTP in development: no HSTS"
-    wait_for(wall, MAP_DRAWN)
-    wait_for(wall, "() => document.querySelector('#panel-governance-body').innerText.length > 10")
+    wait_for_js(wall, MAP_DRAWN)
+    wait_for_js(
+        wall, "() => document.querySelector('#panel-governance-body').innerText.length > 10"
+    )
     raise_red_alert(live.runtime, MARKER)
-    wait_for(wall, f"() => document.querySelector('#alert-ticker').innerText.includes('{MARKER}')")
-    wait_for(wall, "() => document.querySelector('.cm-alert-red') !== null")
+    wait_for_js(
+        wall, f"() => document.querySelector('#alert-ticker').innerText.includes('{MARKER}')"
+    )
+    wait_for_js(wall, "() => document.querySelector('.cm-alert-red') !== null")
     screenshot(wall, "csp-wall")
     assert_clean(wall)
 
@@ -144,14 +137,16 @@ def test_wall_tablet_and_sign_in_run_under_the_csp(live, browser):
     )
     assert signed_in.status == 302
     tablet.goto(live.url + "?mode=tablet")
-    wait_for(tablet, MAP_DRAWN)
-    wait_for(tablet, "() => document.querySelector('#panel-governance-body').innerText.length > 10")
-    wait_for(
+    wait_for_js(tablet, MAP_DRAWN)
+    wait_for_js(
+        tablet, "() => document.querySelector('#panel-governance-body').innerText.length > 10"
+    )
+    wait_for_js(
         tablet, f"() => document.querySelector('#alert-ticker').innerText.includes('{MARKER}')"
     )
     # A tap asks the server for the alert's card: a one-output callback round trip.
     tablet.locator(".ticker-item", has_text=MARKER).first.dispatch_event("click")
-    wait_for(
+    wait_for_js(
         tablet, f"() => document.querySelector('#card-overlay').innerText.includes('{MARKER}')"
     )
     screenshot(tablet, "csp-tablet")
@@ -162,7 +157,7 @@ def test_wall_tablet_and_sign_in_run_under_the_csp(live, browser):
         "() => { const s = document.createElement('script');"
         " s.textContent = 'window.__injected = 1'; document.body.appendChild(s); }"
     )
-    wait_for(tablet, "() => window.__cspViolations.length > 0", 5)
+    wait_for_js(tablet, "() => window.__cspViolations.length > 0", 5)
     assert tablet.evaluate("() => window.__injected") is None
 
     missing = tablet.goto(live.url + "no-such-page")

@@ -92,7 +92,10 @@ def agrees(page, engine, shown: list) -> bool:
             continue
         if f"level-{row.level}" not in classes.split():
             return False
-        if ("is-resolved" in classes.split()) != (row.status == "resolved"):
+        # A cleared alert reads resolved, or "cleared, case open" while its case runs (one
+        # coherent picture: the alert's state and its case's agree).
+        cleared = {"is-resolved", "is-cleared-case-open"} & set(classes.split())
+        if bool(cleared) != (row.status == "resolved"):
             return False
     return True
 

@@ -27,7 +27,7 @@ REFRESH = {
     "inputs": [{"id": "refresh-interval", "property": "n_intervals", "value": 1}],
     "state": [
         {"id": "view-versions", "property": "data", "value": {}},
-        {"id": "labels-store", "property": "data", "value": {"mode": "wall", "lang": "zh"}},
+        {"id": "page-profile", "property": "data", "value": {"mode": "wall"}},
     ],
     "changedPropIds": ["refresh-interval.n_intervals"],
 }

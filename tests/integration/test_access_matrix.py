@@ -13,8 +13,6 @@ import hashlib
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,16 +21,10 @@ from sqlalchemy import Engine, select
 
 from cockpit.access.policy import Role
 from cockpit.cases.desk import Report
-from cockpit.clock import local_day
 from cockpit.domain.kinds import AlertLevel, CaseSource
 from cockpit.rules.results import AlertCandidate, Reason, condition_key
-from cockpit.settings import Settings
-from cockpit.simulator.generator import seed_street
-from cockpit.simulator.history import seed_history
 from cockpit.store import schema as s
-from cockpit.store.database import make_engine, migrate
-from tests.signed_in import clients_per_role
-from tests.streets import tiny_tier
+from tests.signed_in import clients_per_role, tiny_cockpit
 
 ROLES: tuple[str | None, ...] = (None, *(role.value for role in Role))
 # Tables a refused request must leave exactly as they were (the audit log records the refusal).
@@ -66,20 +58,7 @@ def snapshot(engine: Engine) -> str:
 @pytest.fixture(scope="module")
 def street(tmp_path_factory) -> Iterator[Street]:
     """Seed a tiny street, start the cockpit app on it and sign in one client per role."""
-    from app import create_app
-    from cockpit.runtime import Runtime
-
-    data: Path = tmp_path_factory.mktemp("matrix")
-    engine = make_engine(f"sqlite:///{data / 'cockpit.db'}")
-    migrate(engine)
-    now = datetime.now(UTC)
-    seed_street(engine, tiny_tier(), 11, (121.5, 31.28), as_of=local_day(now))
-    seed_history(engine, now, 3, 11)
-    settings = Settings(
-        data_dir=data, simulate=False, embedded_worker=False, auto_seed=False, scale="changbai"
-    )
-    runtime = Runtime.open(settings)
-    app = create_app(settings, runtime)
+    app, runtime, engine = tiny_cockpit(tmp_path_factory.mktemp("matrix"))
     with engine.connect() as conn:
         workers = conn.execute(select(s.GridWorker.id).order_by(s.GridWorker.id)).scalars().all()
     worker, other = workers[0], workers[1]
@@ -408,7 +387,7 @@ def refresh_as(street: Street, role: str | None, mode: str = "tablet"):
         [{"id": "refresh-interval", "property": "n_intervals", "value": 1}],
         [
             {"id": "view-versions", "property": "data", "value": {}},
-            {"id": "labels-store", "property": "data", "value": {"mode": mode, "lang": "en"}},
+            {"id": "page-profile", "property": "data", "value": {"mode": mode}},
         ],
         ["refresh-interval.n_intervals"],
     )
@@ -486,6 +465,8 @@ COVERED = {
     "case-reveal-go": "tests/integration/test_reveal_matrix.py",
     "demo-play": "tests/unit/demo/test_rooms.py (role x command x key)",
     "demo-source": "tests/unit/demo/test_rooms.py (role x command x key)",
+    "demo-prep-poll": "tests/unit/demo/test_rooms.py (the requester's own room only)",
+    "kpi-open": "test_the_records_behind_a_kpi_go_only_to_record_readers",
     "_pages_location": "test_pages_render_for_the_role_not_the_url",
 }
 
@@ -556,6 +537,25 @@ def test_map_cards_go_only_to_record_readers(street, role):
         assert answer.status_code == 200 and "card" in answer.text
     else:
         assert_refused(answer)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_the_records_behind_a_kpi_go_only_to_record_readers(street, role):
+    street.runtime.make_worker().tick()
+    tapped = {"type": "kpi-open", "name": "cases_today"}
+    answer = call(
+        street,
+        role,
+        "kpi-open",
+        [[{"id": tapped, "property": "n_clicks", "value": 1}]],
+        [{"id": "labels-store", "property": "data", "value": {"lang": "en", "mode": "wall"}}],
+        [pattern(**tapped) + ".n_clicks"],
+    )
+    if role in ("viewer", "dispatcher", "leader", "admin"):
+        assert answer.status_code == 200 and "kpi-list-cases_today" in answer.text
+    else:
+        assert_refused(answer)
+        assert "kpi-list" not in answer.text
 
 
 @pytest.mark.parametrize("role", ROLES)

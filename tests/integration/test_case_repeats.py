@@ -11,13 +11,13 @@ from sqlalchemy import func, select
 from cockpit.alerts import AlertBook
 from cockpit.cases.deadlines import load_cases_config
 from cockpit.cases.desk import REPEATS_KEY, CaseDesk
-from cockpit.cases.panel import build_case_views
+from cockpit.cases.panel import build_case_views, case_summary
 from cockpit.clock import ManualClock
 from cockpit.ingest import Ingest
 from cockpit.live import InProcessLiveStore
 from cockpit.simulator.generator import seed_street
 from cockpit.store import schema
-from data_adapters.case_facts import CaseFactsAdapter
+from data_adapters.case_facts import CaseFactsAdapter, CaseReader
 from tests.streets import tiny_tier
 
 pytestmark = pytest.mark.integration
@@ -89,3 +89,17 @@ def test_the_published_views_do_not_grow_with_the_flood(any_engine):
     # Only the count's digits and the last time differ: a flood costs the views nothing.
     assert abs(many - few) < 16, (few, many)
     print(f"\nviews with 4 repeats: {few} B; with {FLOOD - 1}: {many} B")
+
+
+def test_a_case_read_by_id_is_the_case_the_open_list_publishes(any_engine):
+    """CaseReader (a card for a case past the lists' hundred) reads the same summary and history
+    as the `cases` view lists, on SQLite and PostgreSQL; an unknown id reads None."""
+    seed_street(any_engine, tiny_tier(), 5, (121.5, 31.3))
+    flood(any_engine, 3, MONDAY_10)
+    now = MONDAY_10 + timedelta(minutes=5)
+    view, _ = views_of(any_engine, now)
+    (listed,) = view["open"]
+    row = CaseReader(any_engine).one(listed["id"])
+    assert case_summary(row, now) == listed
+    assert "13912345678" not in orjson.dumps(case_summary(row, now)).decode()
+    assert CaseReader(any_engine).one(listed["id"] + 1000) is None

@@ -63,6 +63,13 @@ def stored(engine) -> list:
         ).all()
 
 
+def address_id(engine, text: str) -> int:
+    """Return the id of the standard address with this full text."""
+    a = schema.Address
+    with engine.connect() as conn:
+        return conn.execute(select(a.id).where(a.full_text == text)).scalar_one()
+
+
 def drop(folder, name: str, text: str) -> None:
     """Write a finished feed file, dated ten seconds ago."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -78,8 +85,8 @@ def test_folder_feed_into_postgres(street, tmp_path):
     folder = tmp_path / "inbox"
     good = (
         "来源,编号,时间,类别,内容,地址,企业名称\n"
-        "110,P-1,2026-11-20T09:30:00+08:00,dispute,退卡纠纷,上海市杨浦区安图路1号1203室,元气健身\n"
-        "劳动监察,L-1,2026-11-20T10:00:00+08:00,unpaid_wages,欠薪,延吉东路107弄2号楼,\n"
+        "110,P-1,2026-11-20T09:30:00+08:00,dispute,退卡纠纷,上海市杨浦区延吉东路1号1203室,元气健身\n"
+        "劳动监察,L-1,2026-11-20T10:00:00+08:00,unpaid_wages,欠薪,开鲁路107弄2号楼,\n"
     )
     drop(folder, "day1.csv", good)
     drop(folder, "bad.json", json.dumps([{"source": "110", "external_id": "X"}]))
@@ -88,8 +95,8 @@ def test_folder_feed_into_postgres(street, tmp_path):
     assert (report.files, report.rejected_files, report.ingested) == (1, 1, 2)
     rows = stored(street)
     assert [(r.source, r.external_id, r.address_id) for r in rows] == [
-        ("110", "P-1", 1),
-        ("labour", "L-1", 6),
+        ("110", "P-1", address_id(street, "长白新村街道延吉东路1号")),
+        ("labour", "L-1", address_id(street, "长白新村街道开鲁路107弄2号")),
     ]
     assert rows[0].enterprise_id is not None
     error = (folder / "rejected" / "bad.json.error.txt").read_text(encoding="utf-8")
@@ -126,7 +133,7 @@ def test_table_feed_from_a_postgres_table(street, postgres_url):
             "created": at + timedelta(minutes=i),
             "kind": "prepaid_refund",
             "body": "办卡后门店停业" if i != 3 else "",
-            "addr": "长白新村街道安图路1号",
+            "addr": "长白新村街道延吉东路1号",
             "firm": "元气健身" if i == 2 else None,
         }
         for i in range(1, 6)
@@ -145,7 +152,9 @@ def test_table_feed_from_a_postgres_table(street, postgres_url):
     feed.close()
     complaints = stored(street)
     assert [c.external_id for c in complaints] == ["T-1", "T-2", "T-4", "T-5"]
-    assert complaints[1].enterprise_id is not None and all(c.address_id == 1 for c in complaints)
+    assert complaints[1].enterprise_id is not None and all(
+        c.address_id == address_id(street, "长白新村街道延吉东路1号") for c in complaints
+    )
     with street.connect() as conn:
         first = conn.execute(
             select(schema.Complaint.received_at).where(schema.Complaint.external_id == "T-1")

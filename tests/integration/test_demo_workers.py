@@ -220,7 +220,7 @@ class Visitor:
             web,
             "view-demo.data",
             {"refresh-interval.n_intervals": 1},
-            {"labels-store.data": {"mode": "demo", "lang": "en"}},
+            {"page-profile.data": {"mode": "demo"}},
             "refresh-interval.n_intervals",
         )
         return response["view-demo"]["data"]

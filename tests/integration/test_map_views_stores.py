@@ -141,9 +141,10 @@ def test_published_map_views_match_the_store(any_engine, live):
         n_devices = conn.execute(select(func.count()).select_from(schema.Device)).scalar()
     geometry = read_view(live, MAP_GEOMETRY)
     assert geometry["layers"]["buildings"]["count"] == n_buildings
-    assert geometry["layers"]["devices"]["count"] == n_devices
-    devices = read_view(live, layer_view("devices"))
-    assert len(devices["features"]) == n_devices
+    assert geometry["device_cells"]["count"] == n_devices
+    groups = read_view(live, layer_view("devices"))["features"]
+    assert sum(len(g["properties"]["ids"]) for g in groups) == n_devices
+    assert geometry["layers"]["devices"]["count"] == len(groups)
 
     alerts = {a["level"]: a for a in read_view(live, MAP_ALERTS)["items"]}
     device = seeded["device"]

@@ -64,8 +64,8 @@ def test_post_then_get_round_trip(client, postgres_engine):
         data={
             "service_code": "elevator",
             "description": description,
-            "lat": str(address.lat + 0.0003),
-            "long": str(address.lon - 0.0002),
+            "lat": str(address.lat + 0.00004),
+            "long": str(address.lon - 0.00003),
             "media_url": "https://example.com/lift.jpg",
             "email": "li.si@example.com",
             "phone": "13900001111",
@@ -87,7 +87,7 @@ def test_post_then_get_round_trip(client, postgres_engine):
     assert item["address"] == f"{address.road}{address.number}"
     assert item["requested_datetime"] == "2026-11-21T08:00:00+08:00"
     assert item["media_url"] == "https://example.com/lift.jpg"
-    assert item["lat"] == pytest.approx(address.lat + 0.0003)
+    assert item["lat"] == pytest.approx(address.lat + 0.00004)
     listed = client.get(f"{API}/requests.json?service_code=elevator&status=open").get_json()
     assert [i["service_request_id"] for i in listed] == [new_id]
     assert b"13900001111" not in client.get(f"{API}/requests.json").data

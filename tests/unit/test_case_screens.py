@@ -15,6 +15,7 @@ from callbacks.grid_worker import refreshed
 from cockpit.access.policy import Principal, Role
 from cockpit.cases.desk import ActResult, CaseActionError
 from cockpit.i18n import LANGUAGES
+from data_adapters.base import AdapterError
 from layouts.cases import (
     CASE_ACT,
     CASE_CARD,
@@ -220,7 +221,7 @@ def test_targets_put_the_grid_worker_of_the_case_first_then_matching_teams():
     zh = {o["value"]: o["label"] for o in dispatch_targets(summary(), published, "zh")}
     assert zh["community:2"] == "长白社区"
     assert zh["worker:5"] == "网格员 · 长** · 网格 3"
-    unspelled = view(targets={"communities": [{"id": 3, "name": "鹿鸣社区"}]})
+    unspelled = view(targets={"communities": [{"id": 3, "name": "ꀀ社区"}]})
     assert dispatch_targets(summary(), unspelled, "en")[0]["label"] == "Community 3"
 
 
@@ -440,6 +441,60 @@ def test_a_demo_page_shows_the_demos_cases_and_never_acts_on_production():
     # Without a demo reader a demo page shows no case at all rather than production's.
     blind = CaseScreens(lambda name: production, desk, "zh")
     assert "生产案件" not in text_of(blind.card(DISPATCHER, 7, "?mode=demo", nonce="n1"))
+
+
+def stored_row(case_id: int, **changes: Any) -> dict[str, Any]:
+    """Return a case row as data_adapters.case_facts.CaseReader reads it from the store."""
+    case = summary(case_id, **changes)
+    return {
+        **{k: v for k, v in case.items() if k not in ("title_zh", "overdue", "actions")},
+        "title": case["title_zh"],
+        "source": "alert",
+        "parked_from": None,
+        "supervised_at": None,
+        "escalated_at": None,
+        "history": [dict(case["history"][1], note="回电 13912345678")],
+    }
+
+
+def test_a_case_past_the_published_hundred_is_read_from_the_store_for_its_card():
+    """The lists hold the most pressing hundred; a map marker or KPI row opens any other case,
+    from the store, as a record reader only, never on a demo page, and a store fault says gone."""
+    reads: list[int] = []
+
+    def read_case(case_id: int) -> dict[str, Any] | None:
+        reads.append(case_id)
+        return stored_row(case_id, title_zh="第一百零一件") if case_id == 101 else None
+
+    production = view(summary(7))
+    screens = CaseScreens(lambda name: production, FakeDesk(), "zh", read_case=read_case)
+    card = screens.card(DISPATCHER, 101, "?mode=tablet&lang=zh", nonce="n1")
+    text = text_of(card)
+    assert "第一百零一件" in text and "AL00000101" in text
+    assert "13912345678" not in text  # its history's notes are masked as the lists' are
+    assert ids_of(card, CASE_ACT)  # and it can be acted on like any listed case
+    assert reads == [101]
+    assert screens.card(DISPATCHER, 7, "?mode=tablet", nonce="n1") is not None
+    assert reads == [101]  # a listed case costs no read
+    assert "该案件已不在在办列表中" in text_of(
+        screens.card(DISPATCHER, 5, "?mode=tablet", nonce="n")
+    )
+    assert screens.card(KIOSK, 101, "?mode=tablet", nonce="n1") is no_update
+    assert screens.card(None, 101, "?mode=tablet", nonce="n1") is no_update
+    reads.clear()
+    demo = CaseScreens(
+        lambda n: production, FakeDesk(), "zh", lambda n: view(), read_case=read_case
+    )
+    assert "第一百零一件" not in text_of(demo.card(DISPATCHER, 101, "?mode=demo", nonce="n1"))
+    assert reads == []  # a demo page never reads production's store
+
+    def broken(case_id: int) -> dict[str, Any] | None:
+        raise AdapterError("SQL store: OperationalError: gone")
+
+    down = CaseScreens(lambda name: production, FakeDesk(), "zh", read_case=broken)
+    assert "该案件已不在在办列表中" in text_of(
+        down.card(DISPATCHER, 101, "?mode=tablet", nonce="n")
+    )
 
 
 # -- the grid worker page ------------------------------------------------------------------------

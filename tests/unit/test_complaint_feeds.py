@@ -71,7 +71,7 @@ def row(
     received_at=WHEN,
     category="dispute",
     text="商家拒绝退还预付卡余额",
-    address="长白新村街道安图路1号",
+    address="长白新村街道延吉东路1号",
     enterprise_name="",
     uscc="",
 ) -> str:
@@ -153,17 +153,17 @@ def ingest(street, live):
 @pytest.mark.parametrize(
     ("text", "expected", "how"),
     [
-        ("长白新村街道安图路1号", "长白新村街道安图路1号", "exact"),
-        ("  长白新村街道安图路1号 ", "长白新村街道安图路1号", "exact"),
-        ("上海市杨浦区长白新村街道安图路３号", "长白新村街道安图路3号", "normalised"),
-        ("安图路 5 号", "长白新村街道安图路5号", "normalised"),
-        ("杨浦区延吉东路１０７弄２号楼1203室", "长白新村街道延吉东路107弄2号", "normalised"),
-        ("延吉东路107弄2幢", "长白新村街道延吉东路107弄2号", "normalised"),
-        ("延吉东路107弄2栋3单元501室", "长白新村街道延吉东路107弄2号", "normalised"),
-        ("安图路5号（瑞丰大厦）12楼", "长白新村街道安图路5号", "normalised"),
-        ("安图路7号-1203", "长白新村街道安图路7号", "normalised"),
-        ("安图路1号3幢1203室", "长白新村街道安图路1号", "road_number"),
-        ("近延吉东路107弄3", "长白新村街道延吉东路107弄3号", "road_number"),
+        ("长白新村街道延吉东路1号", "长白新村街道延吉东路1号", "exact"),
+        ("  长白新村街道延吉东路1号 ", "长白新村街道延吉东路1号", "exact"),
+        ("上海市杨浦区长白新村街道延吉东路３号", "长白新村街道延吉东路3号", "normalised"),
+        ("延吉东路 5 号", "长白新村街道延吉东路5号", "normalised"),
+        ("杨浦区开鲁路１０７弄２号楼1203室", "长白新村街道开鲁路107弄2号", "normalised"),
+        ("开鲁路107弄2幢", "长白新村街道开鲁路107弄2号", "normalised"),
+        ("开鲁路107弄2栋3单元501室", "长白新村街道开鲁路107弄2号", "normalised"),
+        ("延吉东路5号（瑞丰大厦）12楼", "长白新村街道延吉东路5号", "normalised"),
+        ("开鲁路107弄3号-1203", "长白新村街道开鲁路107弄3号", "normalised"),
+        ("延吉东路1号3幢1203室", "长白新村街道延吉东路1号", "road_number"),
+        ("近开鲁路107弄3", "长白新村街道开鲁路107弄3号", "road_number"),
     ],
 )
 def test_address_text_matches_its_standard_address(street, text, expected, how):
@@ -192,7 +192,7 @@ def test_unknown_address_falls_back_to_the_nearest_point_within_150_m(street):
 
 
 def test_normalisation_strips_region_building_and_room():
-    assert normalise_address("上海市 杨浦区 安图路１号３幢") == "安图路1号3号"
+    assert normalise_address("上海市 杨浦区 延吉东路１号３幢") == "延吉东路1号3号"
     assert normalise_address("S 街道黄兴路3号", ["S街道"]) == "黄兴路3号"
     assert normalise_address("浦东新区世纪大道100号8楼") == "世纪大道100号"
     # A road that merely starts like a region keeps its name: no house number follows a prefix.
@@ -279,7 +279,7 @@ def test_csv_with_english_header_parses():
 
 def test_csv_with_chinese_header_bom_extra_columns_and_coordinates_parses():
     text = "\ufeff来源,编号,时间,类别,内容,地址,经度,纬度,备注\n"
-    text += "96315,M-1,2026-11-20T01:30:00Z,consumer_rights,商家失联,安图路1号,121.5,31.3,x\n"
+    text += "96315,M-1,2026-11-20T01:30:00Z,consumer_rights,商家失联,延吉东路1号,121.5,31.3,x\n"
     (record,) = parse_csv(text)
     assert record.source is ComplaintSource.MARKET_96315
     assert (record.lon, record.lat) == (121.5, 31.3)
@@ -304,7 +304,7 @@ def test_csv_with_chinese_header_bom_extra_columns_and_coordinates_parses():
         (feed_csv(row(text="  ")), "line 2, text", "empty"),
         (feed_csv(row(external_id="x" * 65)), "line 2, external_id", "64"),
         (feed_csv(row(uscc="123")), "line 2, uscc", "unified social credit code"),
-        (feed_csv(row(address="安图路\x001号")), "line 2, address", "NUL"),
+        (feed_csv(row(address="延吉东路\x001号")), "line 2, address", "NUL"),
         (feed_csv(row(), "110,P-2,x"), "line 3", "has 3 fields"),
         (feed_csv(row(), '110,"P-2'), "line 3", "not valid CSV"),
         (HEADER + ",来源\n", "line 1", "appears twice"),
@@ -344,7 +344,7 @@ def good_object(**overrides) -> dict:
         "received_at": WHEN,
         "category": "dispute",
         "text": "商家拒绝退款",
-        "address": "安图路1号",
+        "address": "延吉东路1号",
     }
     return base | overrides
 
@@ -543,7 +543,7 @@ def test_good_file_is_ingested_matched_and_moved(ingest, street, firms, tmp_path
         folder,
         "day1.csv",
         feed_csv(
-            row(address="上海市杨浦区安图路1号1203室", enterprise_name="元气健身"),
+            row(address="上海市杨浦区延吉东路1号1203室", enterprise_name="元气健身"),
             row(source="劳动监察", external_id="L-1", address="某处", uscc=fit_uscc),
             row(source="12345", external_id="H-1", address="不存在路9号"),
         ),
@@ -723,7 +723,7 @@ def ticket(i: int, **overrides) -> dict:
         "created": WHEN,
         "kind": "prepaid_refund",
         "body": "办卡后门店停业，无法退费",
-        "addr": "长白新村街道安图路1号",
+        "addr": "长白新村街道延吉东路1号",
         "firm": None,
         "credit_code": None,
     }
@@ -832,7 +832,7 @@ def test_table_feed_defaults_and_row_ids_as_external_ids(ingest, street, tmp_pat
     metadata.create_all(engine)
     with engine.begin() as conn:
         conn.exec_driver_sql(
-            "INSERT INTO wage_cases VALUES (10, '2026-11-20T09:30:00+08:00', '欠薪', '安图路3号')"
+            "INSERT INTO wage_cases VALUES (10, '2026-11-20T09:30:00+08:00', '欠薪', '延吉东路3号')"
         )
     feed = SqlTableFeed(
         ingest,
@@ -969,7 +969,7 @@ def test_a_table_named_as_the_fields_needs_no_mapping(ingest, street, tmp_path):
                 "received_at": WHEN,
                 "category": "noise",
                 "text": "夜间施工噪音",
-                "address": "长白新村街道安图路1号",
+                "address": "长白新村街道延吉东路1号",
                 "enterprise_name": None,
             },
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import random
 from collections import Counter
@@ -11,12 +12,15 @@ from fractions import Fraction
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from shapely import STRtree, unary_union
+from shapely.geometry import Point, shape
 
 from cockpit.domain.kinds import FIRE_DEVICE_KINDS, BuildingUse, DeviceKind
 from cockpit.geo import geometry_centroid, point_in_geometry
 from cockpit.rules.config import load_rules_config
 from cockpit.simulator import generator, layout, people
 from cockpit.simulator.generator import REFERENCE_DAY, StreetGenerator, split_exact
+from cockpit.simulator.tiers import TIERS
 from tests.streets import tiny_tier
 
 CENTER = (121.537, 31.279)
@@ -402,3 +406,94 @@ def test_tax_moves_both_ways_and_only_the_big_changes_are_due_a_visit(monkeypatc
         assert [{k: v for k, v in r.items() if k != column} for r in rows[table]] == [
             {k: v for k, v in r.items() if k != column} for r in unmoved[table]
         ], table
+
+
+# -- the street's shape -----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def changbai_rows() -> dict[str, list[dict]]:
+    """Return the geography and buildings of the full Changbai street (no people: fast)."""
+    street = StreetGenerator(TIERS["changbai"], 42, CENTER)
+    street._geography()
+    street._buildings()
+    return street.rows
+
+
+def test_buildings_overlap_neither_each_other_nor_roads_water_or_parks(changbai_rows) -> None:
+    """No two footprints share area; none touches a road line, the river or a park."""
+    footprints = [shape(b["footprint"]) for b in changbai_rows["buildings"]]
+    assert all(f.is_valid and f.area > 0 for f in footprints)
+    tree = STRtree(footprints)
+    for i, footprint in enumerate(footprints):
+        for j in tree.query(footprint, predicate="intersects"):
+            assert j == i, (i, int(j))
+    features = changbai_rows["map_features"]
+    for feature in features:
+        if feature["kind"] in ("road_main", "road_minor", "water", "green"):
+            hit = tree.query(shape(feature["geometry"]), predicate="intersects")
+            assert hit.size == 0, (feature["kind"], feature["name"])
+
+
+def test_the_street_is_no_chessboard(changbai_rows) -> None:
+    """Grids differ in size, roads bend, footprints differ in size and shape, floors vary."""
+    grids = [shape(g["boundary"]).area for g in changbai_rows["grids"]]
+    assert max(grids) > 1.5 * min(grids)
+    roads = [shape(f["geometry"]) for f in changbai_rows["map_features"] if "road" in f["kind"]]
+    # A bent road is longer than the straight line between its ends.
+    assert any(r.length > 1.001 * Point(r.coords[0]).distance(Point(r.coords[-1])) for r in roads)
+    footprints = [shape(b["footprint"]) for b in changbai_rows["buildings"]]
+    areas = sorted(f.area for f in footprints)
+    assert areas[-len(areas) // 10] > 2 * areas[len(areas) // 10]
+    assert any(len(f.exterior.coords) > 5 for f in footprints), "some buildings are L-shaped"
+    floors = Counter(b["floors"] for b in changbai_rows["buildings"])
+    assert len(floors) > 8 and floors.most_common(1)[0][0] <= 7  # mostly walk-ups, some towers
+
+
+def test_roads_water_and_parks_are_named_and_of_the_map_kinds(changbai_rows) -> None:
+    """Every road has a Chinese name; main roads are few, the river and the parks named."""
+    features = changbai_rows["map_features"]
+    kinds = Counter(f["kind"] for f in features)
+    assert set(kinds) == {"road_main", "road_minor", "block", "water", "green"}
+    assert kinds["water"] == 1 and kinds["green"] >= 1
+    for feature in features:
+        if feature["kind"] != "block":
+            assert feature["name"] and all("\u4e00" <= ch <= "\u9fff" for ch in feature["name"])
+    main = {f["name"] for f in features if f["kind"] == "road_main"}
+    minor = {f["name"] for f in features if f["kind"] == "road_minor"}
+    assert main and minor and not main & minor
+    # Addresses are on the roads the map draws.
+    assert {a["road"] for a in changbai_rows["addresses"]} <= main | minor
+
+
+def test_grids_tile_the_street(changbai_rows) -> None:
+    """The grids cover the street without gaps or overlaps; each building lies in one grid only."""
+    street = shape(changbai_rows["streets"][0]["boundary"])
+    grids = [shape(g["boundary"]) for g in changbai_rows["grids"]]
+    union = unary_union(grids)
+    assert abs(union.area - street.area) < 1e-4 * street.area
+    assert abs(sum(g.area for g in grids) - street.area) < 1e-4 * street.area
+    for building in changbai_rows["buildings"]:
+        footprint = shape(building["footprint"])
+        inside = [i + 1 for i, g in enumerate(grids) if g.intersects(footprint)]
+        assert inside == [building["grid_id"]], building["id"]
+
+
+def test_a_street_seeded_under_its_own_name_carries_it_in_every_address() -> None:
+    """COCKPIT_STREET_NAME reaches get_tier: the street row and every address take the name."""
+    from cockpit.simulator.tiers import get_tier
+
+    tier = get_tier("changbai", street_name=" 殷行街道 ")
+    assert tier.street_name == "殷行街道" and get_tier("changbai").street_name == "长白新村街道"
+    assert get_tier("changbai", street_name="  ").street_name == "长白新村街道"
+    rows = StreetGenerator(dataclasses.replace(TINY, street_name=tier.street_name), 7, CENTER)
+    rows = rows.generate()
+    assert rows["streets"][0]["name"] == "殷行街道"
+    assert all(a["full_text"].startswith("殷行街道") for a in rows["addresses"])
+
+
+def test_the_default_street_is_changbai() -> None:
+    """A fresh start seeds 长白新村街道, the street the README shows, around the default centre."""
+    from cockpit.settings import Settings
+
+    assert TIERS[Settings().scale].street_name == "长白新村街道"

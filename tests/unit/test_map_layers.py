@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cockpit.geo import wgs84_to_gcj02
@@ -14,6 +14,7 @@ from cockpit.map_layers import (
     BUILDINGS,
     DEVICES,
     ENTERPRISES,
+    GRIDS,
     GROUND,
     MAX_ALERT_MARKERS,
     Positions,
@@ -22,8 +23,13 @@ from cockpit.map_layers import (
     build_layers,
     building_cards,
     case_markers,
+    cell_of,
+    cell_view,
     compose_building_card,
     compose_device_card,
+    device_cells,
+    device_dots,
+    device_state_of,
     device_states,
     geometry_index,
     identity,
@@ -96,8 +102,9 @@ def test_layers_hold_every_row_with_short_properties():
     assert [f["properties"]["k"] for f in layers[BASEMAP]["features"]] == [
         "boundary",
         "community",
-        "grid",
     ]
+    # Grid outlines are their own layer: the layer switch draws them on demand.
+    assert layers[GRIDS]["features"][0]["properties"] == {"k": "grid", "n": "第1网格", "c": "G7"}
     # Fills under lines: water, then blocks, then roads.
     assert [f["properties"]["k"] for f in layers[GROUND]["features"]] == [
         "water",
@@ -105,18 +112,71 @@ def test_layers_hold_every_row_with_short_properties():
         "road_main",
     ]
     assert [f["properties"]["id"] for f in layers[BUILDINGS]["features"]] == [1, 2]
-    device = layers[DEVICES]["features"][0]
-    assert device["geometry"] == {"type": "Point", "coordinates": [121.5004, 31.3004]}
-    assert device["properties"] == {"id": 10, "k": "smoke", "b": 1, "c": "SM1", "f": 2}
     assert layers[ENTERPRISES]["features"][0]["properties"] == {"id": 2, "n": 5, "p": 1}
+
+
+def test_devices_go_out_as_one_mark_per_building_and_as_dots_per_cell():
+    dots = device_dots(rows(), identity)
+    assert dots[0]["geometry"] == {"type": "Point", "coordinates": [121.5004, 31.3004]}
+    assert dots[0]["properties"] == {"id": 10, "k": "smoke", "b": 1, "c": "SM1", "f": 2}
+    # Zoomed out: one mark per building naming its devices, at one of them (inside the building).
+    groups = build_layers(rows(), identity)[DEVICES]["features"]
+    assert [g["properties"] for g in groups] == [{"b": 1, "ids": [10, 11]}, {"b": 2, "ids": [12]}]
+    assert groups[0]["geometry"]["coordinates"] in ([121.5004, 31.3004], [121.5006, 31.3006])
+    # Zoomed in: the dots of the cells in view; every dot in exactly one cell, the one it lies in.
+    cells = device_cells(dots)
+    assert sorted(d["id"] for cell in cells.values() for d in cell) == [10, 11, 12]
+    for key, cell in cells.items():
+        assert all(cell_of(*d["geometry"]["coordinates"]) == key for d in cell)
+    assert cell_of(121.5004, 31.3004) == (24300, 6260)
+    assert cell_view(-1, 2) == "map_device_cell_-1_2"
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.floats(-0.02, 0.02), st.floats(-0.02, 0.02), st.one_of(st.none(), st.integers(1, 4))
+        ),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_every_device_is_in_one_group_and_loose_ones_stay_near_their_mark(placed):
+    street = rows()
+    street.devices[:] = [
+        {"id": i + 1, "code": f"D{i}", "kind": "smoke", "building_id": b, "floor": None,
+         "lon": 121.5 + dx, "lat": 31.3 + dy}
+        for i, (dx, dy, b) in enumerate(placed)
+    ]  # fmt: skip
+    groups = build_layers(street, identity)[DEVICES]["features"]
+    ids = [i for g in groups for i in g["properties"]["ids"]]
+    assert sorted(ids) == list(range(1, len(placed) + 1))
+    at = {d["id"]: (d["lon"], d["lat"]) for d in street.devices}
+    for group in groups:
+        members = group["properties"]["ids"]
+        # The mark is one of its members' own places.
+        assert tuple(group["geometry"]["coordinates"]) in {
+            (round(at[i][0], 6), round(at[i][1], 6)) for i in members
+        }
+        if group["properties"]["b"] is None:
+            lon, lat = group["geometry"]["coordinates"]
+            assert all(
+                abs(at[i][0] - lon) <= 0.0011 and abs(at[i][1] - lat) <= 0.0011 for i in members
+            )
+        else:
+            assert {street.devices[i - 1]["building_id"] for i in members} == {
+                group["properties"]["b"]
+            }
 
 
 def test_gcj02_moves_every_layer_and_the_bounds_together():
     plain = build_layers(rows(), identity)
     shifted = build_layers(rows(), wgs84_to_gcj02)
-    lon, lat = plain[DEVICES]["features"][0]["geometry"]["coordinates"]
+    lon, lat = device_dots(rows(), identity)[0]["geometry"]["coordinates"]
     expected = [round(v, 6) for v in wgs84_to_gcj02(lon, lat)]
-    assert shifted[DEVICES]["features"][0]["geometry"]["coordinates"] == expected
+    assert device_dots(rows(), wgs84_to_gcj02)[0]["geometry"]["coordinates"] == expected
+    assert plain[DEVICES]["features"][0]["geometry"]["coordinates"] == [lon, lat]
     corner = shifted[BUILDINGS]["features"][0]["geometry"]["coordinates"][0][0]
     assert corner == [round(v, 6) for v in wgs84_to_gcj02(121.5, 31.3)]
     index = geometry_index(rows(), wgs84_to_gcj02, {}, {}, "http://tiles/{z}/{x}/{y}.png", "gcj02")
@@ -124,7 +184,11 @@ def test_gcj02_moves_every_layer_and_the_bounds_together():
     south = min(p[1] for p in corners)
     west = min(p[0] for p in corners)
     assert index["bounds"][0] == [round(south, 6), round(west, 6)]
-    assert index["basemap"] == {"tile_url": "http://tiles/{z}/{x}/{y}.png", "coordinates": "gcj02"}
+    assert index["basemap"] == {
+        "tile_url": "http://tiles/{z}/{x}/{y}.png",
+        "coordinates": "gcj02",
+        "attribution": None,
+    }
 
 
 def test_geometry_index_names_layer_versions_and_counts():
@@ -170,18 +234,35 @@ def test_offline_agrees_with_the_fire_rule(last_seen, interval, k, now):
     assert (view["offline"] == [1]) == (rule == "offline")
 
 
-def test_device_states_put_alarm_before_offline_and_count_all():
+def test_device_states_put_alarm_before_maintenance_before_offline_and_count_all():
     now = 10_000.0
     states = {
         1: DeviceState("smoke", 60, now - 10),
         2: DeviceState("smoke", 60, now - 1000),
         3: DeviceState("smoke", 60, None),
         4: DeviceState("smoke", 60, now - 1000),
+        5: DeviceState("smoke", 60, None, maintenance=True),  # silent, but out for service
+        6: DeviceState("smoke", 60, None, maintenance=True),  # in service and in alarm
     }
-    view = device_states(states, alarmed={4, 99}, now_ts=now, offline_after_intervals=3)
-    assert view["alarm"] == [4]
+    view = device_states(states, alarmed={4, 6, 99}, now_ts=now, offline_after_intervals=3)
+    assert view["alarm"] == [4, 6]
+    assert view["maintenance"] == [5]
     assert view["offline"] == [2, 3]
-    assert view["counts"] == {"total": 4, "alarm": 1, "offline": 2, "online": 1}
+    assert view["counts"] == {
+        "total": 6,
+        "alarm": 2,
+        "maintenance": 1,
+        "offline": 2,
+        "online": 1,
+    }
+    assert [device_state_of(i, view) for i in range(1, 7)] == [
+        "online",
+        "offline",
+        "offline",
+        "alarm",
+        "maintenance",
+        "alarm",
+    ]
 
 
 def alert(alert_id: int, level: str = "red", **extra) -> dict:
@@ -299,7 +380,9 @@ def test_building_card_joins_risk_counts_devices_cases_and_alerts():
         and card["grid"] == "第1网格"
         and card["community"] == "一社区"
     )
-    assert card["devices"] == [{"kind": "smoke", "total": 2, "alarm": 1, "offline": 1, "online": 0}]
+    assert card["devices"] == [
+        {"kind": "smoke", "total": 2, "alarm": 1, "maintenance": 0, "offline": 1, "online": 0}
+    ]
     assert [c["id"] for c in card["cases"]] == [5]
     assert [a["id"] for a in card["alerts"]] == [1]
     assert compose_building_card(99, cards, devices, cases, alerts) is None
@@ -308,7 +391,7 @@ def test_building_card_joins_risk_counts_devices_cases_and_alerts():
     bare = compose_building_card(2, cards, None, None, None)
     assert bare["colour"] is None and bare["residents"] is None
     assert bare["devices"] == [
-        {"kind": "elevator", "total": 1, "alarm": 0, "offline": 0, "online": None}
+        {"kind": "elevator", "total": 1, "alarm": 0, "maintenance": 0, "offline": 0, "online": None}
     ]
     assert bare["enterprises"] == 5
 
@@ -335,7 +418,11 @@ def test_cards_name_no_one():
     assert set(card) == {
         "id", "code", "name", "compound", "grid", "community", "use", "floors", "colour", "score",
         "reasons", "households", "residents", "floating", "elders_alone", "open_cases",
-        "enterprises", "devices",
+        "enterprises", "devices", "where",
+    }  # fmt: skip
+    # Where it is goes to the building only: its first address, no room, no one's name.
+    assert set(card["where"]) <= {
+        "address", "building_id", "building", "use", "floors", "community", "grid", "lon", "lat",
     }  # fmt: skip
 
 

@@ -11,6 +11,7 @@ from cockpit.live import InProcessLiveStore
 from cockpit.map_layers import (
     BUILDING_CARDS,
     CARD_SHARDS,
+    CELL_VIEW_PREFIX,
     MAP_ALERTS,
     MAP_CASES,
     MAP_DEVICES,
@@ -81,8 +82,18 @@ def test_a_tick_publishes_every_map_view():
     assert read_view(live, MAP_CASES)["items"][0]["overdue"] is True
     assert read_view(live, BUILDING_CARDS)["count"] == 2
     assert read_view(live, card_shard(1))["cards"]["1"]["colour"] == "red"
-    # The index is written after the layers it names, and the card index after its shards.
+    # Each device once in its building's mark and once in its cell, all cells of the index's set.
+    cells = [n for n in live.writes if n.startswith(CELL_VIEW_PREFIX)]
+    assert cells and all(
+        read_view(live, n)["set"] == geometry["device_cells"]["version"] for n in cells
+    )
+    dots = [f["properties"]["id"] for n in cells for f in read_view(live, n)["features"]]
+    groups = read_view(live, layer_view("devices"))["features"]
+    assert sorted(dots) == sorted(i for g in groups for i in g["properties"]["ids"]) == [10, 11, 12]
+    assert geometry["device_cells"]["count"] == 3
+    # The index is written after the layers and cells it names, and the card index after its shards.
     assert live.writes.index(MAP_GEOMETRY) > live.writes.index(layer_view("devices"))
+    assert live.writes.index(MAP_GEOMETRY) > max(live.writes.index(n) for n in cells)
     assert live.writes.index(BUILDING_CARDS) > live.writes.index(card_shard(1))
 
 
@@ -137,7 +148,8 @@ def test_gcj02_setting_shifts_geometry_alerts_and_cases_alike():
     plain = read_view(plain_live, MAP_ALERTS)["items"][0]
     shifted = read_view(shifted_live, MAP_ALERTS)["items"][0]
     assert shifted["lon"] - plain["lon"] > 0.003  # ~0.0045° east in Shanghai
-    device = orjson.loads(shifted_live.get_view(layer_view("devices")))["features"][0]
+    cell = next(n for n in shifted_live.writes if n.startswith(CELL_VIEW_PREFIX))
+    device = orjson.loads(shifted_live.get_view(cell))["features"][0]
     assert device["geometry"]["coordinates"] == [shifted["lon"], shifted["lat"]]
     case_shift = read_view(shifted_live, MAP_CASES)["items"][0]["lon"] - 121.5
     assert case_shift > 0.003

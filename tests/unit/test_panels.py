@@ -123,7 +123,7 @@ def facts() -> dict:
         "communities": [{"id": 1, "name": "长白社区"}, {"id": 2, "name": "延吉社区"}],
         "building_community": {10: 1, 11: 1, 12: 2, 13: 2},
         "elders": {"living_alone": 42},
-        "devices": {"elevators": 4, "taxi_kiosks": 3},
+        "devices": {"elevators": 5, "taxi_kiosks": 4},
     }
 
 
@@ -142,9 +142,11 @@ def devices() -> dict[int, DeviceState]:
         20: DeviceState("elevator", 60, fresh),
         21: DeviceState("elevator", 60, fresh),
         22: DeviceState("elevator", 60, old),
+        23: DeviceState("elevator", 60, None, maintenance=True),  # out for its annual check
         30: DeviceState("taxi_kiosk", 300, fresh, {"status": "ok", "calls": 2}),
         31: DeviceState("taxi_kiosk", 300, fresh, {"status": "fault", "calls": 0}),
         32: DeviceState("taxi_kiosk", 300, old, {"status": "ok", "calls": 1}),
+        33: DeviceState("taxi_kiosk", 300, None, maintenance=True),
     }
 
 
@@ -258,12 +260,13 @@ def test_governance_counts_add_up():
         "alarm": 2,  # device 1 by its open alert, device 3 by its own reading
         "online": 0,
         "offline": 2,  # device 2 is silent (its offline alert is not an alarm), 4 never reported
+        "maintenance": 0,
         "total": 4,
     }
     assert fire["electricity"]["alarm"] == 1 and fire["water_pressure"]["online"] == 1
     assert fire["patrol"]["online"] == 1, "a patrol point is judged on its own two-hour window"
     for row in fire.values():
-        assert row["alarm"] + row["online"] + row["offline"] == row["total"]
+        assert row["alarm"] + row["online"] + row["offline"] + row["maintenance"] == row["total"]
 
 
 def test_governance_cases_resolution_and_trends():
@@ -369,15 +372,17 @@ def test_livelihood_counts():
         "running": 1,
         "trapped": 1,
         "offline": 1,
-        "unknown": 1,  # the registry counts four, the device states know three
-        "total": 4,
+        "maintenance": 1,  # neither running nor offline
+        "unknown": 1,  # the registry counts five, the device states know four
+        "total": 5,
     }
     assert model["taxi"] == {
         "online": 1,
         "fault": 1,
         "offline": 1,
+        "maintenance": 1,
         "unknown": 0,
-        "total": 3,
+        "total": 4,
         "recent_calls": 3,
     }
     requests = model["requests"]
@@ -415,8 +420,9 @@ def test_livelihood_reads_now_from_facts_and_survives_nothing():
         "running": 0,
         "trapped": 0,
         "offline": 0,
-        "unknown": 4,
-        "total": 4,
+        "maintenance": 0,
+        "unknown": 5,
+        "total": 5,
     }
 
 
@@ -521,3 +527,22 @@ def test_panels_stay_small_however_big_the_street():
     assert size(governance_panel(f, many_risks, many_devices, NOW)) < SMALL
     assert size(enterprise_panel(f, smoke_alerts(2000), visit_alerts() * 500)) < SMALL
     assert size(ticker_model(alert_events(5000))) < SMALL
+
+
+def test_a_low_battery_or_a_device_in_maintenance_is_no_fire_alarm():
+    """A detector's low-battery alert is upkeep, not an alarm; a serviced one counts apart."""
+    low = facts()
+    low["alerts"]["open_objects"] = [open_alert("fire.smoke_battery", "blue", "device", 1)]
+    states = {
+        1: DeviceState("smoke", 60, NOW_TS - 10),
+        2: DeviceState("smoke", 60, None, maintenance=True),
+    }
+    fire = {row["system"]: row for row in governance_panel(low, risks(), states, NOW)["fire"]}
+    assert fire["smoke_gas"] == {
+        "system": "smoke_gas",
+        "alarm": 0,
+        "online": 1,
+        "offline": 0,
+        "maintenance": 1,
+        "total": 2,
+    }

@@ -56,9 +56,13 @@ def test_every_device_reports_within_its_interval(street):
     silent = [
         d
         for d, interval in devices.items()
-        if clock.now().timestamp() - seen.get(d, 0) > interval * 1.2
+        if clock.now().timestamp() - seen.get(d, 0) > interval * 1.2 and scenario.faults.healthy(d)
     ]
     assert silent == []
+    # The dead and the serviced stay silent; a dead device's last word is days old.
+    for d in scenario.faults.dead:
+        assert clock.now().timestamp() - seen[d] > 86_400
+    assert not scenario.faults.maintenance & seen.keys()
 
 
 def test_scripted_incidents_play_in_order_at_their_times(street):
@@ -110,7 +114,15 @@ def test_worker_publishes_live_counts(street):
     worker.tick()
     after = read_view(live, OVERVIEW)
     assert after["version"] != before["version"]
-    assert after["kpis"]["devices_online"] == after["kpis"]["devices_total"] > 0
+    kpis = after["kpis"]
+    assert (
+        kpis["devices_online"] + kpis["devices_offline"] + kpis["devices_maintenance"]
+        == (kpis["devices_total"])
+    )
+    assert kpis["devices_maintenance"] == len(scenario.faults.maintenance)
+    assert kpis["devices_offline"] >= len(scenario.faults.dead)
+    healthy = [d for d in range(1, kpis["devices_total"] + 1) if scenario.faults.healthy(d)]
+    assert kpis["devices_online"] >= len(healthy) > 0
     assert after["kpis"]["readings_total"] > before["kpis"]["readings_total"]
     assert after["stale"] is False
 
@@ -137,9 +149,15 @@ def test_silent_devices_raise_offline_alerts_and_resolve_when_heard(street, tmp_
         rules_cfg=load_rules_config(rules_file),
     )
     offline = (RuleKind.DEVICE_OFFLINE.value,)
+
+    def alerted() -> set[int]:
+        return {int(key.rsplit(":", 1)[1]) for key in book.open_levels(offline)}
+
+    # The fleet's own faults (dead for days, flapping) have alerts of their own throughout.
+    faulty = scenario.faults.dead | scenario.faults.flapping
     play(clock, scenario, 3600)
     worker.tick()
-    assert book.open_levels(offline) == {}
+    assert scenario.faults.dead <= alerted() <= faulty
     clock.advance(600)  # the street goes quiet: nothing reports for ten minutes
     worker.tick()
     with engine.connect() as conn:
@@ -148,8 +166,10 @@ def test_silent_devices_raise_offline_alerts_and_resolve_when_heard(street, tmp_
                 select(schema.Device.id).where(schema.Device.report_interval_s * 3 < 600)
             ).scalars()
         )
-    assert {int(key.rsplit(":", 1)[1]) for key in book.open_levels(offline)} == fast
+    # Devices out for service are silent by design and raise nothing.
+    spared = faulty | scenario.faults.maintenance
+    assert alerted() - faulty == fast - spared and scenario.faults.dead <= alerted()
     clock.advance(1)  # the live adapter polls once a second
     scenario.step()  # everything overdue reports at once
     worker.tick()
-    assert book.open_levels(offline) == {}
+    assert scenario.faults.dead <= alerted() <= faulty

@@ -36,7 +36,7 @@ def test_defaults() -> None:
     assert s.redis_url is None
     assert s.mqtt_url is None
     assert s.tile_url is None
-    assert s.scale == "s-street"
+    assert s.scale == "changbai"
     assert s.seed == 42
     assert s.host == "127.0.0.1"
     assert s.port == 8050

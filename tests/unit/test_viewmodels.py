@@ -17,17 +17,29 @@ def test_device_silent_past_three_intervals_is_offline():
     seen = {1: now - 179, 2: now - 181, 3: now - 3000}
     assert devices_online(join_device_states(devices, seen), NOW, 3) == {
         "devices_online": 2,
+        "devices_offline": 2,
+        "devices_maintenance": 0,
         "fire_online": 1,
         "fire_total": 2,
         "devices_total": 4,
     }
 
 
-def overview(readings=10, state="ok", age=1.0):
+def test_a_device_in_maintenance_is_counted_apart_and_never_online():
+    devices = {1: ("smoke", 60, True), 2: ("smoke", 60, False), 3: ("camera", 60, True)}
+    now = NOW.timestamp()
+    seen = {1: now - 10, 2: now - 10}  # device 1 still reports while serviced: not "online"
+    counts = devices_online(join_device_states(devices, seen), NOW, 3)
+    assert counts["devices_online"] == 1 and counts["fire_online"] == 1
+    assert counts["devices_maintenance"] == 2 and counts["devices_offline"] == 0
+    assert counts["devices_total"] == 3
+
+
+def overview(readings=10, state="ok", age=1.0, residents=5):
     """Return an overview built from fixed snapshots."""
     registry = {
         "street_name": "S 街道",
-        "counts": {"residents": 5},
+        "counts": {"residents": residents},
         "complaints_today": 1,
         "requests_today": 2,
         "cases_today": 3,
@@ -54,7 +66,9 @@ def test_version_ignores_ages_but_follows_content():
     publisher = ViewModelPublisher(InProcessLiveStore())
     first = publisher.publish("overview", overview(age=1.0), NOW)
     assert publisher.publish("overview", overview(age=7.0), NOW) == first
-    assert publisher.publish("overview", overview(readings=11), NOW) != first
+    # Readings are counted at every tick and drawn on no screen: no new version for them.
+    assert publisher.publish("overview", overview(readings=11), NOW) == first
+    assert publisher.publish("overview", overview(residents=6), NOW) != first
     assert publisher.publish("overview", overview(state="down"), NOW) != first
 
 

@@ -14,11 +14,13 @@ CJK = re.compile(r"[\u3400-\u9fff\U00020000-\U0002ffff]")
 
 def test_names_are_romanised_when_they_can_be_and_numbered_when_not() -> None:
     assert community_en("长白社区", 6) == "Changbai Community"
-    assert community_en("鹿鸣社区", 6) == "Community 6"
+    assert community_en("鹿鸣社区", 6) == "Luming Community"
+    assert community_en("ꀀ社区", 6) == "Community 6"  # a Yi syllable: no pinyin
     assert community_en(None, 6) == "Community 6"
     assert grid_en("长白社区第3网格", 12) == "Changbai Community Grid 3"
-    assert grid_en("鹿鸣社区第3网格", 12) == "Grid 12"
-    assert grid_en("东区网格", 12) == "Grid 12"
+    assert grid_en("鹿鸣社区第3网格", 12) == "Luming Community Grid 3"
+    assert grid_en("ꀀ社区第3网格", 12) == "Grid 12"
+    assert grid_en("东区网格", 12) == "Dong District Grid"
     assert grid_en(None, 12) == "Grid 12"
 
 

@@ -68,8 +68,8 @@ def test_the_card_says_how_many_repeats_and_when_the_first_and_last_came():
         "last_at": "2026-11-23T03:40:00+00:00",
         "repeats": 312,
     }
-    assert _step(entry, "en") == "Repeated ×312, first 11-23 08:02, last 11-23 11:40"
-    assert _step(entry, "zh") == "重复上报 ×312，首次 11月23日 08:02，最近 11月23日 11:40"
+    assert _step(entry, "en") == "Repeated ×312, first 2026-11-23 08:02, last 2026-11-23 11:40"
+    assert _step(entry, "zh") == "重复上报 ×312，首次 2026-11-23 08:02，最近 2026-11-23 11:40"
 
 
 def test_a_new_repeat_redraws_an_open_card():

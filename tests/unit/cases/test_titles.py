@@ -34,7 +34,11 @@ def test_examples() -> None:
     )
     assert case_title("dispute", None) == ("消费纠纷", "Consumer dispute")
     # A place English cannot spell is left out of the English title, never half shown.
-    assert case_title("repair", "某某路3号") == ("设施报修 · 某某路3号", "Facility repair")
+    assert case_title("repair", "某某路3号") == (
+        "设施报修 · 某某路3号",
+        "Facility repair · No. 3, Moumou Road",
+    )
+    assert case_title("repair", "ꀀ路3号") == ("设施报修 · ꀀ路3号", "Facility repair")
     assert place_of("长白路", "12号") == "长白路12号"
     assert place_of(None, "12号") is None and place_of("长白路", "") is None
 

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from callbacks.demo import DemoControls
+from callbacks.demo import DemoControls, preparation
 from cockpit.access.audit import AuditLog, AuditQuery
 from cockpit.access.policy import Permission, Principal, Role
 from cockpit.demo.captions import PAUSED, PLAYING
@@ -308,3 +308,18 @@ def test_the_busy_page_says_so_in_both_languages_and_asks_again_each_minute() ->
         text, wait = busy.children[1], busy.children[2]
         assert words in text.children and wait.interval == 60_000 and not wait.disabled
     assert preparing_page("en", text="no", retry_ms=0).children[2].disabled
+
+
+def test_the_preparing_bar_reports_only_the_requesters_own_room(street) -> None:
+    """The "preparing" poll opens no room and tells a stranger nothing of anyone's street: only
+    the requester's own room's progress, and "ready" once it plays."""
+    street.visitor = None
+    assert preparation(street.rooms) == (0.0, "demo_step_elsewhere", False)
+    assert street.rooms.keys() == []  # asking opened nothing
+    street.ready(A)
+    street.visitor = B  # someone else, with no room here, learns nothing of A's
+    assert preparation(street.rooms) == (0.0, "demo_step_elsewhere", False)
+    street.visitor = A
+    share, _step, ready = preparation(street.rooms)
+    assert ready and 0.0 <= share <= 1.0
+    assert street.rooms.keys() == [A]

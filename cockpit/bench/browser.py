@@ -142,3 +142,75 @@ def _sample(page: Any, cdp: Any) -> tuple[dict[str, float], list[float], list[fl
 def _snake(name: str) -> str:
     """Return CamelCase as snake_case."""
     return "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")
+
+
+# Run in the page: the map is drawn when its buildings, device marks and colours are all in.
+MAP_DRAWN = """() => { const r = window.cockpitMap && window.cockpitMap.registry;
+  return !!r && r.buildings.size > 0 && r.deviceGroups.size > 0 && Object.keys(r.colours).length > 0; }"""
+# Run in the page: give every building another colour at once, as a worker's new risk view would;
+# the script's milliseconds, then until the frame after the redraw has begun.
+RECOLOUR = """async () => {
+  const r = window.cockpitMap.registry, turn = {red: "green", green: "yellow", yellow: "red"};
+  const colours = {};
+  Object.keys(r.colours).forEach((k) => { colours[k] = turn[r.colours[k]] || "red"; });
+  const started = performance.now();
+  window.dash_clientside.cockpitMap.colours({version: "bench", colours: colours}, null);
+  const script = performance.now() - started;
+  await new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)));
+  return {buildings: Object.keys(colours).length, script_ms: script, painted_ms: performance.now() - started};
+}"""
+
+
+def bench_first_render(
+    url: str,
+    token: str,
+    *,
+    width: int = 1920,
+    height: int = 1080,
+    recolours: int = 5,
+    browser: Any = None,
+    say: Callable[[str], None] = print,
+) -> dict[str, float]:
+    """Open the wall afresh (empty cache) and time its map: drawn, bytes, and a full recolour.
+
+    `browser` is a Playwright browser to open the page in (a test's); without one, Chromium is
+    started for the run.
+    """
+    if browser is None:
+        from playwright.sync_api import sync_playwright
+
+        with sync_playwright() as p:
+            own = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+            try:
+                return bench_first_render(
+                    url, token, width=width, height=height, recolours=recolours, browser=own,
+                    say=say,
+                )  # fmt: skip
+            finally:
+                own.close()
+    context = browser.new_context(viewport={"width": width, "height": height})
+    try:
+        page = context.new_page()
+        layers: list[Any] = []
+        page.on("response", lambda r: layers.append(r) if "/map-layers/" in r.url else None)
+        _sign_in(page, url, token, None, None)
+        started = time.monotonic()
+        page.goto(url)
+        page.wait_for_function(MAP_DRAWN, timeout=180_000, polling=50)
+        drawn = time.monotonic() - started
+        sizes = [len(r.body()) for r in layers]
+        time.sleep(2)  # let the first refresh land, as a person would wait before looking
+        runs = [page.evaluate(RECOLOUR) for _ in range(recolours)]
+    finally:
+        context.close()
+    figures = {
+        "first_render_s": round(drawn, 2),
+        "map_layers_bytes": sum(sizes),
+        "buildings": runs[0]["buildings"],
+        "recolour_script_ms": round(statistics.median(r["script_ms"] for r in runs), 1),
+        "recolour_painted_ms": round(statistics.median(r["painted_ms"] for r in runs), 1),
+    }
+    say(f"{url} at {width}x{height}, a fresh browser:")
+    for name, value in figures.items():
+        say(f"{name}: {value}")
+    return figures

@@ -26,30 +26,12 @@ def bench_refresh(
     roles: tuple[str, ...] = ROLES,
 ) -> dict[str, dict[str, float]]:
     """Print p50/p95 server milliseconds of one refresh per role: nothing new, one view, all."""
-    # Imported here: the bench drives the whole web app, which the rest of cockpit/ never imports.
-    from app import create_app
-    from callbacks.shell import REFRESHED_VIEWS
-    from cockpit.runtime import Runtime
-    from cockpit.settings import Settings
+    from callbacks.shell import REFRESHED_VIEWS  # the web app's: imported only by the bench
 
     with tempfile.TemporaryDirectory(prefix="cockpit-bench-refresh-") as tmp:
-        settings = Settings(
-            data_dir=Path(tmp),
-            scale=scale,
-            database_url=None,
-            redis_url=redis_url,
-            mqtt_url=None,
-            embedded_worker=False,
-            simulate=False,
-        )
         started = time.perf_counter()
-        runtime = Runtime.open(settings)
-        scenario = runtime.make_scenario()
-        for _ in range(SCENARIO_STEPS):
-            scenario.step()
-        runtime.make_worker().tick()
+        runtime, app = published_street(Path(tmp), scale, redis_url)
         say(f"seeded {scale} and published its views in {time.perf_counter() - started:.1f} s")
-        app = create_app(settings, runtime)
         output = next(key for key in app.callback_map if "heartbeat-store.data" in key)
         spec = app.callback_map[output]
         names = (*REFRESHED_VIEWS, "cases_wall")
@@ -58,10 +40,11 @@ def bench_refresh(
         results = {}
         for role in roles:
             client = _signed_in(app, runtime, role)
+            mode = "wall" if role == "kiosk" else "tablet"
             # What this role holds: its versions come back from a first refresh holding nothing.
             first = client.post(
                 "/_dash-update-component",
-                data=_request(output, spec, {}),
+                data=_request(output, spec, {}, mode),
                 content_type="application/json",
             )
             held_now = orjson.loads(first.data)["response"]["view-versions"]["data"]
@@ -71,20 +54,54 @@ def bench_refresh(
                 ("cases changed", one_changed),
                 ("every view changed", {}),
             ):
-                body = _request(output, spec, held)
+                body = _request(output, spec, held, mode)
                 timings, size = _time(client, body, runs)
                 key = f"{role}, {case}"
                 results[key] = {
                     "p50_ms": statistics.median(timings),
                     "p95_ms": _p95(timings),
                     "bytes": size,
+                    "request_bytes": len(body),
                 }
                 say(
                     f"refresh as {key}: p50 {results[key]['p50_ms']:.2f} ms, "
-                    f"p95 {results[key]['p95_ms']:.2f} ms, response {size:,} B ({runs} runs)"
+                    f"p95 {results[key]['p95_ms']:.2f} ms, response {size:,} B, "
+                    f"request {len(body):,} B ({runs} runs)"
                 )
+                if case == "unchanged":
+                    floor = _floor(first_response(client, body), body, runs)
+                    results[f"{role}, floor"] = {"p50_ms": statistics.median(floor)}
+                    say(
+                        f"bare Flask route, same bytes: p50 {statistics.median(floor):.2f} ms; "
+                        f"unchanged refresh / floor: "
+                        f"{results[key]['p50_ms'] / statistics.median(floor):.1f}x"
+                    )
         runtime.stop()
     return results
+
+
+def published_street(data: Path, scale: str, redis_url: str | None = None) -> tuple[Any, Any]:
+    """Seed a street in `data`, play it a little, publish its views; return (runtime, app)."""
+    # Imported here: the bench drives the whole web app, which the rest of cockpit/ never imports.
+    from app import create_app
+    from cockpit.runtime import Runtime
+    from cockpit.settings import Settings
+
+    settings = Settings(
+        data_dir=data,
+        scale=scale,
+        database_url=None,
+        redis_url=redis_url,
+        mqtt_url=None,
+        embedded_worker=False,
+        simulate=False,
+    )
+    runtime = Runtime.open(settings)
+    scenario = runtime.make_scenario()
+    for _ in range(SCENARIO_STEPS):
+        scenario.step()
+    runtime.make_worker().tick()
+    return runtime, create_app(settings, runtime)
 
 
 def _signed_in(app: Any, runtime: Any, role: str) -> Any:
@@ -107,13 +124,16 @@ def _size(runtime: Any, name: str) -> int:
     return len(runtime.live.get_view(name) or b"")
 
 
-def _request(output: str, spec: dict[str, Any], held: dict[str, str]) -> bytes:
+def _request(output: str, spec: dict[str, Any], held: dict[str, str], mode: str) -> bytes:
     """Return the JSON body Dash's renderer posts for the refresh callback."""
     outputs = [
         {"id": item.split(".")[0], "property": item.split(".")[1]}
         for item in output.strip(".").split("...")
     ]
-    state = [dict(s, value=held) for s in spec["state"]]
+    # The page sends the versions it holds and its profile (whatever else the callback states).
+    state = [
+        dict(s, value=held if s["id"] == "view-versions" else {"mode": mode}) for s in spec["state"]
+    ]
     return orjson.dumps(
         {
             "output": output,
@@ -139,6 +159,31 @@ def _time(client: Any, body: bytes, runs: int) -> tuple[list[float], int]:
             raise RuntimeError(f"refresh failed: {response.status_code} {response.data[:300]!r}")
         size = len(response.data)
     return timings, size
+
+
+def first_response(client: Any, body: bytes) -> bytes:
+    """Return the bytes the refresh answers to the body."""
+    return client.post("/_dash-update-component", data=body, content_type="application/json").data
+
+
+def _floor(answer: bytes, body: bytes, runs: int) -> list[float]:
+    """Time a bare Flask route that returns the same bytes to the same post: the floor."""
+    import flask
+
+    bare = flask.Flask("floor")
+
+    @bare.post("/_dash-update-component")
+    def same() -> flask.Response:
+        flask.request.get_json()  # read the body as Dash does
+        return flask.Response(answer, mimetype="application/json")
+
+    client = bare.test_client()
+    timings = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        client.post("/_dash-update-component", data=body, content_type="application/json")
+        timings.append((time.perf_counter() - started) * 1000)
+    return timings
 
 
 def _p95(values: list[float]) -> float:

@@ -1,6 +1,6 @@
 """Measure the live map on a seeded street: payload bytes, worker-tick cost, card and layer serving.
 
-Prints figures, never asserts; `python -m cockpit.bench_map [scale]` runs it on a scratch SQLite file.
+Prints figures, never asserts; `python -m cockpit.bench.map [scale]` runs it on a scratch SQLite file.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from functools import partial
 import orjson
 from sqlalchemy import Engine
 
-from cockpit.bench_panels import NOW, busy_street, time_calls
+from cockpit.bench.panels import NOW, busy_street, time_calls
 from cockpit.clock import ManualClock
 from cockpit.live import InProcessLiveStore
 from cockpit.map_layers import (
@@ -25,6 +25,8 @@ from cockpit.map_layers import (
     MAP_DEVICES,
     MAP_GEOMETRY,
     card_shard,
+    cell_view,
+    cells_over,
     compose_building_card,
     layer_view,
 )
@@ -102,6 +104,17 @@ def measure(engine: Engine, runs: int = 10, say: Say = print) -> dict[str, float
         say(f"  {name}: {len(raw):,} / {packed:,}")
     figures["geometry_bytes"], figures["geometry_gzip_bytes"] = total_raw, total_gz
     say(f"  geometry sent once per browser: {total_raw:,} / {total_gz:,}")
+    # Zoomed in, a screen fetches the device dots of the cells it looks at.
+    cells = [
+        live.get_view(cell_view(x, y))
+        for x, y in cells_over(read_view(live, MAP_GEOMETRY)["bounds"])
+    ]
+    sizes = sorted(len(raw) for raw in cells if raw)
+    figures["device_cells"], figures["device_cell_max_bytes"] = len(sizes), max(sizes, default=0)
+    say(
+        f"  device cells (fetched as a zoomed-in screen pans): {len(sizes)}, "
+        f"median {sizes[len(sizes) // 2] if sizes else 0:,} B, largest {max(sizes, default=0):,} B"
+    )
     for name in (MAP_COLOURS, MAP_DEVICES, MAP_ALERTS, MAP_CASES, card_shard(1)):
         raw = live.get_view(name) or b""
         say(f"  {name}: {len(raw):,} / {len(gzip.compress(raw, 6)):,}")

@@ -1,0 +1,1 @@
+"""Measure the cockpit: each module prints its figures with the command that produced them."""

@@ -1,0 +1,166 @@
+"""Run the benches issue 13 names and print one table: each figure, its target and its command."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+Say = Callable[[str], None]
+ROOT = Path(__file__).resolve().parents[2]
+TOKEN = re.compile(r"/kiosk\?token=([A-Za-z0-9_-]+)")
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One row of the table: what was measured, its value, the target, and how to measure it."""
+
+    name: str
+    value: str
+    target: str
+    command: str
+
+
+def bench_all(
+    scale: str = "s-street",
+    redis_url: str | None = None,
+    runs: int = 100,
+    browser: bool = True,
+    say: Say = print,
+) -> list[Figure]:
+    """Run each bench once on `scale`, print its lines as it goes, then print the table."""
+    from cockpit.bench.compress import bench_compress
+    from cockpit.bench.map import bench_map
+    from cockpit.bench.refresh import bench_refresh
+
+    on = f" --scale {scale}"
+    redis = f" --redis-url {redis_url}" if redis_url else ""
+    figures: list[Figure] = []
+
+    def add(name: str, value: str, target: str, command: str) -> None:
+        figures.append(Figure(name, value, target, command))
+
+    say(f"== refresh ({scale}) ==")
+    refresh = bench_refresh(scale, redis_url, runs, say=say)
+    for role, screen in (("kiosk", "wall"), ("dispatcher", "tablet")):
+        quiet, floor = refresh[f"{role}, unchanged"], refresh[f"{role}, floor"]
+        ratio = quiet["p50_ms"] / floor["p50_ms"]
+        command = f"cockpit bench refresh{on}{redis}"
+        add(f"{screen} refresh, nothing new, p50", f"{quiet['p50_ms']:.2f} ms", "", command)
+        add(f"{screen} refresh / bare Flask floor", f"{ratio:.1f}x", "<= 1.5x", command)
+        every = refresh[f"{role}, every view changed"]
+        add(f"{screen} refresh, every view new", f"{every['bytes']:,} B plain", "", command)
+
+    say(f"== compression ({scale}) ==")
+    packed = bench_compress(scale, max(5, runs // 10), say=say)
+    command = f"cockpit bench compress{on}"
+    add("wall scripts, brotli", f"{packed['br, gzip']['scripts']:,} B", "", command)
+    add(
+        "full refresh, brotli",
+        f"{packed['br, gzip']['refresh']:,} B",
+        "<= 50 KB a message",
+        command,
+    )
+
+    say(f"== map ({scale}) ==")
+    mapped = bench_map(scale=scale, runs=max(3, runs // 20), say=say)
+    command = f"cockpit bench map{on}"
+    add("map geometry, gzip, once per browser", f"{mapped['geometry_gzip_bytes']:,} B", "", command)
+    add(
+        "largest device cell (zoomed in)",
+        f"{mapped['device_cell_max_bytes']:,} B plain",
+        "",
+        command,
+    )
+    add("worker map tick, nothing new", f"{mapped['tick_new_equal_inputs_ms']:.1f} ms", "", command)
+
+    if browser:
+        from cockpit.bench.browser import bench_first_render
+
+        say(f"== the wall in Chromium ({scale}) ==")
+        with running_cockpit(scale, say) as (url, token):
+            drawn = bench_first_render(url, token, say=say)
+        command = f"cockpit bench all{on}"
+        add("wall first full render", f"{drawn['first_render_s']:.2f} s", "<= 3 s", command)
+        add("map layers downloaded", f"{drawn['map_layers_bytes']:,} B plain", "", command)
+        add(
+            f"recolour all {drawn['buildings']:,} buildings, script",
+            f"{drawn['recolour_script_ms']:.1f} ms",
+            "",
+            command,
+        )
+        add(
+            "recolour, to the frame after the redraw",
+            f"{drawn['recolour_painted_ms']:.1f} ms",
+            "<= 50 ms for 10,000",
+            command,
+        )
+    say("")
+    say(table(figures))
+    return figures
+
+
+def table(figures: list[Figure]) -> str:
+    """Return the figures as a Markdown table (it reads in a console and pastes into the docs)."""
+    lines = ["| figure | value | target | command |", "| --- | --- | --- | --- |"]
+    lines += [f"| {f.name} | {f.value} | {f.target} | `{f.command}` |" for f in figures]
+    return "\n".join(lines)
+
+
+@contextlib.contextmanager
+def running_cockpit(scale: str, say: Say, timeout: float = 300) -> Iterator[tuple[str, str]]:
+    """Start `python app.py` on a scratch store and a free port; yield its URL and wall token."""
+    with tempfile.TemporaryDirectory(prefix="cockpit-bench-") as scratch:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        log = Path(scratch) / "cockpit.log"
+        env = {
+            **os.environ,
+            "COCKPIT_DATA_DIR": scratch,
+            "COCKPIT_PORT": str(port),
+            "COCKPIT_SCALE": scale,
+            "COCKPIT_DATABASE_URL": "",
+            "COCKPIT_REDIS_URL": "",
+        }
+        url = f"http://127.0.0.1:{port}/"
+        with log.open("ab") as out:
+            process = subprocess.Popen(
+                [sys.executable, "app.py"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
+            )
+        try:
+            started = time.monotonic()
+            token = _wait_until_up(process, url, log, started + timeout)
+            say(f"cockpit on {url} ({scale}) up in {time.monotonic() - started:.0f} s")
+            yield url, token
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def _wait_until_up(process: subprocess.Popen, url: str, log: Path, deadline: float) -> str:
+    """Return the wall's token once the cockpit answers; raise with its log if it does not."""
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the cockpit exited: {log.read_text()[-2000:]}")
+        found = TOKEN.search(log.read_text(errors="replace"))
+        try:
+            with urllib.request.urlopen(url + "healthz", timeout=2):
+                if found:
+                    return found.group(1)
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError(f"the cockpit did not answer in time: {log.read_text()[-2000:]}")

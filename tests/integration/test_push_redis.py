@@ -1,0 +1,39 @@
+"""Push across processes through the real Redis: a worker's announcement wakes another client's reader."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
+
+import pytest
+
+from cockpit.live import RedisLiveStore
+from cockpit.viewmodels import VIEWS_STREAM, VIEWS_STREAM_MAXLEN, ViewModelPublisher
+from cockpit.web.push import ViewPush
+from tests.conftest import REDIS_URL
+from tests.waiting import wait_until
+
+pytestmark = pytest.mark.integration
+NOW = datetime(2026, 12, 3, 8, 0, tzinfo=UTC)
+
+
+def test_the_workers_announcement_wakes_a_web_process_reader(redis_client, street_code):
+    worker_side = RedisLiveStore.from_url(REDIS_URL, street_code)
+    web_side = RedisLiveStore.from_url(REDIS_URL, street_code)  # its own connections
+    stop = threading.Event()
+    push = ViewPush(web_side, frozenset({"ticker"}), stop)
+    push.start()
+    try:
+        assert wait_until(lambda: push.reading, 5.0)
+        publisher = ViewModelPublisher(worker_side)
+        publisher.publish("ticker", {"items": [1]}, NOW)
+        publisher.announce()
+        assert push.wait(0, 10.0) == 1
+        # The stream stays short: about VIEWS_STREAM_MAXLEN entries, not the store's 100,000.
+        for _ in range(VIEWS_STREAM_MAXLEN + 300):
+            worker_side.append_event(VIEWS_STREAM, {"views": ["x"]}, maxlen=VIEWS_STREAM_MAXLEN)
+        length = redis_client.xlen(f"cockpit:{street_code}:stream:{VIEWS_STREAM}")
+        assert VIEWS_STREAM_MAXLEN <= length < VIEWS_STREAM_MAXLEN + 300
+    finally:
+        stop.set()
+        redis_client.delete(*redis_client.keys(f"cockpit:{street_code}:*"))

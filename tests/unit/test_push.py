@@ -1,0 +1,166 @@
+"""Check the push of view changes: the worker's announcements, the web's reader and each stream."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime
+
+import flask
+import pytest
+
+from cockpit.live import InProcessLiveStore, LiveStoreError
+from cockpit.viewmodels import VIEWS_STREAM, ViewModelPublisher
+from cockpit.web import push as push_module
+from cockpit.web.push import KEEPALIVE_S, STREAM_S, ViewPush, event_stream, make_push_blueprint
+from tests.waiting import wait_until
+
+NOW = datetime(2026, 12, 3, 8, 0, tzinfo=UTC)
+WATCHED = frozenset({"overview", "ticker"})
+
+
+def test_the_publisher_announces_only_views_whose_content_changed_once_per_call():
+    live = InProcessLiveStore()
+    publisher = ViewModelPublisher(live)
+    publisher.publish("overview", {"kpis": {"open": 1}}, NOW)
+    publisher.publish("ticker", {"items": []}, NOW)
+    first = publisher.announce()
+    assert first is not None
+    assert live.read_events(VIEWS_STREAM) == [(first, {"views": ["overview", "ticker"]})]
+    publisher.publish("overview", {"kpis": {"open": 1}}, NOW)  # the same content, a new tick
+    assert publisher.announce() is None
+    publisher.publish("overview", {"kpis": {"open": 2}}, NOW)
+    second = publisher.announce()
+    assert live.read_events(VIEWS_STREAM, first) == [(second, {"views": ["overview"]})]
+
+
+def test_ingest_counters_no_screen_draws_change_no_version():
+    """Readings counted every tick change the overview's bytes, not its version: no screen
+    redraws, and no push wakes them, for a counter none of them shows."""
+    base = {"kpis": {"open_cases": 3, "readings_total": 10, "readings_per_min": 60}}
+    counted = {"kpis": {"open_cases": 3, "readings_total": 11, "readings_per_min": 61}}
+    drawn = {"kpis": {"open_cases": 4, "readings_total": 11, "readings_per_min": 61}}
+    version = ViewModelPublisher.version_of
+    assert version(base) == version(counted) != version(drawn)
+    live = InProcessLiveStore()
+    publisher = ViewModelPublisher(live)
+    publisher.publish("overview", base, NOW)
+    publisher.announce()
+    publisher.publish("overview", counted, NOW)
+    assert publisher.announce() is None
+
+
+def test_an_announcement_kept_while_the_store_is_down_is_made_once_it_is_back():
+    class Flaky(InProcessLiveStore):
+        down = True
+
+        def append_event(self, stream, event, maxlen=None):
+            if self.down:
+                raise LiveStoreError("Redis: down")
+            return super().append_event(stream, event, maxlen)
+
+    live = Flaky()
+    publisher = ViewModelPublisher(live)
+    publisher.publish("ticker", {"items": [1]}, NOW)
+    with pytest.raises(LiveStoreError):
+        publisher.announce()
+    live.down = False
+    assert publisher.announce() is not None
+    assert live.read_events(VIEWS_STREAM)[0][1] == {"views": ["ticker"]}
+
+
+@pytest.fixture
+def reader():
+    """Return (live store, publisher, push) with the push's reader running; stop it after."""
+    live = InProcessLiveStore()
+    stop = threading.Event()
+    push = ViewPush(live, WATCHED, stop)
+    push.start()
+    assert wait_until(lambda: push.reading)
+    yield live, ViewModelPublisher(live), push
+    stop.set()
+
+
+def test_the_reader_wakes_the_streams_on_watched_views_only(reader):
+    _live, publisher, push = reader
+    publisher.publish("kpi_lists", {"lists": {}}, NOW)  # no screen's refresh reads it
+    publisher.announce()
+    assert push.wait(0, 0.3) == 0
+    publisher.publish("ticker", {"items": [1]}, NOW)
+    publisher.announce()
+    assert push.wait(0, 5.0) == 1
+    push.start()  # a second start keeps the one reader
+    publisher.publish("overview", {"kpis": {"a": 1}}, NOW)
+    publisher.announce()
+    assert push.wait(1, 5.0) == 2
+
+
+def test_a_reader_that_loses_the_store_says_so_and_reads_again_when_it_is_back():
+    class Outage(InProcessLiveStore):
+        down = threading.Event()
+
+        def wait_events(self, stream, after, timeout_s):
+            if self.down.is_set():
+                raise LiveStoreError("Redis: gone")
+            return super().wait_events(stream, after, min(timeout_s, 0.1))
+
+    live = Outage()
+    stop = threading.Event()
+    push = ViewPush(live, WATCHED, stop)
+    live.down.set()
+    push.start()
+    try:
+        assert wait_until(lambda: not push.reading, 2.0)
+        live.down.clear()
+        assert wait_until(lambda: push.reading, 5.0)
+        publisher = ViewModelPublisher(live)
+        publisher.publish("ticker", {"items": [2]}, NOW)
+        publisher.announce()
+        assert push.wait(0, 5.0) == 1
+    finally:
+        stop.set()
+
+
+class StillPush:
+    """Stand in for ViewPush: the announcements counted by hand, each wait a keep-alive long."""
+
+    def __init__(self, changes: list[int]) -> None:
+        self.stop = threading.Event()
+        self.seq = 0
+        self.changes = iter(changes)
+        self.now = 0.0  # the clock the stream reads: time passes while it waits
+
+    def wait(self, seen: int, timeout_s: float) -> int:
+        self.now += timeout_s
+        self.seq = next(self.changes, self.seq)
+        return self.seq
+
+
+def test_a_stream_says_hello_sends_each_change_keeps_alive_and_ends_to_be_reopened():
+    push = StillPush([1, 1, 3])
+    events = list(event_stream(push, clock=lambda: push.now))
+    assert events[0].startswith("retry: ") and "event: hello" in events[0]
+    assert events[1:4] == [
+        "event: views\ndata: 1\n\n",
+        ": keep-alive\n\n",
+        "event: views\ndata: 3\n\n",
+    ]
+    assert set(events[4:]) == {": keep-alive\n\n"}
+    # It ends after STREAM_S, and EventSource opens a new one (the session checked again).
+    assert push.now == STREAM_S and len(events) == 1 + int(STREAM_S / KEEPALIVE_S)
+
+
+def test_the_stream_is_for_signed_in_screens_only(monkeypatch):
+    monkeypatch.setattr(push_module, "STREAM_S", 0.0)  # the stream ends after its hello
+    server = flask.Flask(__name__)
+    push = StillPush([])
+    push.start = lambda: None
+    signed_in = {"who": None}
+    server.register_blueprint(make_push_blueprint(push, lambda: signed_in["who"]))
+    client = server.test_client()
+    assert client.get("/live/stream").status_code == 401
+    signed_in["who"] = object()
+    answer = client.get("/live/stream")
+    assert answer.status_code == 200 and answer.mimetype == "text/event-stream"
+    assert answer.headers["Cache-Control"] == "no-cache"
+    assert answer.headers["X-Accel-Buffering"] == "no"  # nginx passes it on unbuffered
+    assert b"event: hello" in answer.data
