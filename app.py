@@ -176,6 +176,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         runtime.live.get_view,
         read_demo=demo_rooms.read_raw_current,
         read_tails=runtime.live.get_view_tails,
+        read_views=runtime.live.get_views,
         ready_after_intervals=settings.ready_after_intervals,
         default_interval_s=settings.live_poll_seconds,
     )

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import orjson
-from dash import ALL, ClientsideFunction, Dash, Input, Output, State, ctx, no_update
+from dash import ALL, ClientsideFunction, Dash, Input, Output, Patch, State, ctx, no_update
 from dash.exceptions import PreventUpdate
 
 from cockpit.access.policy import Permission, Principal, may
@@ -15,6 +15,7 @@ from cockpit.access.views import views_for
 from cockpit.heartbeat import WORKER_HEARTBEAT, parse_heartbeat, stale_limit_s
 from cockpit.live import LiveStoreError
 from cockpit.panels import KPI_LISTS, LISTED_KPIS
+from cockpit.viewmodels import patch_view
 from cockpit.web.identity import current_principal
 from layouts.kpi_lists import KPI_OPEN, kpi_list_card
 from layouts.map import PICK_ID
@@ -38,6 +39,8 @@ PULSE_VIEW = "overview"
 ReadRaw = Callable[[str], bytes | None]
 # The last n bytes of each named view, in one round trip (LiveStore.get_view_tails).
 ReadTails = Callable[[Sequence[str], int], list[bytes | None]]
+# Several views whole, in one round trip (LiveStore.get_views): the chains of differences.
+ReadViews = Callable[[Sequence[str]], list[bytes | None]]
 # The publisher appends version, generated_at and published_wall last: they sit in the tail.
 TAIL_BYTES = 160
 VERSION_KEY = b'"version":"'
@@ -63,6 +66,49 @@ def peek(raw: bytes) -> tuple[str, float] | None:
     if end < 0 or wall_end != len(raw) - 1:
         return None
     return raw[start:end].decode(), wall
+
+
+def patch_from(raw: bytes, held: str | None, stamps: tuple[str, float]) -> Patch | None:
+    """Return the Dash Patch taking a screen from its `held` version to the view's, or None.
+
+    `raw` is the view's chain (cockpit.viewmodels.patch_view); None when it does not lead to
+    the version the view's tail shows (the worker is between the two writes) or does not start
+    from the version held (the screen missed more changes than the chain keeps): send it whole.
+    """
+    chain = orjson.loads(raw)
+    if held is None or chain.get("to") != stamps[0]:
+        return None
+    steps = chain.get("steps") or []
+    start = next((i for i, step in enumerate(steps) if step["from"] == held), None)
+    if start is None:
+        return None
+    patch = Patch()
+    for step in steps[start:]:
+        for op in step["ops"]:
+            *within, last = op[1]
+            target = patch
+            for key in within:
+                target = target[key]
+            if op[0] == "set":
+                target[last] = op[2]
+            elif op[0] == "del":
+                del target[last]
+            else:  # "ins": the path names the list itself
+                target[last].insert(op[2], op[3])
+    patch["version"] = stamps[0]
+    patch["generated_at"] = chain.get("at")
+    patch["published_wall"] = stamps[1]
+    return patch
+
+
+def behind(tails: Mapping[str, bytes | None], held: Mapping[str, str]) -> list[str]:
+    """Return the stores whose view moved on from a version the screen holds."""
+    stores = []
+    for store, tail in tails.items():
+        stamps = peek(tail) if tail and held.get(store) else None
+        if stamps is not None and stamps[0] != held[store]:
+            stores.append(store)
+    return stores
 
 
 def reader_for(
@@ -100,6 +146,7 @@ def refresh_views(
     now_wall: float,
     limit_s: float | None = None,
     tails: Mapping[str, bytes | None] | None = None,
+    chains: Mapping[str, bytes | None] | None = None,
 ) -> tuple[list[Any], Any, dict[str, Any]]:
     """Return each view (no_update when the client holds its version), the versions, a heartbeat.
 
@@ -107,6 +154,8 @@ def refresh_views(
     both measured here, on the server's clock, so a browser's wrong clock cannot fake freshness.
     `tails` (by store name: each view's last TAIL_BYTES, read at once) lets an unchanged view be
     recognised without reading it whole; a view whose tail says nothing is read whole.
+    `chains` (by store name: the view's chain of differences) lets a view the client holds an
+    earlier version of be sent as a Patch, when the chain reaches from there.
     """
     held = held or {}
     versions = dict(held)
@@ -124,6 +173,12 @@ def refresh_views(
                     age_s = round(now_wall - stamps[1], 1)
                 if held.get(name) == stamps[0]:
                     out.append(no_update)
+                    continue
+                chain = (chains or {}).get(name)
+                patch = patch_from(chain, held.get(name), stamps) if chain else None
+                if patch is not None:
+                    versions[name] = stamps[0]
+                    out.append(patch)
                     continue
         raw = read_raw(name)
         if not raw:
@@ -168,6 +223,7 @@ def register(
     who: Callable[[], Principal | None] = current_principal,
     *,
     read_tails: ReadTails | None = None,
+    read_views: ReadViews | None = None,
     ready_after_intervals: float = 2.0,
     default_interval_s: float = 1.0,
 ) -> None:
@@ -178,6 +234,8 @@ def register(
     that is, from the server's session. The views are stale when older than
     `ready_after_intervals` cycles of the worker that publishes them (its heartbeat says how
     long a cycle is; `default_interval_s` when it has none), as /healthz/ready judges them.
+    With `read_tails`, an unchanged view costs its tail; with `read_views` too, a changed view
+    the page holds an earlier version of is sent as its difference (a Dash Patch).
     """
 
     @app.callback(
@@ -199,14 +257,20 @@ def register(
         names = views_for(principal, views)
         chosen = role_reader(reader, names)
         try:
-            tails = None
+            tails = chains = None
             if read_tails is not None and mode != "demo":
                 stores = [store for store in views if names.get(store)]
                 read = read_tails([names[store] for store in stores], TAIL_BYTES)
                 tails = dict(zip(stores, read, strict=True))
+                moved = behind(tails, held or {}) if read_views is not None else []
+                if moved:
+                    read = read_views([patch_view(names[store]) for store in moved])
+                    chains = dict(zip(moved, read, strict=True))
             beat = parse_heartbeat(reader(WORKER_HEARTBEAT))
             limit = stale_limit_s(beat, ready_after_intervals, default_interval_s)
-            out, versions, heartbeat = refresh_views(chosen, views, held, time.time(), limit, tails)
+            out, versions, heartbeat = refresh_views(
+                chosen, views, held, time.time(), limit, tails, chains
+            )
         except LiveStoreError:
             # The view cache is unreachable: send nothing. The page keeps its last numbers and,
             # with no heartbeat for a few refreshes, says the live link is lost (assets/cockpit.js);

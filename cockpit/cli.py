@@ -307,6 +307,20 @@ def bench_refresh_command(scale: str, redis_url: str | None) -> None:
     bench_refresh(scale, redis_url, say=click.echo)
 
 
+@bench.command(name="changes")
+@bench_scale("Street to seed and play.")
+@click.option("--redis-url", default=None, help="Redis for the view models; default: in-process.")
+@click.option("--seconds", type=float, default=60.0, show_default=True, help="How long to play.")
+@click.option(
+    "--speed", type=float, default=10.0, show_default=True, help="Simulated seconds per second."
+)
+def bench_changes_command(scale: str, redis_url: str | None, seconds: float, speed: float) -> None:
+    """Print the bytes a wall and a tablet receive per change, as differences and whole."""
+    from cockpit.bench.refresh import bench_changes
+
+    bench_changes(scale, redis_url, seconds, speed, say=click.echo)
+
+
 @bench.command(name="compress")
 @bench_scale("Street to seed.")
 def bench_compress_command(scale: str) -> None:

@@ -98,6 +98,10 @@ class LiveStore(Protocol):
         """Return the last `size` bytes of each published view (None when absent), at once."""
         ...
 
+    def get_views(self, names: Sequence[str]) -> list[bytes | None]:
+        """Return each published view whole (None when absent), at once."""
+        ...
+
     def save_rule_memory(self, rule: str, items: Mapping[int, bytes]) -> None:
         """Keep what a streaming rule remembers per object (a car, a resident), for a restart."""
         ...
@@ -222,6 +226,11 @@ class InProcessLiveStore:
         with self._lock:
             found = [self._views.get(name) for name in names]
         return [raw[-size:] if raw else None for raw in found]
+
+    def get_views(self, names: Sequence[str]) -> list[bytes | None]:
+        """Return each published view whole (None when absent), at once."""
+        with self._lock:
+            return [self._views.get(name) for name in names]
 
     def save_rule_memory(self, rule: str, items: Mapping[int, bytes]) -> None:
         """Keep what a streaming rule remembers per object."""
@@ -429,6 +438,12 @@ class RedisLiveStore:
         for name in names:
             pipe.getrange(self._key(f"view:{name}"), -size, -1)
         return [tail or None for tail in self._call(pipe.execute)]
+
+    def get_views(self, names: Sequence[str]) -> list[bytes | None]:
+        """Return each published view whole (None when absent), in one MGET."""
+        if not names:
+            return []
+        return self._call(self._redis.mget, [self._key(f"view:{name}") for name in names])
 
     def save_rule_memory(self, rule: str, items: Mapping[int, bytes]) -> None:
         """Keep what a streaming rule remembers per object, in one hash per rule."""

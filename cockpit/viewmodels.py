@@ -13,6 +13,7 @@ import orjson
 from cockpit.domain.kinds import FIRE_DEVICE_KINDS
 from cockpit.live import LiveStore
 from cockpit.panels import OFFLINE_AFTER_INTERVALS, DeviceState
+from cockpit.view_patches import diff, size_of
 
 FIRE_KINDS = frozenset(k.value for k in FIRE_DEVICE_KINDS)
 OVERVIEW = "overview"
@@ -86,15 +87,39 @@ UNDRAWN_KPIS = frozenset({"readings_total", "rejected_total", "readings_per_min"
 # it; a thousand events are minutes of history, enough for any reader that fell behind.
 VIEWS_STREAM = "views"
 VIEWS_STREAM_MAXLEN = 1_000
+# A patched view's chain of differences is published beside it under this suffix.
+PATCH_SUFFIX = "~patch"
+# A chain holds the last few changes, so a screen that missed one (it polled slower than the
+# worker ticked) is still sent the difference; at most half the view's size in all, or the
+# screen may as well fetch the view whole.
+PATCH_STEPS = 8
+PATCH_SHARE = 0.5
+# What publish() adds to a model: never part of a difference.
+STAMPS = ("version", "generated_at", "published_wall")
+
+
+def patch_view(name: str) -> str:
+    """Return the name the chain of differences of a view is published under."""
+    return f"{name}{PATCH_SUFFIX}"
 
 
 class ViewModelPublisher:
-    """Write view models to the shared cache; the version is a digest of the content."""
+    """Write view models to the shared cache; the version is a digest of the content.
 
-    def __init__(self, live: LiveStore) -> None:
+    For the views named in `patched` it also publishes, beside each, the chain of its last
+    changes (`patch_view`): {"to": version, "at": generated_at, "steps": [{"from": version,
+    "ops": [...]}, ...]}, oldest first, the operations of cockpit.view_patches. A screen that
+    holds one of the versions a step starts from is sent the operations from there on, not the
+    view whole (callbacks/shell.py).
+    """
+
+    def __init__(self, live: LiveStore, patched: frozenset[str] = frozenset()) -> None:
         self.live = live
+        self.patched = patched
         self._versions: dict[str, str] = {}  # the version last published of each view
         self._changed: set[str] = set()  # views whose content changed since the last announce
+        self._last: dict[str, bytes] = {}  # a patched view's last publication, to diff
+        self._steps: dict[str, list[dict[str, Any]]] = {}  # and its chain, oldest first
 
     @staticmethod
     def version_of(model: dict[str, Any]) -> str:
@@ -121,11 +146,36 @@ class ViewModelPublisher:
         payload = dict(
             model, version=digest, generated_at=generated_at.isoformat(), published_wall=time.time()
         )
-        self.live.set_view(name, orjson.dumps(payload))
-        if self._versions.get(name) != digest:
+        raw = orjson.dumps(payload)
+        changed = self._versions.get(name) != digest
+        if name in self.patched:
+            if changed:
+                self._publish_chain(name, model, digest, payload["generated_at"], len(raw))
+            self._last[name] = raw  # bytes: a caller may change its model after publishing it
+        self.live.set_view(name, raw)
+        if changed:
             self._versions[name] = digest
             self._changed.add(name)
         return digest
+
+    def _publish_chain(
+        self, name: str, model: dict[str, Any], digest: str, at: str, view_bytes: int
+    ) -> None:
+        """Publish the chain of the view's last changes, this one (to `digest`) last."""
+        last, was = self._last.get(name), self._versions.get(name)
+        steps = self._steps.get(name, [])
+        if last is None or was is None:
+            steps = []  # nothing to diff against: a first publication (or a restart)
+        else:
+            before = {k: v for k, v in orjson.loads(last).items() if k not in STAMPS}
+            steps = [*steps, {"from": was, "ops": diff(before, model)}]
+        budget = view_bytes * PATCH_SHARE
+        sizes = [size_of(step["ops"]) for step in steps]
+        while steps and (len(steps) > PATCH_STEPS or sum(sizes) > budget):
+            steps, sizes = steps[1:], sizes[1:]  # the oldest go first
+        self._steps[name] = steps
+        # Written before the view: a screen that reads the new view's version finds its chain.
+        self.live.set_view(patch_view(name), orjson.dumps({"to": digest, "at": at, "steps": steps}))
 
     def announce(self) -> str | None:
         """Tell the screens' push streams, in one event, which views changed since the last call.

@@ -32,6 +32,8 @@ AGGREGATE_VIEWS = frozenset(
 )
 # Stores filled from another view for a role that may not have the full one.
 AGGREGATE_STAND_INS = {CASES: CASES_WALL}
+# Every view a screen's refresh fills a store from: the worker publishes their differences too.
+SCREEN_VIEWS = AGGREGATE_VIEWS | {CASES, CASES_WALL}
 
 
 def view_for(

@@ -27,7 +27,7 @@ def bench_compress(
 ) -> dict[str, Any]:
     """Print the wall's scripts, a full refresh and the map layers' bytes per encoding."""
     with tempfile.TemporaryDirectory(prefix="cockpit-bench-compress-") as tmp:
-        runtime, app = published_street(Path(tmp), scale)
+        runtime, app, _play = published_street(Path(tmp), scale)
         client = _signed_in(app, runtime, "kiosk")
         index = client.get("/?mode=wall").get_data(as_text=True)
         scripts = sorted(set(SCRIPT_SOURCE.findall(index)))

@@ -30,7 +30,7 @@ def bench_refresh(
 
     with tempfile.TemporaryDirectory(prefix="cockpit-bench-refresh-") as tmp:
         started = time.perf_counter()
-        runtime, app = published_street(Path(tmp), scale, redis_url)
+        runtime, app, _play = published_street(Path(tmp), scale, redis_url)
         say(f"seeded {scale} and published its views in {time.perf_counter() - started:.1f} s")
         output = next(key for key in app.callback_map if "heartbeat-store.data" in key)
         spec = app.callback_map[output]
@@ -80,8 +80,13 @@ def bench_refresh(
     return results
 
 
-def published_street(data: Path, scale: str, redis_url: str | None = None) -> tuple[Any, Any]:
-    """Seed a street in `data`, play it a little, publish its views; return (runtime, app)."""
+def published_street(
+    data: Path, scale: str, redis_url: str | None = None, speed: float = 1.0
+) -> tuple[Any, Any, Callable[[], None]]:
+    """Seed a street in `data`, play it a little, publish its views; return (runtime, app, play).
+
+    `play()` plays the street on to now and runs the worker's tick, as the running cockpit does.
+    """
     # Imported here: the bench drives the whole web app, which the rest of cockpit/ never imports.
     from app import create_app
     from cockpit.runtime import Runtime
@@ -95,13 +100,134 @@ def published_street(data: Path, scale: str, redis_url: str | None = None) -> tu
         mqtt_url=None,
         embedded_worker=False,
         simulate=False,
+        simulation_speed=speed,
     )
     runtime = Runtime.open(settings)
     scenario = runtime.make_scenario()
+    worker = runtime.make_worker()
     for _ in range(SCENARIO_STEPS):
         scenario.step()
-    runtime.make_worker().tick()
-    return runtime, create_app(settings, runtime)
+    worker.tick()
+
+    def play() -> None:
+        """Play the street on to now, move one open case a step on, and publish what changed."""
+        scenario.step()
+        _move_one_case(runtime)
+        worker.tick()
+
+    return runtime, create_app(settings, runtime), play
+
+
+# The steps a dispatcher's desk takes without choosing anybody (dispatch needs a target).
+WARM_UP_S = 5
+PLAIN_STEPS = ("register", "accept", "arrive", "handled", "verify", "close")
+
+
+def _move_one_case(runtime: Any) -> None:
+    """Take one step on the first open case that allows a plain one, as a dispatcher would."""
+    raw = runtime.live.get_view("cases")
+    for case in (orjson.loads(raw) if raw else {}).get("open", []):
+        step = next((a for a in PLAIN_STEPS if a in case.get("actions", ())), None)
+        if step is not None:
+            runtime.cases.act(step, "dispatcher:bench", case_id=case["id"], note="bench")
+            return
+
+
+def bench_changes(
+    scale: str = "s-street",
+    redis_url: str | None = None,
+    seconds: float = 60.0,
+    speed: float = 10.0,
+    say: Callable[[str], None] = print,
+    roles: tuple[str, ...] = ROLES,
+) -> dict[str, dict[str, float]]:
+    """Print the bytes a screen receives per change, with differences and as whole views.
+
+    The street plays at `speed` for `seconds`, and each second one open case moves a step on
+    (cases are what change most); then each role's screen refreshes
+    holding what it was sent last, as a pushed or polling screen does. A change is a refresh
+    that brought anything; "whole" is what the same refresh would have sent with every
+    changed view whole (as before patches).
+    """
+    import brotli
+
+    from callbacks.shell import REFRESHED_VIEWS
+    from cockpit.access.policy import Principal, Role
+    from cockpit.access.views import views_for
+
+    with tempfile.TemporaryDirectory(prefix="cockpit-bench-changes-") as tmp:
+        runtime, app, play = published_street(Path(tmp), scale, redis_url, speed)
+        output = next(key for key in app.callback_map if "heartbeat-store.data" in key)
+        spec = app.callback_map[output]
+        for _ in range(WARM_UP_S):  # the adapters' first reads land in the first ticks
+            time.sleep(1.0)
+            play()
+        screens = {}
+        for role in roles:
+            client = _signed_in(app, runtime, role)
+            mode = "wall" if role == "kiosk" else "tablet"
+            first = client.post(
+                "/_dash-update-component",
+                data=_request(output, spec, {}, mode),
+                content_type="application/json",
+            )
+            held = orjson.loads(first.data)["response"]["view-versions"]["data"]
+            names = views_for(Principal(0, f"bench-{role}", Role(role)), REFRESHED_VIEWS)
+            screens[role] = (client, mode, held, names, [], [], [])
+        ends = time.monotonic() + seconds
+        while time.monotonic() < ends:
+            time.sleep(1.0)
+            play()
+            for client, mode, held, names, sent, whole, packed in screens.values():
+                body = _request(output, spec, held, mode)
+                answer = client.post(
+                    "/_dash-update-component", data=body, content_type="application/json"
+                )
+                if answer.status_code == 204:
+                    continue
+                response = orjson.loads(answer.data)["response"]
+                changed = [
+                    k[5:] for k in response if k.startswith("view-") and k != "view-versions"
+                ]
+                if not changed:
+                    continue
+                sent.append(len(answer.data))
+                packed.append(len(brotli.compress(answer.data, quality=4)))
+                whole.append(
+                    len(answer.data)
+                    + sum(
+                        len(runtime.live.get_view(names[store]) or b"")
+                        - len(orjson.dumps(response[f"view-{store}"]["data"]))
+                        for store in changed
+                        if isinstance(response[f"view-{store}"]["data"], dict)
+                        and "__dash_patch_update" in response[f"view-{store}"]["data"]
+                    )
+                )
+                held.update(response.get("view-versions", {}).get("data") or {})
+        runtime.stop()
+    results = {}
+    for role, (_client, _mode, _held, _names, sent, whole, packed) in screens.items():
+        screen = "wall" if role == "kiosk" else "tablet"
+        if not sent:
+            say(f"{screen}: no change reached it in {seconds:.0f} s")
+            continue
+        results[screen] = {
+            "changes": len(sent),
+            "mean_bytes": statistics.mean(sent),
+            "max_bytes": max(sent),
+            "mean_br_bytes": statistics.mean(packed),
+            "max_br_bytes": max(packed),
+            "whole_mean_bytes": statistics.mean(whole),
+            "whole_max_bytes": max(whole),
+        }
+        r = results[screen]
+        say(
+            f"{screen}: {r['changes']} changes in {seconds:.0f} s at speed {speed:g}; per change "
+            f"mean {r['mean_bytes']:,.0f} B ({r['mean_br_bytes']:,.0f} B brotli), largest "
+            f"{r['max_bytes']:,} B ({r['max_br_bytes']:,} B brotli); the views whole: mean "
+            f"{r['whole_mean_bytes']:,.0f} B, largest {r['whole_max_bytes']:,} B"
+        )
+    return results
 
 
 def _signed_in(app: Any, runtime: Any, role: str) -> Any:

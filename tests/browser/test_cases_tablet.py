@@ -60,11 +60,16 @@ def case_state(server: CockpitServer, case_id: int) -> tuple[str, list[tuple[str
 
 def funnel_count(page, state_word: str) -> int | None:
     """Return the wall's funnel count for a state while the case loop page shows, else None."""
-    rows = page.locator("#panel-governance-body .bar-row", has_text=state_word)
-    for i in range(rows.count()):
-        row = rows.nth(i)
-        if row.locator(".bar-name").inner_text().strip() == state_word:
-            return int(row.locator(".bar-value").inner_text().replace(",", "").split()[0])
+    # Read in one go: the wall turns its panel pages, and a row counted may be gone when read.
+    rows = page.eval_on_selector_all(
+        "#panel-governance-body .bar-row",
+        """rows => rows.map(r => [
+            (r.querySelector('.bar-name') || {}).innerText || '',
+            (r.querySelector('.bar-value') || {}).innerText || ''])""",
+    )
+    for name, value in rows:
+        if name.strip() == state_word and value.strip():
+            return int(value.replace(",", "").split()[0])
     return None
 
 

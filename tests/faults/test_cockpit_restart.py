@@ -172,7 +172,7 @@ def restart_twice_under_a_wall(tmp_path: Path) -> None:
                 # before the first refresh agrees with a store where all are resolved.
                 wait_for(
                     lambda page=page: smoke in dict(ticker(page)) and agrees(page, engine, shown),
-                    30,
+                    90,  # a cold page, its sign-in and first refresh, on a busy machine too
                     lambda stop=stop, page=page: (
                         f"the ticker after {stop}: {ticker(page)}; before: {shown}"
                     ),

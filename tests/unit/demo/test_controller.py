@@ -14,6 +14,7 @@ from cockpit.demo.session import sweep_sessions
 from cockpit.live import InProcessLiveStore
 from cockpit.settings import Settings
 from tests.unit.demo.fakes import FakeSession
+from tests.waiting import wait_until
 
 
 @pytest.fixture
@@ -38,11 +39,7 @@ def controller(sqlite_engine):
 
 def wait_ready(demo: DemoController) -> None:
     """Wait until the background preparation swapped the fake session in."""
-    for _ in range(200):
-        if demo.ensure_started():
-            return
-        threading.Event().wait(0.01)
-    raise AssertionError("the demo never became ready")
+    assert wait_until(demo.ensure_started, timeout=30), "the demo never became ready"
 
 
 def test_nothing_starts_before_the_first_demo_page(controller) -> None:

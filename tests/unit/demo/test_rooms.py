@@ -23,6 +23,7 @@ from cockpit.settings import Settings
 from cockpit.web.demo_room import SESSION_KEY, current_room_key, open_visitor_room
 from layouts.demo import preparing_page, rooms_full_page
 from tests.unit.demo.fakes import FakeSession
+from tests.waiting import wait_until
 
 A, B, C = "a" * 32, "b" * 32, "c" * 32
 
@@ -57,11 +58,8 @@ class Street:
         """Open the key's room and wait until its fake street is swapped in."""
         demo = self.rooms.open(key)
         assert demo is not None
-        for _ in range(500):
-            if demo.ensure_started():
-                return demo
-            threading.Event().wait(0.01)
-        raise AssertionError("the room never became ready")
+        assert wait_until(demo.ensure_started, timeout=30), "the room never became ready"
+        return demo
 
     def watching(self, key: str | None) -> dict | None:
         """Return the overview the visitor with this key sees."""
@@ -79,11 +77,7 @@ def street(sqlite_engine):
 
 def wait_for(check) -> None:
     """Wait until check() holds (background stops and preparations)."""
-    for _ in range(500):
-        if check():
-            return
-        threading.Event().wait(0.01)
-    raise AssertionError("never happened")
+    assert wait_until(check, timeout=30), "never happened"
 
 
 def test_two_visitors_get_two_rooms(street) -> None:

@@ -1,0 +1,96 @@
+"""See a changed view reach a screen as its difference, and the screen then hold the view exactly."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import orjson
+import pytest
+
+from tests.browser.conftest import REDIS_URL, CockpitServer, clear_redis_street
+from tests.browser.test_screens import raise_alert, wait_for_text
+
+pytestmark = pytest.mark.browser
+STAMPS = ("version", "generated_at", "published_wall")
+HELD = "id => (window.dash_component_api.getLayout(id) || {props: {}}).props.data || null"
+
+
+@pytest.fixture(scope="module")
+def street(tmp_path_factory) -> Iterator[CockpitServer]:
+    """Run a cockpit on the real Redis, its worker ticking twice a second."""
+    from tests.conftest import require_server
+
+    require_server("Redis", "127.0.0.1", 6379)
+    clear_redis_street()
+    server = CockpitServer(
+        tmp_path_factory.mktemp("patches"),
+        COCKPIT_SCALE="changbai",
+        COCKPIT_LIVE_POLL_SECONDS="0.5",
+        COCKPIT_REDIS_URL=REDIS_URL,
+    )
+    server.start()
+    yield server
+    server.stop()
+    clear_redis_street()
+
+
+def published(server: CockpitServer):
+    """Return a reader of the cockpit's published views, as a screen's refresh reads them."""
+    from sqlalchemy import select
+
+    from cockpit.live import RedisLiveStore
+    from cockpit.store import schema
+    from cockpit.store.database import make_engine
+
+    engine = make_engine(server.database_url)
+    try:
+        with engine.connect() as conn:
+            code = conn.execute(select(schema.Street.code)).scalar_one()
+    finally:
+        engine.dispose()
+    live = RedisLiveStore.from_url(REDIS_URL, code)
+    return lambda name: orjson.loads(live.get_view(name) or b"null")
+
+
+def content(view: dict | None) -> dict | None:
+    """Return a view without the stamps each publication adds."""
+    return None if view is None else {k: v for k, v in view.items() if k not in STAMPS}
+
+
+def test_a_new_alert_reaches_the_tablet_as_differences_and_its_stores_equal_the_views(
+    street, open_page
+):
+    page = open_page(f"{street.url}?mode=tablet&lang=en", 1024, 768, role="dispatcher")
+    answers = []
+    page.on(
+        "response",
+        lambda r: answers.append(r) if "/_dash-update-component" in r.url else None,
+    )
+    wait_for_text(page, "#kpi-cases_today", lambda t: t not in ("", "—"), timeout=60)
+    tag = f"{time.time_ns() % 10**6:06d}"
+    raise_alert(street, f"烟感报警 · 差异{tag}", f"Smoke alarm · diff {tag}")
+    wait_for_text(page, "#alert-ticker", lambda t: tag in t, timeout=30)
+
+    refreshes = [orjson.loads(r.body()) for r in answers if r.status == 200]
+    refreshes = [r["response"] for r in refreshes if "heartbeat-store" in r.get("response", {})]
+    patched = {
+        key[5:]
+        for answer in refreshes
+        for key, value in answer.items()
+        if key.startswith("view-") and "__dash_patch_update" in (value.get("data") or {})
+    }
+    assert "ticker" in patched, f"the ticker came whole: {patched}"
+
+    # Whatever came as differences and whatever came whole, each store now holds the view as
+    # published (once the page holds the version the worker last published).
+    read = published(street)
+    for store, view in (("ticker", "ticker"), ("cases", "cases"), ("map_alerts", "map_alerts")):
+        for _ in range(100):
+            held, current = page.evaluate(HELD, f"view-{store}"), read(view)
+            if held and current and held["version"] == current["version"]:
+                break
+            time.sleep(0.2)
+        assert held["version"] == current["version"], store
+        assert content(held) == content(current), store
+    assert page.console_errors == []
