@@ -103,7 +103,14 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     app.server.register_blueprint(make_audit_blueprint(runtime.audit, settings))
     # Screens hear that views changed the moment the worker publishes them (polling stays).
     watched = frozenset(shell_callbacks.REFRESHED_VIEWS) | frozenset(AGGREGATE_STAND_INS.values())
-    push = ViewPush(runtime.live, watched, runtime.stop_event)
+    beat = partial(
+        shell_callbacks.stream_heartbeat,
+        runtime.live.get_view,
+        runtime.live.get_view_tails,
+        settings.ready_after_intervals,
+        settings.live_poll_seconds,
+    )
+    push = ViewPush(runtime.live, watched, runtime.stop_event, beat=beat)
     app.server.register_blueprint(make_push_blueprint(push, current_principal))
 
     screen = ScreenConfig(

@@ -6,11 +6,20 @@
  * goes on underneath as the fallback: a blocked or broken stream only loses the head start.
  * EventSource reconnects by itself after a proxy timeout or a web worker restart. The freshness
  * line says "推送 / push" while the stream is up.
+ *
+ * The stream also beats every two seconds with the heartbeat a refresh would bring (how fresh
+ * the views are, on the server's clock). While beats come, the page polls only every SAFETY_MS
+ * (in case an event was lost) and its freshness line runs on the beats; when they stop for
+ * BEATS_LOST_MS, or the stream fails, it polls at its own interval again.
  */
 (function () {
   "use strict";
   const GAP_MS = 500;
+  const SAFETY_MS = 30000;
+  const BEATS_LOST_MS = 7000;
   let source = null;
+  let ownPollMs = null; // the page's own poll interval, restored when the beats stop
+  let lastBeat = 0;
   let tick = 0;
   let heard = 0; // when the last change was heard (ms since the epoch), for tests and benches
 
@@ -52,18 +61,48 @@
     tick = Math.max(tick + 1, last);
     set("refresh-interval", { n_intervals: tick });
   }
+  function polls(slow) {
+    const set = window.dash_clientside && window.dash_clientside.set_props;
+    const api = window.dash_component_api;
+    if (!set) return;
+    if (ownPollMs === null) {
+      let layout = null;
+      try {
+        layout = api && api.getLayout && api.getLayout("refresh-interval");
+      } catch (err) {
+        return; // not drawn yet: the next beat tries again
+      }
+      if (!layout || !layout.props) return;
+      ownPollMs = layout.props.interval;
+    }
+    const want = slow ? Math.max(SAFETY_MS, ownPollMs) : ownPollMs;
+    if (polls.now !== want) {
+      polls.now = want;
+      set("refresh-interval", { interval: want });
+    }
+  }
   function open() {
     if (source || !screen() || typeof EventSource === "undefined") return;
     source = new EventSource(prefix() + "live/stream");
     source.addEventListener("hello", function () { mark(true); });
+    source.addEventListener("beat", function (event) {
+      const set = window.dash_clientside && window.dash_clientside.set_props;
+      let beat = null;
+      try { beat = JSON.parse(event.data); } catch (err) { return; }
+      lastBeat = Date.now();
+      if (set) set("heartbeat-store", { data: beat });
+      polls(true);
+    });
     source.addEventListener("views", function () {
       heard = Date.now();
       mark(true);
       refreshNow();
     });
     source.onerror = function () {
-      // EventSource tries again by itself; a 401 (signed out) closes it for good.
+      // EventSource tries again by itself; a 401 (signed out) closes it for good. Meanwhile
+      // the page polls at its own pace.
       mark(false);
+      polls(false);
       if (source && source.readyState === EventSource.CLOSED) source = null;
     };
   }
@@ -71,7 +110,15 @@
     if (source) source.close();
     source = null;
     mark(false);
+    polls(false);
   }
+  // Beats that stop with the stream still "open" (a proxy holding it, a stuck reader): poll.
+  setInterval(function () {
+    if (lastBeat && Date.now() - lastBeat > BEATS_LOST_MS) {
+      lastBeat = 0;
+      polls(false);
+    }
+  }, 1000);
   // Dash draws the page after this script runs: look for the screen until it is there.
   const looking = setInterval(function () {
     if (screen()) {
@@ -88,6 +135,7 @@
   window.cockpitPush = {
     state: function () { return source ? source.readyState : -1; },
     heard: function () { return heard; },
+    pollMs: function () { return polls.now === undefined ? ownPollMs : polls.now; },
     close: close,
   };
 })();

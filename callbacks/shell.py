@@ -201,6 +201,18 @@ def refresh_views(
     return out, (versions if versions != held else no_update), heartbeat
 
 
+def stream_heartbeat(
+    read_raw: ReadRaw, read_tails: ReadTails, after_intervals: float, default_interval_s: float
+) -> dict[str, Any]:
+    """Return the heartbeat a refresh would return now: what the push stream beats to screens."""
+    tail = read_tails([PULSE_VIEW], TAIL_BYTES)[0]
+    stamps = peek(tail) if tail else None
+    beat = parse_heartbeat(read_raw(WORKER_HEARTBEAT))
+    limit = stale_limit_s(beat, after_intervals, default_interval_s)
+    age_s = None if stamps is None else round(time.time() - stamps[1], 1)
+    return {"age_s": age_s, "limit_s": limit, "stale": age_s is not None and age_s > limit}
+
+
 def kpi_list_for(principal: Principal | None, name: str, read_raw: ReadRaw, lang: str) -> Any:
     """Return the card listing what a KPI counts, or no_update for a wall, a stranger or a typo.
 

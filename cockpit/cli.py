@@ -335,12 +335,28 @@ def bench_compress_command(scale: str) -> None:
 @click.option("--redis-url", default=None, help="Redis for the refresh bench (db 3, say).")
 @click.option("--runs", type=int, default=100, show_default=True, help="Timed runs of a refresh.")
 @click.option("--no-browser", is_flag=True, help="Leave out the wall's first render in Chromium.")
-def bench_all_command(scale: str, redis_url: str | None, runs: int, no_browser: bool) -> None:
-    """Run the refresh, compression, map and wall benches; print one table of their figures."""
+@click.option(
+    "--changes-seconds",
+    type=float,
+    default=60.0,
+    show_default=True,
+    help="How long the bytes-per-change bench plays the street.",
+)
+def bench_all_command(
+    scale: str, redis_url: str | None, runs: int, no_browser: bool, changes_seconds: float
+) -> None:
+    """Run the refresh, changes, compression, map and wall benches; print one table of figures."""
     from cockpit.bench.all import bench_all
 
     try:
-        bench_all(scale, redis_url, runs, browser=not no_browser, say=click.echo)
+        bench_all(
+            scale,
+            redis_url,
+            runs,
+            browser=not no_browser,
+            say=click.echo,
+            changes_s=changes_seconds,
+        )
     except RuntimeError as exc:
         raise click.ClickException(str(exc)) from exc
 

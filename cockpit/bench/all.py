@@ -36,11 +36,12 @@ def bench_all(
     runs: int = 100,
     browser: bool = True,
     say: Say = print,
+    changes_s: float = 60.0,
 ) -> list[Figure]:
     """Run each bench once on `scale`, print its lines as it goes, then print the table."""
     from cockpit.bench.compress import bench_compress
     from cockpit.bench.map import bench_map
-    from cockpit.bench.refresh import bench_refresh
+    from cockpit.bench.refresh import WARM_UP_S, bench_changes, bench_refresh
 
     on = f" --scale {scale}"
     redis = f" --redis-url {redis_url}" if redis_url else ""
@@ -59,6 +60,26 @@ def bench_all(
         add(f"{screen} refresh / bare Flask floor", f"{ratio:.1f}x", "<= 1.5x", command)
         every = refresh[f"{role}, every view changed"]
         add(f"{screen} refresh, every view new", f"{every['bytes']:,} B plain", "", command)
+
+    say(f"== bytes per change ({scale}) ==")
+    changes = bench_changes(
+        scale, redis_url, changes_s, say=say, warm_up_s=min(WARM_UP_S, int(changes_s))
+    )
+    command = f"cockpit bench changes{on}{redis} --seconds {changes_s:g}"
+    for screen, sent in changes.items():
+        add(
+            f"{screen} bytes per change, mean",
+            f"{sent['mean_br_bytes']:,.0f} B brotli ({sent['mean_bytes']:,.0f} B plain; "
+            f"{sent['whole_mean_bytes']:,.0f} B with views whole)",
+            "<= 5 KB" if screen == "wall" else "",
+            command,
+        )
+        add(
+            f"{screen} largest message",
+            f"{sent['max_br_bytes']:,} B brotli ({sent['max_bytes']:,} B plain)",
+            "<= 50 KB",
+            command,
+        )
 
     say(f"== compression ({scale}) ==")
     packed = bench_compress(scale, max(5, runs // 10), say=say)

@@ -6,6 +6,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -119,7 +120,7 @@ def published_street(
 
 
 # The steps a dispatcher's desk takes without choosing anybody (dispatch needs a target).
-WARM_UP_S = 5
+WARM_UP_S = 12
 PLAIN_STEPS = ("register", "accept", "arrive", "handled", "verify", "close")
 
 
@@ -133,6 +134,59 @@ def _move_one_case(runtime: Any) -> None:
             return
 
 
+@dataclass
+class _Screen:
+    """One signed-in screen of the changes bench: what it holds and what it was sent."""
+
+    name: str
+    client: Any
+    mode: str
+    held: dict[str, str]
+    views: dict[str, str | None]  # store -> the view the role is sent
+    sent: list[int] = field(default_factory=list)  # bytes of each answer that brought a change
+    packed: list[int] = field(default_factory=list)  # the same, brotli 4 (as on the wire)
+    whole: list[int] = field(default_factory=list)  # the same with every changed view whole
+    by_view: dict[str, list[int]] = field(default_factory=dict)  # store -> [patches, wholes, B]
+
+    def refresh(self, post: Callable[..., Any], read: Callable[[str], bytes | None]) -> None:
+        """Refresh holding what it holds; count the answer when it brought anything."""
+        import brotli
+
+        answer = post(self.held, self.mode)
+        if answer.status_code == 204:
+            return
+        response = orjson.loads(answer.data)["response"]
+        changed = [k[5:] for k in response if k.startswith("view-") and k != "view-versions"]
+        if not changed:
+            return
+        self.sent.append(len(answer.data))
+        self.packed.append(len(brotli.compress(answer.data, quality=4)))
+        extra = 0
+        for store in changed:
+            data = response[f"view-{store}"]["data"]
+            size = len(orjson.dumps(data))
+            patched = isinstance(data, dict) and "__dash_patch_update" in data
+            if patched:
+                extra += len(read(self.views[store]) or b"") - size
+            counts = self.by_view.setdefault(store, [0, 0, 0])
+            counts[0 if patched else 1] += 1
+            counts[2] += size
+        self.whole.append(len(answer.data) + extra)
+        self.held.update(response.get("view-versions", {}).get("data") or {})
+
+    def figures(self) -> dict[str, float]:
+        """Return the per-change figures of what it was sent."""
+        return {
+            "changes": len(self.sent),
+            "mean_bytes": statistics.mean(self.sent),
+            "max_bytes": max(self.sent),
+            "mean_br_bytes": statistics.mean(self.packed),
+            "max_br_bytes": max(self.packed),
+            "whole_mean_bytes": statistics.mean(self.whole),
+            "whole_max_bytes": max(self.whole),
+        }
+
+
 def bench_changes(
     scale: str = "s-street",
     redis_url: str | None = None,
@@ -140,17 +194,16 @@ def bench_changes(
     speed: float = 10.0,
     say: Callable[[str], None] = print,
     roles: tuple[str, ...] = ROLES,
+    warm_up_s: int = WARM_UP_S,
 ) -> dict[str, dict[str, float]]:
     """Print the bytes a screen receives per change, with differences and as whole views.
 
     The street plays at `speed` for `seconds`, and each second one open case moves a step on
-    (cases are what change most); then each role's screen refreshes
-    holding what it was sent last, as a pushed or polling screen does. A change is a refresh
-    that brought anything; "whole" is what the same refresh would have sent with every
-    changed view whole (as before patches).
+    (cases are what change most); then each role's screen refreshes holding what it was sent
+    last, as a pushed or polling screen does. A change is a refresh that brought anything;
+    "whole" is what the same refresh would have sent with every changed view whole (as before
+    patches).
     """
-    import brotli
-
     from callbacks.shell import REFRESHED_VIEWS
     from cockpit.access.policy import Principal, Role
     from cockpit.access.views import views_for
@@ -159,73 +212,47 @@ def bench_changes(
         runtime, app, play = published_street(Path(tmp), scale, redis_url, speed)
         output = next(key for key in app.callback_map if "heartbeat-store.data" in key)
         spec = app.callback_map[output]
-        for _ in range(WARM_UP_S):  # the adapters' first reads land in the first ticks
+        for _ in range(warm_up_s):  # the adapters' first reads land in the first ticks
             time.sleep(1.0)
             play()
-        screens = {}
+        screens = []
         for role in roles:
             client = _signed_in(app, runtime, role)
+
+            def post(held: dict[str, str], mode: str, client: Any = client) -> Any:
+                """Post the refresh a page holding `held` sends."""
+                body = _request(output, spec, held, mode)
+                return client.post(
+                    "/_dash-update-component", data=body, content_type="application/json"
+                )
+
             mode = "wall" if role == "kiosk" else "tablet"
-            first = client.post(
-                "/_dash-update-component",
-                data=_request(output, spec, {}, mode),
-                content_type="application/json",
-            )
+            first = post({}, mode)
             held = orjson.loads(first.data)["response"]["view-versions"]["data"]
-            names = views_for(Principal(0, f"bench-{role}", Role(role)), REFRESHED_VIEWS)
-            screens[role] = (client, mode, held, names, [], [], [])
+            views = views_for(Principal(0, f"bench-{role}", Role(role)), REFRESHED_VIEWS)
+            screens.append((_Screen(mode, client, mode, held, views), post))
         ends = time.monotonic() + seconds
         while time.monotonic() < ends:
             time.sleep(1.0)
             play()
-            for client, mode, held, names, sent, whole, packed in screens.values():
-                body = _request(output, spec, held, mode)
-                answer = client.post(
-                    "/_dash-update-component", data=body, content_type="application/json"
-                )
-                if answer.status_code == 204:
-                    continue
-                response = orjson.loads(answer.data)["response"]
-                changed = [
-                    k[5:] for k in response if k.startswith("view-") and k != "view-versions"
-                ]
-                if not changed:
-                    continue
-                sent.append(len(answer.data))
-                packed.append(len(brotli.compress(answer.data, quality=4)))
-                whole.append(
-                    len(answer.data)
-                    + sum(
-                        len(runtime.live.get_view(names[store]) or b"")
-                        - len(orjson.dumps(response[f"view-{store}"]["data"]))
-                        for store in changed
-                        if isinstance(response[f"view-{store}"]["data"], dict)
-                        and "__dash_patch_update" in response[f"view-{store}"]["data"]
-                    )
-                )
-                held.update(response.get("view-versions", {}).get("data") or {})
+            for screen, post in screens:
+                screen.refresh(post, runtime.live.get_view)
         runtime.stop()
     results = {}
-    for role, (_client, _mode, _held, _names, sent, whole, packed) in screens.items():
-        screen = "wall" if role == "kiosk" else "tablet"
-        if not sent:
-            say(f"{screen}: no change reached it in {seconds:.0f} s")
+    for screen, _post in screens:
+        if not screen.sent:
+            say(f"{screen.name}: no change reached it in {seconds:.0f} s")
             continue
-        results[screen] = {
-            "changes": len(sent),
-            "mean_bytes": statistics.mean(sent),
-            "max_bytes": max(sent),
-            "mean_br_bytes": statistics.mean(packed),
-            "max_br_bytes": max(packed),
-            "whole_mean_bytes": statistics.mean(whole),
-            "whole_max_bytes": max(whole),
-        }
-        r = results[screen]
+        r = results[screen.name] = screen.figures()
         say(
-            f"{screen}: {r['changes']} changes in {seconds:.0f} s at speed {speed:g}; per change "
-            f"mean {r['mean_bytes']:,.0f} B ({r['mean_br_bytes']:,.0f} B brotli), largest "
+            f"{screen.name}: {r['changes']} changes in {seconds:.0f} s at speed {speed:g}; per "
+            f"change mean {r['mean_bytes']:,.0f} B ({r['mean_br_bytes']:,.0f} B brotli), largest "
             f"{r['max_bytes']:,} B ({r['max_br_bytes']:,} B brotli); the views whole: mean "
             f"{r['whole_mean_bytes']:,.0f} B, largest {r['whole_max_bytes']:,} B"
+        )
+        say(
+            f"  {screen.name} by view (patches / whole / bytes): "
+            + ", ".join(f"{k} {p}/{w}/{b:,}" for k, (p, w, b) in sorted(screen.by_view.items()))
         )
     return results
 

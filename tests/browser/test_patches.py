@@ -1,4 +1,4 @@
-"""See a changed view reach a screen as its difference, and the screen then hold the view exactly."""
+"""See a pushed screen: a changed view comes as its difference, beats keep it fresh between polls."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import orjson
 import pytest
 
-from tests.browser.conftest import REDIS_URL, CockpitServer, clear_redis_street
+from tests.browser.conftest import REDIS_URL, CockpitServer, clear_redis_street, wait_for_js
 from tests.browser.test_screens import raise_alert, wait_for_text
 
 pytestmark = pytest.mark.browser
@@ -93,4 +93,23 @@ def test_a_new_alert_reaches_the_tablet_as_differences_and_its_stores_equal_the_
             time.sleep(0.2)
         assert held["version"] == current["version"], store
         assert content(held) == content(current), store
+    assert page.console_errors == []
+
+
+def test_while_the_stream_beats_the_wall_polls_rarely_and_stays_fresh_then_polls_again(
+    street, open_page
+):
+    page = open_page(f"{street.url}?mode=wall&lang=en", 1920, 1080, role="kiosk")
+    wait_for_text(page, "#kpi-cases_today", lambda t: t not in ("", "—"), timeout=60)
+    own = page.evaluate("window.dash_component_api.getLayout('refresh-interval').props.interval")
+    assert own < 30000
+    wait_for_js(page, "window.cockpitPush.pollMs() === 30000", 30)
+    # Polls now come every 30 s at most; the beats alone keep the freshness line fresh.
+    time.sleep(8)
+    line = page.locator("#data-freshness")
+    assert line.inner_text().startswith("Data updated"), line.inner_text()
+    assert "freshness-stale" not in (line.get_attribute("class") or "")
+    # Without the stream (a hidden tab, a failed proxy), the page polls at its own pace again.
+    page.evaluate("window.cockpitPush.close()")
+    assert page.evaluate("window.cockpitPush.pollMs()") == own
     assert page.console_errors == []

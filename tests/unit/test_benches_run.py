@@ -8,12 +8,13 @@ from cockpit.bench.all import Figure, bench_all, table
 def test_the_benches_run_and_print_one_table_of_their_figures():
     """A bench that breaks (a helper's signature changed) fails here, not when someone runs it."""
     said: list[str] = []
-    figures = bench_all("changbai", runs=2, browser=False, say=said.append)
+    figures = bench_all("changbai", runs=2, browser=False, say=said.append, changes_s=3)
     names = [f.name for f in figures]
     assert "wall refresh / bare Flask floor" in names and "largest device cell (zoomed in)" in names
     assert all(f.value and f.command.startswith("cockpit bench ") for f in figures)
     assert any(line.startswith("bare Flask route") for line in said)
     assert any("gzip 5" in line for line in said)
+    assert any(line.startswith("tablet: ") and "per change" in line for line in said)
     # The table is the last thing said, one row per figure.
     assert said[-1] == table(figures)
     assert len(said[-1].splitlines()) == len(figures) + 2

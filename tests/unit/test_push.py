@@ -84,14 +84,14 @@ def test_the_reader_wakes_the_streams_on_watched_views_only(reader):
     _live, publisher, push = reader
     publisher.publish("kpi_lists", {"lists": {}}, NOW)  # no screen's refresh reads it
     publisher.announce()
-    assert push.wait(0, 0.3) == 0
+    assert push.wait((0, 0), 0.3) == (0, 0)
     publisher.publish("ticker", {"items": [1]}, NOW)
     publisher.announce()
-    assert push.wait(0, 5.0) == 1
+    assert push.wait((0, 0), 5.0) == (1, 0)
     push.start()  # a second start keeps the one reader
     publisher.publish("overview", {"kpis": {"a": 1}}, NOW)
     publisher.announce()
-    assert push.wait(1, 5.0) == 2
+    assert push.wait((1, 0), 5.0) == (2, 0)
 
 
 def test_a_reader_that_loses_the_store_says_so_and_reads_again_when_it_is_back():
@@ -115,28 +115,29 @@ def test_a_reader_that_loses_the_store_says_so_and_reads_again_when_it_is_back()
         publisher = ViewModelPublisher(live)
         publisher.publish("ticker", {"items": [2]}, NOW)
         publisher.announce()
-        assert push.wait(0, 5.0) == 1
+        assert push.wait((0, 0), 5.0) == (1, 0)
     finally:
         stop.set()
 
 
 class StillPush:
-    """Stand in for ViewPush: the announcements counted by hand, each wait a keep-alive long."""
+    """Stand in for ViewPush: announcements and beats counted by hand, each wait a keep-alive long."""
 
-    def __init__(self, changes: list[int]) -> None:
+    def __init__(self, changes: list[tuple[int, int]], beat_data: str = "") -> None:
         self.stop = threading.Event()
-        self.seq = 0
+        self.seq = self.beats = 0
+        self.beat_data = beat_data
         self.changes = iter(changes)
         self.now = 0.0  # the clock the stream reads: time passes while it waits
 
-    def wait(self, seen: int, timeout_s: float) -> int:
+    def wait(self, seen: tuple[int, int], timeout_s: float) -> tuple[int, int]:
         self.now += timeout_s
-        self.seq = next(self.changes, self.seq)
-        return self.seq
+        self.seq, self.beats = next(self.changes, (self.seq, self.beats))
+        return self.seq, self.beats
 
 
 def test_a_stream_says_hello_sends_each_change_keeps_alive_and_ends_to_be_reopened():
-    push = StillPush([1, 1, 3])
+    push = StillPush([(1, 0), (1, 0), (3, 0)])
     events = list(event_stream(push, clock=lambda: push.now))
     assert events[0].startswith("retry: ") and "event: hello" in events[0]
     assert events[1:4] == [
@@ -147,6 +148,41 @@ def test_a_stream_says_hello_sends_each_change_keeps_alive_and_ends_to_be_reopen
     assert set(events[4:]) == {": keep-alive\n\n"}
     # It ends after STREAM_S, and EventSource opens a new one (the session checked again).
     assert push.now == STREAM_S and len(events) == 1 + int(STREAM_S / KEEPALIVE_S)
+
+
+def test_a_stream_sends_the_last_beat_at_once_then_each_new_one_with_the_changes():
+    push = StillPush([(0, 1), (2, 2), (2, 2)], beat_data='{"age_s":0.4}')
+    events = list(event_stream(push, clock=lambda: push.now))
+    assert events[1:5] == [
+        'event: beat\ndata: {"age_s":0.4}\n\n',  # a new screen hears how fresh at once
+        'event: beat\ndata: {"age_s":0.4}\n\n',
+        "event: views\ndata: 2\n\n",
+        'event: beat\ndata: {"age_s":0.4}\n\n',
+    ]
+    assert events[5] == ": keep-alive\n\n"
+
+
+def test_the_reader_beats_the_heartbeat_it_is_given_and_stops_beating_when_it_fails():
+    live = InProcessLiveStore()
+    stop = threading.Event()
+    beats = iter([{"age_s": 0.3, "stale": False}, {"age_s": 0.5, "stale": False}])
+
+    def beat() -> dict:
+        value = next(beats, None)
+        if value is None:
+            raise LiveStoreError("Redis: gone")
+        return value
+
+    push = ViewPush(live, WATCHED, stop, beat=beat, beat_s=0.05)
+    push.start()
+    try:
+        assert push.wait((0, 0), 5.0) == (0, 1)
+        assert push.beat_data == '{"age_s":0.3,"stale":false}'
+        assert push.wait((0, 1), 5.0) == (0, 2)
+        assert wait_until(lambda: not push.reading, 5.0)  # the third fails: no beat
+        assert push.beats == 2
+    finally:
+        stop.set()
 
 
 def test_the_stream_is_for_signed_in_screens_only(monkeypatch):
