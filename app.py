@@ -19,7 +19,7 @@ from callbacks import reveal as reveal_callbacks
 from callbacks import shell as shell_callbacks
 from cockpit.access.first_start import sign_in_notice
 from cockpit.access.policy import Permission, Principal, Role, may, page_mode
-from cockpit.access.views import AGGREGATE_STAND_INS
+from cockpit.access.views import AGGREGATE_STAND_INS, stores_by_view
 from cockpit.cases.texts import CaseTexts
 from cockpit.demo.shared import make_demo_rooms
 from cockpit.health import DatabaseProbe, make_health_blueprint, sql_ping
@@ -101,7 +101,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         )
     )
     app.server.register_blueprint(make_audit_blueprint(runtime.audit, settings))
-    # Screens hear that views changed the moment the worker publishes them (polling stays).
+    # Screens are sent what changed the moment the worker publishes it (polling stays).
     watched = frozenset(shell_callbacks.REFRESHED_VIEWS) | frozenset(AGGREGATE_STAND_INS.values())
     beat = partial(
         shell_callbacks.stream_heartbeat,
@@ -111,7 +111,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         settings.live_poll_seconds,
     )
     push = ViewPush(runtime.live, watched, runtime.stop_event, beat=beat)
-    app.server.register_blueprint(make_push_blueprint(push, current_principal))
+    stores = partial(stores_by_view, stores=shell_callbacks.REFRESHED_VIEWS)
+    app.server.register_blueprint(make_push_blueprint(push, current_principal, stores))
 
     screen = ScreenConfig(
         refresh_ms=settings.refresh_ms,

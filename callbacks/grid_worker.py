@@ -11,13 +11,13 @@ from dash import ALL, Dash, Input, Output, State, ctx, html, no_update
 from dash.exceptions import PreventUpdate
 
 from callbacks.cases import act_audited, moved, outcome, refused, tapped
-from callbacks.shell import peek
 from cockpit.access.audit import AuditLog
 from cockpit.access.policy import Permission, Principal
 from cockpit.access.views import TASKS_STORE, view_for
 from cockpit.cases.desk import CaseDesk
 from cockpit.cases.panel import TASKS_PREFIX, tasks_view
 from cockpit.i18n import pick_language
+from cockpit.viewmodels import peek
 from cockpit.web.identity import current_principal
 from layouts.grid_worker import (
     WORKER_ACT,

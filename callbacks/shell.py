@@ -15,7 +15,7 @@ from cockpit.access.views import views_for
 from cockpit.heartbeat import WORKER_HEARTBEAT, parse_heartbeat, stale_limit_s
 from cockpit.live import LiveStoreError
 from cockpit.panels import KPI_LISTS, LISTED_KPIS
-from cockpit.viewmodels import patch_view
+from cockpit.viewmodels import TAIL_BYTES, patch_view, peek
 from cockpit.web.identity import current_principal
 from layouts.kpi_lists import KPI_OPEN, kpi_list_card
 from layouts.map import PICK_ID
@@ -41,31 +41,6 @@ ReadRaw = Callable[[str], bytes | None]
 ReadTails = Callable[[Sequence[str], int], list[bytes | None]]
 # Several views whole, in one round trip (LiveStore.get_views): the chains of differences.
 ReadViews = Callable[[Sequence[str]], list[bytes | None]]
-# The publisher appends version, generated_at and published_wall last: they sit in the tail.
-TAIL_BYTES = 160
-VERSION_KEY = b'"version":"'
-WALL_KEY = b'"published_wall":'
-
-
-def peek(raw: bytes) -> tuple[str, float] | None:
-    """Return a published view's version and wall time from its tail, without parsing it all."""
-    # Parsing a large view (the cases list) every tick only to learn it is unchanged costs
-    # milliseconds per client; the tail holds both stamps. Anything unexpected: parse in full.
-    tail_start = max(0, len(raw) - TAIL_BYTES)
-    at = raw.rfind(VERSION_KEY, tail_start)
-    wall_at = raw.rfind(WALL_KEY, tail_start)
-    if at < 0 or wall_at < at:
-        return None
-    start = at + len(VERSION_KEY)
-    end = raw.find(b'"', start)
-    wall_end = raw.find(b"}", wall_at)
-    try:
-        wall = float(raw[wall_at + len(WALL_KEY) : wall_end])
-    except ValueError:
-        return None
-    if end < 0 or wall_end != len(raw) - 1:
-        return None
-    return raw[start:end].decode(), wall
 
 
 def patch_from(raw: bytes, held: str | None, stamps: tuple[str, float]) -> Patch | None:
@@ -274,7 +249,10 @@ def register(
                 stores = [store for store in views if names.get(store)]
                 read = read_tails([names[store] for store in stores], TAIL_BYTES)
                 tails = dict(zip(stores, read, strict=True))
-                moved = behind(tails, held or {}) if read_views is not None else []
+                # A pushed page applies the stream's differences itself: a Patch computed from
+                # the versions it posted could land on data the stream has moved on since.
+                pushed = bool((profile or {}).get("pushed"))
+                moved = behind(tails, held or {}) if read_views is not None and not pushed else []
                 if moved:
                     read = read_views([patch_view(names[store]) for store in moved])
                     chains = dict(zip(moved, read, strict=True))

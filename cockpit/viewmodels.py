@@ -194,6 +194,33 @@ class ViewModelPublisher:
         return event_id
 
 
+# The publisher appends version, generated_at and published_wall last: they sit in the tail.
+TAIL_BYTES = 160
+VERSION_KEY = b'"version":"'
+WALL_KEY = b'"published_wall":'
+
+
+def peek(raw: bytes) -> tuple[str, float] | None:
+    """Return a published view's version and wall time from its tail, without parsing it all."""
+    # Parsing a large view (the cases list) every tick only to learn it is unchanged costs
+    # milliseconds per client; the tail holds both stamps. Anything unexpected: parse in full.
+    tail_start = max(0, len(raw) - TAIL_BYTES)
+    at = raw.rfind(VERSION_KEY, tail_start)
+    wall_at = raw.rfind(WALL_KEY, tail_start)
+    if at < 0 or wall_at < at:
+        return None
+    start = at + len(VERSION_KEY)
+    end = raw.find(b'"', start)
+    wall_end = raw.find(b"}", wall_at)
+    try:
+        wall = float(raw[wall_at + len(WALL_KEY) : wall_end])
+    except ValueError:
+        return None
+    if end < 0 or wall_end != len(raw) - 1:
+        return None
+    return raw[start:end].decode(), wall
+
+
 def read_view(live: LiveStore, name: str) -> dict[str, Any] | None:
     """Return a published view model, or None when none is there yet."""
     raw = live.get_view(name)

@@ -68,3 +68,8 @@ def _tasks_for(principal: Principal, worker: int | str | None) -> str | None:
 def views_for(principal: Principal | None, stores: tuple[str, ...]) -> dict[str, str | None]:
     """Return, for each store, the view it is filled from (None: the store stays empty)."""
     return {store: view_for(principal, store) for store in stores}
+
+
+def stores_by_view(principal: Principal | None, stores: tuple[str, ...]) -> dict[str, str]:
+    """Return, for each view the principal is sent, the store it fills (the push's mapping)."""
+    return {view: store for store, view in views_for(principal, stores).items() if view}

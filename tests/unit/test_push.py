@@ -6,12 +6,20 @@ import threading
 from datetime import UTC, datetime
 
 import flask
+import orjson
 import pytest
 
 from cockpit.live import InProcessLiveStore, LiveStoreError
 from cockpit.viewmodels import VIEWS_STREAM, ViewModelPublisher
 from cockpit.web import push as push_module
-from cockpit.web.push import KEEPALIVE_S, STREAM_S, ViewPush, event_stream, make_push_blueprint
+from cockpit.web.push import (
+    BACKLOG,
+    KEEPALIVE_S,
+    STREAM_S,
+    ViewPush,
+    event_stream,
+    make_push_blueprint,
+)
 from tests.waiting import wait_until
 
 NOW = datetime(2026, 12, 3, 8, 0, tzinfo=UTC)
@@ -81,6 +89,7 @@ def reader():
 
 
 def test_the_reader_wakes_the_streams_on_watched_views_only(reader):
+    """Views published without a chain of differences: each change is a refresh for all."""
     _live, publisher, push = reader
     publisher.publish("kpi_lists", {"lists": {}}, NOW)  # no screen's refresh reads it
     publisher.announce()
@@ -121,12 +130,18 @@ def test_a_reader_that_loses_the_store_says_so_and_reads_again_when_it_is_back()
 
 
 class StillPush:
-    """Stand in for ViewPush: announcements and beats counted by hand, each wait a keep-alive long."""
+    """Stand in for ViewPush: messages and beats counted by hand, each wait a keep-alive long.
 
-    def __init__(self, changes: list[tuple[int, int]], beat_data: str = "") -> None:
+    Every message is a refresh unless `backlog` says otherwise (seq -> (view, body)).
+    """
+
+    def __init__(
+        self, changes: list[tuple[int, int]], beat_data: str = "", backlog: dict | None = None
+    ) -> None:
         self.stop = threading.Event()
         self.seq = self.beats = 0
         self.beat_data = beat_data
+        self.backlog = backlog or {}
         self.changes = iter(changes)
         self.now = 0.0  # the clock the stream reads: time passes while it waits
 
@@ -135,10 +150,13 @@ class StillPush:
         self.seq, self.beats = next(self.changes, (self.seq, self.beats))
         return self.seq, self.beats
 
+    def since(self, seen: int):
+        return [(n, *self.backlog.get(n, (None, ""))) for n in range(seen + 1, self.seq + 1)]
+
 
 def test_a_stream_says_hello_sends_each_change_keeps_alive_and_ends_to_be_reopened():
     push = StillPush([(1, 0), (1, 0), (3, 0)])
-    events = list(event_stream(push, clock=lambda: push.now))
+    events = list(event_stream(push, {}, clock=lambda: push.now))
     assert events[0].startswith("retry: ") and "event: hello" in events[0]
     assert events[1:4] == [
         "event: views\ndata: 1\n\n",
@@ -152,7 +170,7 @@ def test_a_stream_says_hello_sends_each_change_keeps_alive_and_ends_to_be_reopen
 
 def test_a_stream_sends_the_last_beat_at_once_then_each_new_one_with_the_changes():
     push = StillPush([(0, 1), (2, 2), (2, 2)], beat_data='{"age_s":0.4}')
-    events = list(event_stream(push, clock=lambda: push.now))
+    events = list(event_stream(push, {}, clock=lambda: push.now))
     assert events[1:5] == [
         'event: beat\ndata: {"age_s":0.4}\n\n',  # a new screen hears how fresh at once
         'event: beat\ndata: {"age_s":0.4}\n\n',
@@ -191,7 +209,7 @@ def test_the_stream_is_for_signed_in_screens_only(monkeypatch):
     push = StillPush([])
     push.start = lambda: None
     signed_in = {"who": None}
-    server.register_blueprint(make_push_blueprint(push, lambda: signed_in["who"]))
+    server.register_blueprint(make_push_blueprint(push, lambda: signed_in["who"], lambda _p: {}))
     client = server.test_client()
     assert client.get("/live/stream").status_code == 401
     signed_in["who"] = object()
@@ -200,3 +218,65 @@ def test_the_stream_is_for_signed_in_screens_only(monkeypatch):
     assert answer.headers["Cache-Control"] == "no-cache"
     assert answer.headers["X-Accel-Buffering"] == "no"  # nginx passes it on unbuffered
     assert b"event: hello" in answer.data
+
+
+def test_a_stream_passes_on_its_roles_differences_under_its_store_and_one_refresh():
+    backlog = {
+        1: ("cases_wall", '{"from":"a","to":"b","ops":[]}'),
+        2: ("cases", '{"from":"c","to":"d","ops":[]}'),  # a dispatcher's: not the wall's
+        3: (None, ""),
+        4: (None, ""),
+    }
+    push = StillPush([(4, 0)], backlog=backlog)
+    events = list(event_stream(push, {"cases_wall": "cases"}, clock=lambda: push.now))
+    assert events[1:3] == [
+        'event: patch\ndata: {"store":"cases","from":"a","to":"b","ops":[]}\n\n',
+        "event: views\ndata: 1\n\n",  # the refreshes of 3 and 4, once
+    ]
+
+
+@pytest.fixture
+def patched():
+    """Return (live, publisher of patched views, push reading them); stop the reader after."""
+    live = InProcessLiveStore()
+    publisher = ViewModelPublisher(live, patched=frozenset({"ticker", "overview"}))
+    publisher.publish("ticker", {"items": [{"id": 1}]}, NOW)
+    publisher.announce()
+    stop = threading.Event()
+    push = ViewPush(live, WATCHED, stop)
+    push.start()
+    assert wait_until(lambda: push.reading)
+    yield live, publisher, push
+    stop.set()
+
+
+def test_a_changed_view_with_a_chain_is_one_difference_from_the_version_screens_hold(patched):
+    live, publisher, push = patched
+    before = publisher.publish("ticker", {"items": [{"id": 1}]}, NOW)
+    after = publisher.publish("ticker", {"items": [{"id": 2}, {"id": 1}]}, NOW)
+    publisher.announce()
+    assert push.wait((0, 0), 5.0) == (1, 0)
+    [(seq, view, body)] = push.since(0)
+    assert (seq, view) == (1, "ticker")
+    message = orjson.loads(body)
+    assert (message["from"], message["to"]) == (before, after)
+    assert message["ops"] == [["ins", ["items"], 0, {"id": 2}]]
+
+
+def test_a_first_publication_or_a_lost_step_is_a_refresh_not_a_difference(patched):
+    live, publisher, push = patched
+    publisher.publish("overview", {"kpis": {"a": 1}}, NOW)  # no version to start from
+    publisher.announce()
+    assert push.wait((0, 0), 5.0) == (1, 0)
+    assert push.since(0) == [(1, None, "")]
+    assert push.since(1) == []
+
+
+def test_a_stream_that_fell_behind_the_backlog_is_told_to_refresh(patched):
+    live, publisher, push = patched
+    for n in range(BACKLOG + 5):
+        publisher.publish("ticker", {"items": [{"id": 1}, {"id": n + 10}]}, NOW)
+        publisher.announce()
+        assert push.wait((n, 0), 5.0)[0] == n + 1
+    assert push.since(0) is None
+    assert len(push.since(10)) == BACKLOG - 5

@@ -11,11 +11,11 @@ from dash import no_update
 from hypothesis import given
 from hypothesis import strategies as st
 
-from callbacks.shell import REFRESHED_VIEWS, TAIL_BYTES, peek, reader_for, refresh_views
+from callbacks.shell import REFRESHED_VIEWS, reader_for, refresh_views
 from cockpit.i18n import LABELS, labels_for, place_name
 from cockpit.live import InProcessLiveStore
 from cockpit.panels import enterprise_panel, governance_panel
-from cockpit.viewmodels import ViewModelPublisher
+from cockpit.viewmodels import TAIL_BYTES, ViewModelPublisher, peek
 from layouts.panels import PANELS, WALL_KPIS
 from layouts.shell import ScreenConfig, page, page_query, pick_mode
 

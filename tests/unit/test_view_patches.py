@@ -10,10 +10,10 @@ from dash import Patch, no_update
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from callbacks.shell import TAIL_BYTES, patch_from, peek, refresh_views
+from callbacks.shell import patch_from, refresh_views
 from cockpit.live import InProcessLiveStore
 from cockpit.view_patches import apply, diff, size_of
-from cockpit.viewmodels import PATCH_STEPS, ViewModelPublisher, patch_view
+from cockpit.viewmodels import PATCH_STEPS, TAIL_BYTES, ViewModelPublisher, patch_view, peek
 
 NOW = datetime(2026, 12, 4, 8, 0, tzinfo=UTC)
 
