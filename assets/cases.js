@@ -199,6 +199,7 @@
     ]);
   }
 
+  const staleAsked = {};
   window.cockpitCases = {
     ranking: ranking, acknowledgeButton: acknowledgeButton, caseButton: caseButton,
     whereBlock: whereBlock, focusMap: focusMap,
@@ -208,16 +209,23 @@
       fillPanel: fillPanel,
       staleCard: function (view) {
         // One entry per open card (there is at most one): a new value asks the server to redraw it.
-        const cards = window.dash_clientside.callback_context.states_list[0] || [];
+        // Run when the view moves and when a card is drawn: a card drawn from an older view than
+        // the page now holds (an action's answer landing after a pushed change) is redrawn too.
+        // Asked once per (card, view version, card fingerprint), so a page whose view lags the
+        // server's cannot ask again and again.
+        const ctx = window.dash_clientside.callback_context;
+        const cards = (ctx.inputs_list && ctx.inputs_list[1]) || [];
         if (!view || !cards.length) return noUpdate();
+        if (!staleAsked.keys || Object.keys(staleAsked.keys).length > 200) staleAsked.keys = {};
         let moved = false;
         const out = cards.map(function (card) {
           const c = findCase(view, card.id.id);
-          if (c && card.value && fingerprint(c) !== card.value.fp) {
-            moved = true;
-            return { at: Date.now() };
-          }
-          return noUpdate();
+          if (!c || !card.value || fingerprint(c) === card.value.fp) return noUpdate();
+          const key = card.id.id + "@" + (view.version || "") + "@" + card.value.fp;
+          if (staleAsked.keys[key]) return noUpdate();
+          staleAsked.keys[key] = true;
+          moved = true;
+          return { at: Date.now() };
         });
         return moved ? out : noUpdate();
       },

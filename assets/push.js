@@ -206,6 +206,7 @@
     heard: function () { return heard; },
     applied: function () { return applied; },
     pollMs: function () { return polls.now === undefined ? ownPollMs : polls.now; },
+    ownPollMs: function () { return ownPollMs; },
     close: close,
   };
 })();

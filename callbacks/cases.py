@@ -512,7 +512,7 @@ def register(
         "staleCard",
         Output({"type": CASE_STALE, "id": ALL}, "data"),
         Input("view-cases", "data"),
-        State({"type": CASE_CARD, "id": ALL}, "data"),
+        Input({"type": CASE_CARD, "id": ALL}, "data"),
         prevent_initial_call=True,
     )
     clientside(

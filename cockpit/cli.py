@@ -321,6 +321,47 @@ def bench_changes_command(scale: str, redis_url: str | None, seconds: float, spe
     bench_changes(scale, redis_url, seconds, speed, say=click.echo)
 
 
+@bench.command(name="screens")
+@bench_scale("Street to seed.")
+@click.option(
+    "--redis-url",
+    default="redis://127.0.0.1:6379/0",
+    show_default=True,
+    help="Redis for the worker and the web (a street code of its own keeps its keys apart).",
+)
+@click.option(
+    "--screens",
+    "counts",
+    default="50,200,500",
+    show_default=True,
+    help="Numbers of screens to connect, one window each.",
+)
+@click.option("--changes", type=int, default=10, show_default=True, help="Alerts raised a window.")
+@click.option("--every", type=float, default=2.0, show_default=True, help="Seconds between them.")
+@click.option(
+    "--modes",
+    default="push,poll",
+    show_default=True,
+    help="push (streams) and/or poll (refresh every second), side by side.",
+)
+def bench_screens_command(
+    scale: str, redis_url: str, counts: str, changes: int, every: float, modes: str
+) -> None:
+    """Run worker and gunicorn, connect many walls, time each change to every screen, and CPU."""
+    from cockpit.bench.screens import bench_screens
+
+    try:
+        numbers = tuple(int(n) for n in counts.split(","))
+    except ValueError as exc:
+        raise click.BadParameter(
+            "a comma-separated list of numbers", param_hint="--screens"
+        ) from exc
+    chosen = tuple(m.strip() for m in modes.split(","))
+    if not set(chosen) <= {"push", "poll"}:
+        raise click.BadParameter("push and/or poll", param_hint="--modes")
+    bench_screens(numbers, redis_url, scale, changes, every, modes=chosen, say=click.echo)
+
+
 @bench.command(name="compress")
 @bench_scale("Street to seed.")
 def bench_compress_command(scale: str) -> None:

@@ -137,13 +137,18 @@ def table(figures: list[Figure]) -> str:
     return "\n".join(lines)
 
 
+def free_port() -> int:
+    """Return a loopback port nobody listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
 @contextlib.contextmanager
 def running_cockpit(scale: str, say: Say, timeout: float = 300) -> Iterator[tuple[str, str]]:
     """Start `python app.py` on a scratch store and a free port; yield its URL and wall token."""
     with tempfile.TemporaryDirectory(prefix="cockpit-bench-") as scratch:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
+        port = free_port()
         log = Path(scratch) / "cockpit.log"
         env = {
             **os.environ,

@@ -277,7 +277,9 @@ def _size(runtime: Any, name: str) -> int:
     return len(runtime.live.get_view(name) or b"")
 
 
-def _request(output: str, spec: dict[str, Any], held: dict[str, str], mode: str) -> bytes:
+def _request(
+    output: str, spec: dict[str, Any], held: dict[str, str], mode: str, pushed: bool = False
+) -> bytes:
     """Return the JSON body Dash's renderer posts for the refresh callback."""
     outputs = [
         {"id": item.split(".")[0], "property": item.split(".")[1]}
@@ -285,7 +287,8 @@ def _request(output: str, spec: dict[str, Any], held: dict[str, str], mode: str)
     ]
     # The page sends the versions it holds and its profile (whatever else the callback states).
     state = [
-        dict(s, value=held if s["id"] == "view-versions" else {"mode": mode}) for s in spec["state"]
+        dict(s, value=held if s["id"] == "view-versions" else {"mode": mode, "pushed": pushed})
+        for s in spec["state"]
     ]
     return orjson.dumps(
         {
