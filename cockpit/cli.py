@@ -362,6 +362,25 @@ def bench_screens_command(
     bench_screens(numbers, redis_url, scale, changes, every, modes=chosen, say=click.echo)
 
 
+@bench.command(name="events")
+@bench_scale("Street to seed.")
+@click.option(
+    "--redis-url", default="redis://127.0.0.1:6379/0", show_default=True, help="Redis to use."
+)
+@click.option(
+    "--mqtt-url", default="mqtt://127.0.0.1:1883", show_default=True, help="Mosquitto to use."
+)
+@click.option("--events", type=int, default=20, show_default=True, help="Smoke alarms to send.")
+def bench_events_command(scale: str, redis_url: str, mqtt_url: str, events: int) -> None:
+    """Run worker (MQTT bridge) and gunicorn; time smoke alarms to a Chromium wall's ticker."""
+    from cockpit.bench.events import bench_events
+
+    try:
+        bench_events(scale, redis_url, mqtt_url, events, say=click.echo)
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
 @bench.command(name="compress")
 @bench_scale("Street to seed.")
 def bench_compress_command(scale: str) -> None:
@@ -373,7 +392,11 @@ def bench_compress_command(scale: str) -> None:
 
 @bench.command(name="all")
 @bench_scale("Street to seed for every bench.")
-@click.option("--redis-url", default=None, help="Redis for the refresh bench (db 3, say).")
+@click.option(
+    "--redis-url",
+    default=None,
+    help="Redis for the refresh bench, and for the screens and MQTT events benches (run only with it).",
+)
 @click.option("--runs", type=int, default=100, show_default=True, help="Timed runs of a refresh.")
 @click.option("--no-browser", is_flag=True, help="Leave out the wall's first render in Chromium.")
 @click.option(

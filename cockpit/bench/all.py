@@ -37,8 +37,13 @@ def bench_all(
     browser: bool = True,
     say: Say = print,
     changes_s: float = 60.0,
+    screens: tuple[int, ...] = (50, 200, 500),
 ) -> list[Figure]:
-    """Run each bench once on `scale`, print its lines as it goes, then print the table."""
+    """Run each bench once on `scale`, print its lines as it goes, then print the table.
+
+    With `redis_url`, also the production-shaped ones: screens connected (push and poll) and,
+    with the browser, MQTT alarms to a Chromium wall (Mosquitto on 127.0.0.1:1883).
+    """
     from cockpit.bench.compress import bench_compress
     from cockpit.bench.map import bench_map
     from cockpit.bench.refresh import WARM_UP_S, bench_changes, bench_refresh
@@ -103,6 +108,38 @@ def bench_all(
         command,
     )
     add("worker map tick, nothing new", f"{mapped['tick_new_equal_inputs_ms']:.1f} ms", "", command)
+
+    if redis_url:
+        from cockpit.bench.screens import bench_screens
+
+        say(f"== screens connected, push and poll ({scale}) ==")
+        counts = ",".join(str(n) for n in screens)
+        command = f"cockpit bench screens{on} --redis-url {redis_url} --screens {counts}"
+        for key, got in bench_screens(screens, redis_url, scale, say=say).items():
+            add(
+                f"{key}: change to screen p50 / p95",
+                f"{got['p50_ms']:.0f} / {got['p95_ms']:.0f} ms, missed {got['missed']:.0f}, "
+                f"errors {got['errors']:.0f}",
+                "p95 < 1 s, none missed, no errors" if key.startswith("push") else "",
+                command,
+            )
+            add(
+                f"{key}: web CPU idle / per change",
+                f"{got['idle_cpu']:.3f} s/s / {got['cpu_per_change_ms']:.0f} ms",
+                "flat as screens grow" if key.startswith("push") else "",
+                command,
+            )
+        if browser:
+            from cockpit.bench.events import bench_events
+
+            say(f"== smoke alarm over MQTT to a wall in Chromium ({scale}) ==")
+            got = bench_events(scale, redis_url, say=say)
+            add(
+                "MQTT smoke alarm to the wall's ticker, p50 / p95",
+                f"{got['p50_ms']:.0f} / {got['p95_ms']:.0f} ms ({got['events']} events)",
+                "",
+                f"cockpit bench events{on} --redis-url {redis_url}",
+            )
 
     if browser:
         from cockpit.bench.browser import bench_first_render

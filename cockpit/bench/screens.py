@@ -49,6 +49,9 @@ class Screen:
     connected: bool = False
     refreshes: int = 0
     errors: int = 0
+    taken: int = 0  # differences applied
+    untaken: int = 0  # differences from a version it did not hold: refreshed instead
+    told: int = 0  # `views` events: refreshed
 
 
 @dataclass
@@ -83,7 +86,9 @@ def bench_screens(
                     f"{key}: change to screen p50 {figures['p50_ms']:.0f} ms, p95 "
                     f"{figures['p95_ms']:.0f} ms, max {figures['max_ms']:.0f} ms; missed "
                     f"{figures['missed']:.0f} of {figures['expected']:.0f}; errors "
-                    f"{figures['errors']:.0f}; refreshes {figures['refreshes']:.0f}; web CPU "
+                    f"{figures['errors']:.0f}; refreshes {figures['refreshes']:.0f} (differences "
+                    f"taken {figures['taken']:.0f}, not {figures['untaken']:.0f}, `views` "
+                    f"{figures['told']:.0f}); web CPU "
                     f"idle {figures['idle_cpu']:.3f} s/s, with changes "
                     f"{figures['busy_cpu']:.3f} s/s ({figures['cpu_per_change_ms']:.0f} ms a change)"
                 )
@@ -96,14 +101,22 @@ class Cockpit:
 
     url: str
     cookie: str
+    token: str  # the wall's kiosk token (a browser signs in with it too)
+    database_url: str
+    street_code: str
     refresh_body: Callable[[dict[str, str], bool], bytes]
     raise_alert: Callable[[str], None]
     web_pids: Callable[[], list[int]]
 
 
 @contextlib.contextmanager
-def production_cockpit(scale: str, redis_url: str, threads: int, say: Say) -> Iterator[Cockpit]:
-    """Seed a scratch street; run `cockpit worker` and gunicorn (two workers) on it; yield it."""
+def production_cockpit(
+    scale: str, redis_url: str, threads: int, say: Say, mqtt_url: str | None = None
+) -> Iterator[Cockpit]:
+    """Seed a scratch street; run `cockpit worker` and gunicorn (two workers) on it; yield it.
+
+    With `mqtt_url` the worker runs the MQTT bridge: devices' messages reach the street.
+    """
     with tempfile.TemporaryDirectory(prefix="cockpit-bench-screens-") as scratch:
         port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("COCKPIT_")}
@@ -121,6 +134,8 @@ def production_cockpit(scale: str, redis_url: str, threads: int, say: Say) -> It
             COCKPIT_PORT=str(port),
             COCKPIT_WEB_THREADS=str(threads),
         )
+        if mqtt_url:
+            env["COCKPIT_MQTT_URL"] = mqtt_url
         cli = [sys.executable, "-m", "cockpit.cli"]
         started = time.perf_counter()
         subprocess.run([*cli, "seed"], env=env, cwd=ROOT, check=True, capture_output=True)
@@ -161,6 +176,9 @@ def production_cockpit(scale: str, redis_url: str, threads: int, say: Say) -> It
             yield Cockpit(
                 url=url,
                 cookie=cookie,
+                token=token,
+                database_url=_database_url(env),
+                street_code=env["COCKPIT_STREET_CODE"],
                 refresh_body=lambda held, pushed: _refresh_body(spec, held, pushed),
                 raise_alert=_alert_raiser(env),
                 web_pids=lambda: _children(web.pid),
@@ -226,6 +244,11 @@ def _refresh_body(spec: dict[str, Any], held: dict[str, str], pushed: bool) -> b
     return _request(spec["output"], spec, held, "wall", pushed=pushed)
 
 
+def _database_url(env: dict[str, str]) -> str:
+    """Return the scratch street's SQLite URL."""
+    return f"sqlite:///{Path(env['COCKPIT_DATA_DIR'], 'cockpit.db').resolve()}"
+
+
 def _alert_raiser(env: dict[str, str]) -> Callable[[str], None]:
     """Return a function raising a red smoke alert with a tag in its title, as a rule would."""
     from cockpit.alerts import AlertBook
@@ -234,7 +257,7 @@ def _alert_raiser(env: dict[str, str]) -> Callable[[str], None]:
     from cockpit.rules.results import AlertCandidate, Reason
     from cockpit.store.database import make_engine
 
-    engine = make_engine(f"sqlite:///{Path(env['COCKPIT_DATA_DIR'], 'cockpit.db').resolve()}")
+    engine = make_engine(_database_url(env))
     book = AlertBook(
         engine, RedisLiveStore.from_url(env["COCKPIT_REDIS_URL"], env["COCKPIT_STREET_CODE"])
     )
@@ -297,7 +320,7 @@ async def _run(
         deadline = time.monotonic() + 60
         while not all(s.connected for s in load.screens) and time.monotonic() < deadline:
             await asyncio.sleep(0.2)
-        await asyncio.sleep(2.0)  # the first refreshes settle
+        await asyncio.sleep(5.0)  # the first refreshes settle
         pids = cockpit.web_pids()
         before = cpu_seconds(pids)
         await asyncio.sleep(idle_s)
@@ -332,6 +355,9 @@ async def _run(
         "max_ms": max(waits) if waits else float("nan"),
         "errors": sum(s.errors for s in load.screens),
         "refreshes": sum(s.refreshes for s in load.screens),
+        "taken": sum(s.taken for s in load.screens),
+        "untaken": sum(s.untaken for s in load.screens),
+        "told": sum(s.told for s in load.screens),
         "idle_cpu": idle_cpu,
         "busy_cpu": busy_cpu,
         "cpu_per_change_ms": max(0.0, busy_cpu - idle_cpu) * busy_s / max(1, changes) * 1000,
@@ -420,7 +446,10 @@ async def _on_event(
         message = orjson.loads(data)
         if screen.held.get(message["store"]) == message["from"]:
             screen.held[message["store"]] = message["to"]
+            screen.taken += 1
         else:
+            screen.untaken += 1
             await _refresh(session, cockpit, screen, load, pushed=True)
     elif event == "views":
+        screen.told += 1
         await _refresh(session, cockpit, screen, load, pushed=True)

@@ -211,11 +211,18 @@ def event_stream(
         if now_seen == seen:
             yield ": keep-alive\n\n"
             continue
-        if now_seen[0] != seen[0]:
-            yield from _messages(push.since(seen[0]), stores, now_seen[0])
+        # One write per wake, whatever it carries: a thread woken and a socket written per
+        # screen per change is what a change costs, so not one per message.
+        events = (
+            list(_messages(push.since(seen[0]), stores, now_seen[0]))
+            if now_seen[0] != seen[0]
+            else []
+        )
         if now_seen[1] != seen[1]:
-            yield f"event: beat\ndata: {push.beat_data}\n\n"
+            events.append(f"event: beat\ndata: {push.beat_data}\n\n")
         seen = now_seen
+        if events:
+            yield "".join(events)
 
 
 def _messages(
