@@ -381,6 +381,28 @@ def bench_events_command(scale: str, redis_url: str, mqtt_url: str, events: int)
         raise click.ClickException(str(exc)) from exc
 
 
+@bench.command(name="soak")
+@bench_scale("Street to seed and play.")
+@click.option("--minutes", type=float, default=30.0, show_default=True, help="How long to run.")
+@click.option("--screens", type=int, default=50, show_default=True, help="Pushed walls to hold.")
+@click.option(
+    "--redis-url", default="redis://127.0.0.1:6379/0", show_default=True, help="Redis to use."
+)
+@click.option(
+    "--mqtt-url", default="mqtt://127.0.0.1:1883", show_default=True, help="Mosquitto to use."
+)
+def bench_soak_command(
+    scale: str, minutes: float, screens: int, redis_url: str, mqtt_url: str
+) -> None:
+    """Run simulator, worker and gunicorn with pushed walls; print their memory over time."""
+    from cockpit.bench.soak import bench_soak
+
+    try:
+        bench_soak(minutes, scale, redis_url, mqtt_url, screens, say=click.echo)
+    except RuntimeError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
 @bench.command(name="compress")
 @bench_scale("Street to seed.")
 def bench_compress_command(scale: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 from collections.abc import Mapping
 from datetime import datetime
@@ -15,6 +16,7 @@ from cockpit.live import LiveStore
 from cockpit.panels import OFFLINE_AFTER_INTERVALS, DeviceState
 from cockpit.view_patches import diff, size_of
 
+log = logging.getLogger(__name__)
 FIRE_KINDS = frozenset(k.value for k in FIRE_DEVICE_KINDS)
 OVERVIEW = "overview"
 TICKER = "ticker"
@@ -113,9 +115,16 @@ class ViewModelPublisher:
     view whole (callbacks/shell.py).
     """
 
-    def __init__(self, live: LiveStore, patched: frozenset[str] = frozenset()) -> None:
+    def __init__(
+        self,
+        live: LiveStore,
+        patched: frozenset[str] = frozenset(),
+        budgets: Mapping[str, int] | None = None,
+    ) -> None:
         self.live = live
         self.patched = patched
+        self.budgets = budgets or {}  # bytes a view may weigh; logged once when over
+        self._over: set[str] = set()
         self._versions: dict[str, str] = {}  # the version last published of each view
         self._changed: set[str] = set()  # views whose content changed since the last announce
         self._last: dict[str, bytes] = {}  # a patched view's last publication, to diff
@@ -147,6 +156,10 @@ class ViewModelPublisher:
             model, version=digest, generated_at=generated_at.isoformat(), published_wall=time.time()
         )
         raw = orjson.dumps(payload)
+        budget = self.budgets.get(name)
+        if budget is not None and len(raw) > budget and name not in self._over:
+            self._over.add(name)
+            log.warning("view %s weighs %d B, over its budget of %d B", name, len(raw), budget)
         changed = self._versions.get(name) != digest
         if name in self.patched:
             if changed:

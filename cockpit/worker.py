@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from cockpit.access.audit import AuditLog, DailyPrune
-from cockpit.access.views import SCREEN_VIEWS
+from cockpit.access.views import SCREEN_VIEWS, VIEW_BUDGETS
 from cockpit.alert_groups import PlaceOf, group_alerts, groupable
 from cockpit.alerts import ALERT_STREAM, AlertBook
 from cockpit.cases.desk import CASE_STREAM, CaseDesk
@@ -116,7 +116,7 @@ class ViewModelWorker:
         self.cases_seconds: float | None = None
         self._risks: tuple[object, list] = (None, [])  # (building snapshot, its risk results)
         self.periodic_seconds: float | None = None
-        self.publisher = ViewModelPublisher(live, patched=SCREEN_VIEWS)
+        self.publisher = ViewModelPublisher(live, patched=SCREEN_VIEWS, budgets=VIEW_BUDGETS)
         self.tasks = TaskViews(self.publisher)
         self.clock = clock
         self.stale_after = stale_after

@@ -34,6 +34,24 @@ AGGREGATE_VIEWS = frozenset(
 AGGREGATE_STAND_INS = {CASES: CASES_WALL}
 # Every view a screen's refresh fills a store from: the worker publishes their differences too.
 SCREEN_VIEWS = AGGREGATE_VIEWS | {CASES, CASES_WALL}
+# What each screen view may weigh, plain JSON bytes, whole (a change travels as its difference):
+# a first render and a screen that lost its place download them. The worker says so in its log
+# when one is over; tests/integration/test_view_budgets.py checks them on a played S street and
+# `cockpit bench all` prints them at any scale.
+VIEW_BUDGETS = {
+    "overview": 4_000,
+    "ticker": 16_000,
+    "governance": 16_000,
+    "enterprise": 16_000,
+    "livelihood": 16_000,
+    "demo": 16_000,
+    CASES_WALL: 16_000,
+    "map_devices": 64_000,
+    "map_alerts": 64_000,
+    "map_cases": 64_000,
+    "map_colours": 160_000,  # a colour per building: 7,266 at district scale
+    CASES: 256_000,
+}
 
 
 def view_for(

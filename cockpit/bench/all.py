@@ -66,6 +66,14 @@ def bench_all(
         every = refresh[f"{role}, every view changed"]
         add(f"{screen} refresh, every view new", f"{every['bytes']:,} B plain", "", command)
 
+    from cockpit.access.views import VIEW_BUDGETS
+
+    for name, weight in refresh["view bytes"].items():
+        if weight and name in VIEW_BUDGETS:
+            budget = VIEW_BUDGETS[name]
+            verdict = "" if weight <= budget else " (over)"
+            add(f"view {name}, whole", f"{weight:,} B{verdict}", f"<= {budget:,} B", command)
+
     say(f"== bytes per change ({scale}) ==")
     changes = bench_changes(
         scale, redis_url, changes_s, say=say, warm_up_s=min(WARM_UP_S, int(changes_s))

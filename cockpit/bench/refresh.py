@@ -36,9 +36,9 @@ def bench_refresh(
         output = next(key for key in app.callback_map if "heartbeat-store.data" in key)
         spec = app.callback_map[output]
         names = (*REFRESHED_VIEWS, "cases_wall")
-        sizes = ", ".join(f"{name} {_size(runtime, name):,} B" for name in names)
-        say(f"views published: {sizes}")
-        results = {}
+        weights = {name: _size(runtime, name) for name in names}
+        say("views published: " + ", ".join(f"{n} {b:,} B" for n, b in weights.items()))
+        results: dict[str, dict[str, float]] = {"view bytes": weights}
         for role in roles:
             client = _signed_in(app, runtime, role)
             mode = "wall" if role == "kiosk" else "tablet"

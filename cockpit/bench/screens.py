@@ -80,7 +80,7 @@ def bench_screens(
         for mode in modes:
             for count in counts:
                 key = f"{mode}, {count} screens"
-                figures = asyncio.run(_run(cockpit, mode, count, changes, every_s, idle_s))
+                figures = run_apart(_run(cockpit, mode, count, changes, every_s, idle_s))
                 results[key] = figures
                 say(
                     f"{key}: change to screen p50 {figures['p50_ms']:.0f} ms, p95 "
@@ -95,6 +95,18 @@ def bench_screens(
     return results
 
 
+def run_apart(coroutine: Any) -> Any:
+    """Run a coroutine to its end on a thread of its own and return its result.
+
+    A loop of its own: the caller's thread may be running one already (Playwright's sync API
+    in a test process does), and asyncio.run() refuses to nest.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1, thread_name_prefix="bench-screens") as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 @dataclass(frozen=True)
 class Cockpit:
     """A running production-shaped cockpit: its URL, a wall's session cookie, how to poke it."""
@@ -107,15 +119,23 @@ class Cockpit:
     refresh_body: Callable[[dict[str, str], bool], bytes]
     raise_alert: Callable[[str], None]
     web_pids: Callable[[], list[int]]
+    worker_pid: int
+    simulator_pid: int | None
 
 
 @contextlib.contextmanager
 def production_cockpit(
-    scale: str, redis_url: str, threads: int, say: Say, mqtt_url: str | None = None
+    scale: str,
+    redis_url: str,
+    threads: int,
+    say: Say,
+    mqtt_url: str | None = None,
+    simulate: bool = False,
 ) -> Iterator[Cockpit]:
     """Seed a scratch street; run `cockpit worker` and gunicorn (two workers) on it; yield it.
 
-    With `mqtt_url` the worker runs the MQTT bridge: devices' messages reach the street.
+    With `mqtt_url` the worker runs the MQTT bridge: devices' messages reach the street; with
+    `simulate` too, `cockpit simulate --speed 1` plays the street's devices and people over it.
     """
     with tempfile.TemporaryDirectory(prefix="cockpit-bench-screens-") as scratch:
         port = free_port()
@@ -168,7 +188,13 @@ def production_cockpit(
                 stdout=out,
                 stderr=out,
             )
+            simulator = None
+            if simulate and mqtt_url:
+                simulator = subprocess.Popen(
+                    [*cli, "simulate", "--speed", "1"], env=env, cwd=ROOT, stdout=out, stderr=out
+                )
         url = f"http://127.0.0.1:{port}/"
+        running = [p for p in (web, worker, simulator) if p is not None]
         try:
             _wait_ready(url, log, (worker, web))
             cookie = _sign_in(url, token)
@@ -182,11 +208,13 @@ def production_cockpit(
                 refresh_body=lambda held, pushed: _refresh_body(spec, held, pushed),
                 raise_alert=_alert_raiser(env),
                 web_pids=lambda: _children(web.pid),
+                worker_pid=worker.pid,
+                simulator_pid=simulator.pid if simulator is not None else None,
             )
         finally:
-            for process in (web, worker):
+            for process in running:
                 process.terminate()
-            for process in (web, worker):
+            for process in running:
                 try:
                     process.wait(30)
                 except subprocess.TimeoutExpired:
