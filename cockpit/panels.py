@@ -5,14 +5,13 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
 from cockpit.domain.kinds import AlertLevel, CaseState, DeviceKind
 from cockpit.domain.services import find_service
 from cockpit.i18n import LABELS, address_name, place_name
-from cockpit.rules.fire import device_state
 from cockpit.rules.housing import COLOUR_RANK, RiskResult
 from cockpit.rules.results import DEVICE_HEALTH_KINDS, RuleKind
 
@@ -88,12 +87,18 @@ class DeviceState:
     maintenance: bool = False  # out for service: neither online nor offline
 
     def online(self, now_ts: float, offline_after_intervals: float) -> bool:
-        """Tell whether the device reported within its allowed silence, by the fire rule's test."""
+        """Tell whether the device reported within its allowed silence, by the fire rule's test.
+
+        The test of cockpit.rules.fire.device_state on epoch seconds: a district asks it of
+        96,000 devices several times a tick, and two datetimes each cost a quarter second.
+        """
         if self.maintenance:
             return False
-        seen = None if self.last_seen is None else datetime.fromtimestamp(self.last_seen, UTC)
-        now = datetime.fromtimestamp(now_ts, UTC)
-        return device_state(seen, self.interval_s, now, offline_after_intervals) == "online"
+        if self.interval_s <= 0 or offline_after_intervals <= 0:
+            raise ValueError("interval_s and k must be positive")
+        if self.last_seen is None:
+            return False
+        return now_ts - self.last_seen <= offline_after_intervals * self.interval_s
 
 
 def join_device_states(

@@ -79,6 +79,13 @@ def bench_all(
         scale, redis_url, changes_s, say=say, warm_up_s=min(WARM_UP_S, int(changes_s))
     )
     command = f"cockpit bench changes{on}{redis} --seconds {changes_s:g}"
+    tick = changes.pop("worker tick")
+    add(
+        "worker tick while the street plays, p50 / max",
+        f"{tick['p50_ms']:.0f} / {tick['max_ms']:.0f} ms",
+        "steady < 1 s",
+        command,
+    )
     for screen, sent in changes.items():
         add(
             f"{screen} bytes per change, mean",

@@ -110,11 +110,13 @@ def published_street(
         scenario.step()
     worker.tick()
 
-    def play() -> None:
-        """Play the street on to now, move one open case a step on, and publish what changed."""
+    def play() -> float:
+        """Play the street on to now, move one open case a step on, publish; return the tick's s."""
         scenario.step()
         _move_one_case(runtime)
+        started = time.perf_counter()
         worker.tick()
+        return time.perf_counter() - started
 
     return runtime, create_app(settings, runtime), play
 
@@ -232,13 +234,24 @@ def bench_changes(
             views = views_for(Principal(0, f"bench-{role}", Role(role)), REFRESHED_VIEWS)
             screens.append((_Screen(mode, client, mode, held, views), post))
         ends = time.monotonic() + seconds
+        ticks = []
         while time.monotonic() < ends:
             time.sleep(1.0)
-            play()
+            ticks.append(play() * 1000)
             for screen, post in screens:
                 screen.refresh(post, runtime.live.get_view)
         runtime.stop()
-    results = {}
+    results: dict[str, dict[str, float]] = {
+        "worker tick": {
+            "p50_ms": statistics.median(ticks),
+            "max_ms": max(ticks),
+            "ticks": len(ticks),
+        }
+    }
+    say(
+        f"worker tick while the street plays: p50 {results['worker tick']['p50_ms']:.0f} ms, "
+        f"max {results['worker tick']['max_ms']:.0f} ms ({len(ticks)} ticks)"
+    )
     for screen, _post in screens:
         if not screen.sent:
             say(f"{screen.name}: no change reached it in {seconds:.0f} s")

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
 from cockpit.live import InProcessLiveStore
 from cockpit.panels import join_device_states
 from cockpit.viewmodels import ViewModelPublisher, build_overview, devices_online, read_view
@@ -85,3 +88,27 @@ def test_configured_silence_limit_decides_online():
     seen = {1: NOW.timestamp() - 150}
     assert devices_online(join_device_states(devices, seen), NOW, 3)["devices_online"] == 1
     assert devices_online(join_device_states(devices, seen), NOW, 2)["devices_online"] == 0
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.floats(1.7e9, 1.8e9),
+    st.one_of(st.none(), st.floats(-1e6, 1e6)),
+    st.integers(1, 86_400),
+    st.floats(0.5, 10),
+)
+def test_a_devices_online_test_on_epoch_seconds_agrees_with_the_fire_rules(now, ago, interval, k):
+    """DeviceState.online is device_state() without datetimes: the same verdict, away from the
+    limit itself (where microsecond rounding of datetimes may tip either way)."""
+    from cockpit.panels import DeviceState
+    from cockpit.rules.fire import device_state
+
+    seen = None if ago is None else now - ago
+    assume(ago is None or abs(ago - k * interval) > 1e-3)
+    as_dates = device_state(
+        None if seen is None else datetime.fromtimestamp(seen, UTC),
+        interval,
+        datetime.fromtimestamp(now, UTC),
+        k,
+    )
+    assert DeviceState("smoke", interval, seen).online(now, k) == (as_dates == "online")
