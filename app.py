@@ -33,7 +33,12 @@ from cockpit.viewmodels import read_view
 from cockpit.web.audit_pages import make_audit_blueprint
 from cockpit.web.compression import install_compression
 from cockpit.web.demo_room import current_room_key, open_visitor_room
-from cockpit.web.identity import client_address, current_principal, install_identity
+from cockpit.web.identity import (
+    client_address,
+    current_principal,
+    install_identity,
+    signed_in_again,
+)
 from cockpit.web.limits import make_limiter
 from cockpit.web.page_language import LanguageDash
 from cockpit.web.push import ViewPush, make_push_blueprint
@@ -112,7 +117,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     )
     push = ViewPush(runtime.live, watched, runtime.stop_event, beat=beat)
     stores = partial(stores_by_view, stores=shell_callbacks.REFRESHED_VIEWS)
-    app.server.register_blueprint(make_push_blueprint(push, current_principal, stores))
+    app.server.register_blueprint(
+        make_push_blueprint(push, current_principal, stores, again=signed_in_again)
+    )
 
     screen = ScreenConfig(
         refresh_ms=settings.refresh_ms,

@@ -44,6 +44,10 @@ PAGES = ("/", "/worker", "/worker/", "/admin/audit")
 KIOSK_DAYS = 3650
 
 
+# Where the server keeps its session loader, for signed_in_again().
+RELOAD_USER = "cockpit_reload_user"
+
+
 class SessionUser(flask_login.UserMixin):
     """Carry a signed-in account through Flask-Login; its id names the account and epoch."""
 
@@ -64,6 +68,22 @@ def current_principal() -> Principal | None:
     if not getattr(user, "is_authenticated", False):
         return None
     return user.principal
+
+
+def signed_in_again() -> Principal | None:
+    """Load the request's account afresh, as a new request would: None once its session ended.
+
+    For a long response (a screen's push stream): the signed-in user is read once per request,
+    so a stream would otherwise go on for an account deactivated or signed out meanwhile.
+    """
+    if not flask.has_request_context():
+        return None
+    user = flask_login.current_user
+    load = flask.current_app.extensions.get(RELOAD_USER)
+    if not getattr(user, "is_authenticated", False) or load is None:
+        return None
+    again = load(user.get_id())
+    return again.principal if again is not None else None
 
 
 def client_address() -> str | None:
@@ -116,6 +136,8 @@ def install_identity(
         if account is None or not account.active or account.session_epoch != int(epoch):
             return None
         return SessionUser(account, principal_of(account, settings))
+
+    server.extensions[RELOAD_USER] = load_user
 
     @server.before_request
     def gate():

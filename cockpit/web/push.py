@@ -51,6 +51,12 @@ READ_WAIT_S = 5.0  # the reader's blocking read on the views stream
 BEAT_S = 2.0
 # The messages a stream can catch up on; one that fell further behind is told to refresh.
 BACKLOG = 256
+# A difference larger than this goes as a refresh instead: no message of the stream is
+# larger, and the backlog stays a few MB at most.
+MAX_MESSAGE = 48_000
+# How often a stream asks again who its screen is signed in as: an account deactivated, signed
+# out or given another role stops receiving (or receives its new role's views) within this.
+RECHECK_S = 30.0
 REFRESH = None  # a backlog entry for every screen: refresh (no difference to send)
 
 
@@ -176,7 +182,8 @@ class ViewPush:
         if was is None or start is None:
             return None
         ops = [op for step in steps[start:] for op in step["ops"]]
-        return orjson.dumps({"from": was, "to": now, "at": chain.get("at"), "ops": ops}).decode()
+        body = orjson.dumps({"from": was, "to": now, "at": chain.get("at"), "ops": ops}).decode()
+        return body if len(body) <= MAX_MESSAGE else None
 
     def _add(self, view: str | None, body: str) -> None:
         """Keep a message and wake every waiting stream."""
@@ -194,19 +201,30 @@ class ViewPush:
 
 
 def event_stream(
-    push: ViewPush, stores: Mapping[str, str], clock: Callable[[], float] = time.monotonic
+    push: ViewPush,
+    stores: Mapping[str, str],
+    clock: Callable[[], float] = time.monotonic,
+    recheck: Callable[[], Mapping[str, str] | None] | None = None,
 ) -> Iterator[str]:
     """Yield one screen's server-sent events: differences, refreshes, beats, keep-alives, then end.
 
     `stores` maps each view this screen's role is sent to the page store it fills; a difference
-    of any other view is not for this screen.
+    of any other view is not for this screen. `recheck()`, every RECHECK_S, returns that mapping
+    anew, or None when the screen is no longer signed in: the stream ends there.
     """
     seen = (push.seq, push.beats)
     yield f"retry: {RETRY_MS}\nevent: hello\ndata: {seen[0]}\n\n"
     if push.beat_data:
         yield f"event: beat\ndata: {push.beat_data}\n\n"  # a new screen need not wait for one
     ends = clock() + STREAM_S
+    rechecks = clock() + RECHECK_S
     while clock() < ends and not push.stop.is_set():
+        if recheck is not None and clock() >= rechecks:
+            rechecks = clock() + RECHECK_S
+            again = recheck()
+            if again is None:
+                return
+            stores = again
         now_seen = push.wait(seen, min(KEEPALIVE_S, max(0.0, ends - clock())))
         if now_seen == seen:
             yield ": keep-alive\n\n"
@@ -244,11 +262,15 @@ def _messages(
 
 
 def make_push_blueprint(
-    push: ViewPush, who: Callable[[], Any], stores_for: Callable[[Any], Mapping[str, str]]
+    push: ViewPush,
+    who: Callable[[], Any],
+    stores_for: Callable[[Any], Mapping[str, str]],
+    again: Callable[[], Any] | None = None,
 ) -> Blueprint:
     """Return the blueprint serving `/live/stream` to signed-in accounts.
 
-    `stores_for(principal)` maps each view the role is sent to the store it fills.
+    `stores_for(principal)` maps each view the role is sent to the store it fills; `again()`
+    loads the session's account afresh during a stream (None: signed out, end it).
     """
     blueprint = Blueprint("push", __name__)
 
@@ -259,8 +281,14 @@ def make_push_blueprint(
         if principal is None:
             abort(401)
         push.start()
+
+        def recheck() -> Mapping[str, str] | None:
+            """Return what the screen's account is sent now, or None once it is signed out."""
+            now = again() if again is not None else principal
+            return stores_for(now) if now is not None else None
+
         return Response(
-            stream_with_context(event_stream(push, stores_for(principal))),
+            stream_with_context(event_stream(push, stores_for(principal), recheck=recheck)),
             mimetype="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )

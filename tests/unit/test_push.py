@@ -10,11 +10,12 @@ import orjson
 import pytest
 
 from cockpit.live import InProcessLiveStore, LiveStoreError
-from cockpit.viewmodels import VIEWS_STREAM, ViewModelPublisher
+from cockpit.viewmodels import VIEWS_STREAM, ViewModelPublisher, patch_view
 from cockpit.web import push as push_module
 from cockpit.web.push import (
     BACKLOG,
     KEEPALIVE_S,
+    RECHECK_S,
     STREAM_S,
     ViewPush,
     event_stream,
@@ -280,3 +281,38 @@ def test_a_stream_that_fell_behind_the_backlog_is_told_to_refresh(patched):
         assert push.wait((n, 0), 5.0)[0] == n + 1
     assert push.since(0) is None
     assert len(push.since(10)) == BACKLOG - 5
+
+
+def test_a_stream_ends_when_its_screen_is_signed_out_and_follows_a_new_role():
+    """Asked again every RECHECK_S: a new mapping is used from then on; None ends the stream."""
+    backlog = {n: ("cases", '{"from":"a","to":"b","ops":[]}') for n in range(1, 100)}
+    push = StillPush([(n, 0) for n in range(1, 100)], backlog=backlog)
+    answers = iter([{"cases": "cases"}, None])  # first a dispatcher now, then signed out
+    asked = []
+
+    def recheck():
+        asked.append(push.now)
+        return next(answers)
+
+    events = list(event_stream(push, {}, clock=lambda: push.now, recheck=recheck))
+    patches = [e for e in events if e.startswith("event: patch")]
+    # Nothing of "cases" while the role was not sent it; then each one; then the end.
+    assert asked == [
+        pytest.approx(RECHECK_S, abs=KEEPALIVE_S),
+        pytest.approx(2 * RECHECK_S, abs=2 * KEEPALIVE_S),
+    ]
+    assert patches and all('"store":"cases"' in e for e in patches)
+    assert len(events) < 1 + int(STREAM_S / KEEPALIVE_S)  # it ended long before STREAM_S
+
+
+def test_a_difference_larger_than_a_message_goes_as_a_refresh(patched):
+    live, publisher, push = patched
+    kept = [{"id": n, "text": "x" * 400} for n in range(300)]  # 125 KB
+    publisher.publish("ticker", {"items": kept}, NOW)
+    added = [{"id": n, "text": "y" * 400} for n in range(300, 450)]  # 62 KB more
+    publisher.publish("ticker", {"items": kept + added}, NOW)
+    publisher.announce()
+    chain = orjson.loads(live.get_view(patch_view("ticker")))
+    assert len(chain["steps"]) == 1  # within the chain's share of the view...
+    assert push.wait((0, 0), 5.0) == (1, 0)
+    assert push.since(0) == [(1, None, "")]  # ...but over a message: screens refresh
