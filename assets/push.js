@@ -20,6 +20,11 @@
   const GAP_MS = 500;
   const SAFETY_MS = 30000;
   const BEATS_LOST_MS = 7000;
+  // After the stream (re)opens, a refresh posted before it may still be on its way with a Dash
+  // Patch from the version it held; taking a difference meanwhile would apply the change twice.
+  // So for this long the page refreshes (views whole, once it says it is pushed) instead.
+  const GRACE_MS = 5000;
+  let openedAt = 0;
   let source = null;
   let ownPollMs = null; // the page's own poll interval, restored when the beats stop
   let lastBeat = 0;
@@ -129,6 +134,7 @@
     const versions = held("view-versions");
     const store = held("view-" + msg.store);
     const holding = versions && versions.data ? versions.data : {};
+    if (Date.now() - openedAt < GRACE_MS) return false;
     if (!store || !store.data || holding[msg.store] !== msg.from) return false;
     let next = store.data;
     try {
@@ -148,7 +154,10 @@
   function open() {
     if (source || !screen() || typeof EventSource === "undefined") return;
     source = new EventSource(prefix() + "live/stream");
-    source.addEventListener("hello", function () { mark(true); });
+    source.addEventListener("hello", function () {
+      openedAt = Date.now();
+      mark(true);
+    });
     source.addEventListener("beat", function (event) {
       let beat = null;
       try { beat = JSON.parse(event.data); } catch (err) { return; }
@@ -205,6 +214,7 @@
     state: function () { return source ? source.readyState : -1; },
     heard: function () { return heard; },
     applied: function () { return applied; },
+    taking: function () { return source !== null && Date.now() - openedAt >= GRACE_MS; },
     pollMs: function () { return polls.now === undefined ? ownPollMs : polls.now; },
     ownPollMs: function () { return ownPollMs; },
     close: close,

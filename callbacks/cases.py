@@ -15,7 +15,7 @@ from callbacks.shell import reader_for
 from cockpit.access.audit import OK, REFUSED, AuditLog
 from cockpit.access.policy import AccessDenied, Permission, Principal, case_guard, may, require
 from cockpit.cases.desk import CODE_PREFIX, ActResult, CaseActionError, CaseDesk
-from cockpit.cases.panel import CASES, case_summary
+from cockpit.cases.panel import CASE_TARGETS, CASES, case_summary
 from cockpit.cases.workflow import CaseRecord, allowed
 from cockpit.domain.kinds import CaseSource, CaseState
 from cockpit.i18n import label, pick_language
@@ -255,8 +255,16 @@ class CaseScreens:
         return self.desk.config.routing.team_kind(case.get("category"))
 
     def read_cases(self, mode: str) -> dict[str, Any] | None:
-        """Return the `cases` view the page's profile shows: a demo page never sees production's."""
-        return reader_for(mode, self.read_view, self.read_demo)(CASES)
+        """Return the `cases` view the page's profile shows: a demo page never sees production's.
+
+        With the dispatch targets, which are published apart (never sent to a screen).
+        """
+        read = reader_for(mode, self.read_view, self.read_demo)
+        view = read(CASES)
+        if view is None:
+            return None
+        targets = read(CASE_TARGETS)
+        return dict(view, targets=(targets or {}).get("targets") or {})
 
     def lookup(self, view: Mapping[str, Any] | None, case_id: int, mode: str) -> Any:
         """Return the case as published, else (a production page) as stored, else None.

@@ -17,7 +17,15 @@ from cockpit.access.views import SCREEN_VIEWS, VIEW_BUDGETS
 from cockpit.alert_groups import PlaceOf, group_alerts, groupable
 from cockpit.alerts import ALERT_STREAM, AlertBook
 from cockpit.cases.desk import CASE_STREAM, CaseDesk
-from cockpit.cases.panel import CASES, CASES_WALL, CaseViews, build_case_views, tasks_view
+from cockpit.cases.panel import (
+    CASE_TARGETS,
+    CASES,
+    CASES_WALL,
+    CaseViews,
+    build_case_views,
+    screen_view,
+    tasks_view,
+)
 from cockpit.clock import Clock, local_day
 from cockpit.domain.kinds import DeviceKind
 from cockpit.heartbeat import HeartbeatWriter
@@ -398,7 +406,8 @@ class ViewModelWorker:
         snapshot = self.case_facts.snapshot
         facts = snapshot.data if snapshot else None
         views = build_case_views(facts, now)
-        self.publisher.publish(CASES, views.cases, now)
+        self.publisher.publish(CASES, screen_view(views.cases), now)
+        self.publisher.publish(CASE_TARGETS, {"targets": views.cases.get("targets") or {}}, now)
         self.publisher.publish(CASES_WALL, views.wall, now)
         if facts is not None:
             self.tasks.publish(views, facts, now)

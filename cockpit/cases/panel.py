@@ -42,6 +42,10 @@ from cockpit.privacy import mask_name, mask_text, where_for
 
 CASES = "cases"
 CASES_WALL = "cases_wall"
+# Who a case can be dispatched to: read by the server's case card, never sent to a screen.
+CASE_TARGETS = "case_targets"
+# The rows of each indicator ranking a screen is sent (the tablet shows the first twelve).
+SCREEN_INDICATOR_ROWS = 24
 TASKS_PREFIX = "tasks:"
 OVERDUE_LIMIT = 20
 # What the wall's governance panel has room for: a code and a category word per row.
@@ -126,6 +130,23 @@ def build_case_views(facts: dict[str, Any] | None, now: datetime) -> CaseViews:
     open_cases = [summary(row, now) for row in facts["open"]]
     cases = _staff_view(facts, open_cases)
     return CaseViews(wall_view(cases), cases, _tasks(facts, open_cases, now))
+
+
+def screen_view(cases: dict[str, Any]) -> dict[str, Any]:
+    """Return the `cases` view as screens are sent it: no dispatch targets, no case positions,
+    the indicator rankings cut to their first rows.
+
+    The targets are the card's (CASE_TARGETS, read on the server); the map draws the cases
+    from its own view (map_cases); a district's 880 grids would otherwise be sent whole to
+    show twelve. Kept so, a district's view stays within its budget (VIEW_BUDGETS).
+    """
+    view = {k: v for k, v in cases.items() if k not in ("targets", "map")}
+    indicators = cases.get("indicators") or {}
+    view["indicators"] = {
+        key: rows[:SCREEN_INDICATOR_ROWS] if isinstance(rows, list) else rows
+        for key, rows in indicators.items()
+    }
+    return view
 
 
 def wall_view(cases: dict[str, Any]) -> dict[str, Any]:

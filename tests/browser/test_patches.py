@@ -76,6 +76,7 @@ def test_a_new_alert_reaches_the_tablet_as_differences_and_its_stores_equal_the_
     wait_for_text(page, "#kpi-cases_today", lambda t: t not in ("", "—"), timeout=60)
     if how == "push":
         wait_for_js(page, "document.documentElement.getAttribute('data-push') === 'on'", 30)
+        wait_for_js(page, "window.cockpitPush.taking()", 30)  # past the grace after opening
     tag = f"{time.time_ns() % 10**6:06d}"
     raise_alert(street, f"烟感报警 · 差异{tag}", f"Smoke alarm · diff {tag}")
     wait_for_text(page, "#alert-ticker", lambda t: tag in t, timeout=30)
