@@ -48,7 +48,7 @@ VIEW_BUDGETS = {
     CASES_WALL: 16_000,
     "map_devices": 64_000,
     "map_alerts": 64_000,
-    "map_cases": 64_000,
+    "map_cases": 160_000,  # a marker per open case, up to MAX_CASE_MARKERS (a district: ~1,000)
     "map_colours": 160_000,  # a colour per building: 7,266 at district scale
     CASES: 256_000,
 }

@@ -154,7 +154,13 @@ def wall_view(cases: dict[str, Any]) -> dict[str, Any]:
     view = {key: cases.get(key) or {} for key in WALL_KEYS}
     view["funnel"] = cases.get("funnel") or []
     indicators = cases.get("indicators") or {}
-    view["indicators"] = {key: indicators[key] for key in WALL_INDICATORS if key in indicators}
+    view["indicators"] = {
+        key: indicators[key][:SCREEN_INDICATOR_ROWS]
+        if isinstance(indicators[key], list)
+        else indicators[key]
+        for key in WALL_INDICATORS
+        if key in indicators
+    }
     view["overdue"] = [
         {"code": item["code"], "category": item["category"]}
         for item in (cases.get("overdue") or [])[:WALL_OVERDUE_LIMIT]
