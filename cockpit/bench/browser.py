@@ -161,6 +161,18 @@ RECOLOUR = """async () => {
 }"""
 
 
+def in_chromium(run: Callable[[Any], Any]) -> Any:
+    """Launch Debian's Chromium headless for one bench run; return what `run(browser)` returns."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        try:
+            return run(browser)
+        finally:
+            browser.close()
+
+
 def bench_first_render(
     url: str,
     token: str,
@@ -177,17 +189,12 @@ def bench_first_render(
     started for the run.
     """
     if browser is None:
-        from playwright.sync_api import sync_playwright
-
-        with sync_playwright() as p:
-            own = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-            try:
-                return bench_first_render(
-                    url, token, width=width, height=height, recolours=recolours, browser=own,
-                    say=say,
-                )  # fmt: skip
-            finally:
-                own.close()
+        return in_chromium(
+            lambda own: bench_first_render(
+                url, token, width=width, height=height, recolours=recolours, browser=own,
+                say=say,
+            )
+        )  # fmt: skip
     context = browser.new_context(viewport={"width": width, "height": height})
     try:
         page = context.new_page()

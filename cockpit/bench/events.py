@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 import orjson
 
-from cockpit.bench.browser import CHROMIUM
+from cockpit.bench.browser import in_chromium
 from cockpit.bench.screens import production_cockpit
 
 Say = Callable[[str], None]
@@ -45,16 +45,11 @@ def bench_events(
     started for the run.
     """
     if browser is None:
-        from playwright.sync_api import sync_playwright
-
-        with sync_playwright() as p:
-            own = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-            try:
-                return bench_events(
-                    scale, redis_url, mqtt_url, events, every_s, browser=own, say=say
-                )
-            finally:
-                own.close()
+        return in_chromium(
+            lambda own: bench_events(
+                scale, redis_url, mqtt_url, events, every_s, browser=own, say=say
+            )
+        )
     with production_cockpit(scale, redis_url, 64, say, mqtt_url=mqtt_url) as cockpit:
         detectors = _smoke_detectors(cockpit.database_url, events)
         context = browser.new_context(viewport={"width": 1920, "height": 1080})

@@ -3,36 +3,16 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
 import orjson
 import pytest
 
-from tests.browser.conftest import REDIS_URL, CockpitServer, clear_redis_street, wait_for_js
+from tests.browser.conftest import REDIS_URL, CockpitServer, wait_for_js
 from tests.browser.test_screens import raise_alert, wait_for_text
 
 pytestmark = pytest.mark.browser
 STAMPS = ("version", "generated_at", "published_wall")
 HELD = "id => (window.dash_component_api.getLayout(id) || {props: {}}).props.data || null"
-
-
-@pytest.fixture(scope="module")
-def street(tmp_path_factory) -> Iterator[CockpitServer]:
-    """Run a cockpit on the real Redis, its worker ticking twice a second."""
-    from tests.conftest import require_server
-
-    require_server("Redis", "127.0.0.1", 6379)
-    clear_redis_street()
-    server = CockpitServer(
-        tmp_path_factory.mktemp("patches"),
-        COCKPIT_SCALE="changbai",
-        COCKPIT_LIVE_POLL_SECONDS="0.5",
-        COCKPIT_REDIS_URL=REDIS_URL,
-    )
-    server.start()
-    yield server
-    server.stop()
-    clear_redis_street()
 
 
 def published(server: CockpitServer):
@@ -60,11 +40,11 @@ def content(view: dict | None) -> dict | None:
 
 @pytest.mark.parametrize("how", ["push", "polling"])
 def test_a_new_alert_reaches_the_tablet_as_differences_and_its_stores_equal_the_views(
-    street, open_page, how
+    cockpit, open_page, how
 ):
     """Pushed, the page applies the stream's differences itself; with the stream blocked, its
     refresh brings them as Dash Patches. Either way it ends up holding the views as published."""
-    page = open_page(f"{street.url}?mode=tablet&lang=en", 1024, 768, role="dispatcher")
+    page = open_page(f"{cockpit.url}?mode=tablet&lang=en", 1024, 768, role="dispatcher")
     if how == "polling":
         page.route("**/live/stream", lambda route: route.abort())
         page.reload()
@@ -78,7 +58,7 @@ def test_a_new_alert_reaches_the_tablet_as_differences_and_its_stores_equal_the_
         wait_for_js(page, "document.documentElement.getAttribute('data-push') === 'on'", 30)
         wait_for_js(page, "window.cockpitPush.taking()", 30)  # past the grace after opening
     tag = f"{time.time_ns() % 10**6:06d}"
-    raise_alert(street, f"烟感报警 · 差异{tag}", f"Smoke alarm · diff {tag}")
+    raise_alert(cockpit, f"烟感报警 · 差异{tag}", f"Smoke alarm · diff {tag}")
     wait_for_text(page, "#alert-ticker", lambda t: tag in t, timeout=30)
 
     refreshes = [orjson.loads(r.body()) for r in answers if r.status == 200]
@@ -97,7 +77,7 @@ def test_a_new_alert_reaches_the_tablet_as_differences_and_its_stores_equal_the_
 
     # Whatever came as differences and whatever came whole, each store now holds the view as
     # published (once the page holds the version the worker last published).
-    read = published(street)
+    read = published(cockpit)
     for store, view in (("ticker", "ticker"), ("cases", "cases"), ("map_alerts", "map_alerts")):
         for _ in range(100):
             held, current = page.evaluate(HELD, f"view-{store}"), read(view)
@@ -113,9 +93,9 @@ def test_a_new_alert_reaches_the_tablet_as_differences_and_its_stores_equal_the_
 
 
 def test_while_the_stream_beats_the_wall_polls_rarely_and_stays_fresh_then_polls_again(
-    street, open_page
+    cockpit, open_page
 ):
-    page = open_page(f"{street.url}?mode=wall&lang=en", 1920, 1080, role="kiosk")
+    page = open_page(f"{cockpit.url}?mode=wall&lang=en", 1920, 1080, role="kiosk")
     wait_for_text(page, "#kpi-cases_today", lambda t: t not in ("", "—"), timeout=60)
     wait_for_js(page, "window.cockpitPush.pollMs() === 30000", 30)
     own = page.evaluate("window.cockpitPush.ownPollMs()")  # the page's own, COCKPIT_REFRESH_MS
