@@ -200,6 +200,7 @@
   }
 
   const staleAsked = {};
+  const STALE_ASKS = 3;
   window.cockpitCases = {
     ranking: ranking, acknowledgeButton: acknowledgeButton, caseButton: caseButton,
     whereBlock: whereBlock, focusMap: focusMap,
@@ -211,8 +212,8 @@
         // One entry per open card (there is at most one): a new value asks the server to redraw it.
         // Run when the view moves and when a card is drawn: a card drawn from an older view than
         // the page now holds (an action's answer landing after a pushed change) is redrawn too.
-        // Asked once per (card, view version, card fingerprint), so a page whose view lags the
-        // server's cannot ask again and again.
+        // At most STALE_ASKS times per card and view version, so a page whose view lags the
+        // server's (each redraw then differs from it again) cannot ask on and on.
         const ctx = window.dash_clientside.callback_context;
         const cards = (ctx.inputs_list && ctx.inputs_list[1]) || [];
         if (!view || !cards.length) return noUpdate();
@@ -221,9 +222,9 @@
         const out = cards.map(function (card) {
           const c = findCase(view, card.id.id);
           if (!c || !card.value || fingerprint(c) === card.value.fp) return noUpdate();
-          const key = card.id.id + "@" + (view.version || "") + "@" + card.value.fp;
-          if (staleAsked.keys[key]) return noUpdate();
-          staleAsked.keys[key] = true;
+          const key = card.id.id + "@" + (view.version || "");
+          if ((staleAsked.keys[key] || 0) >= STALE_ASKS) return noUpdate();
+          staleAsked.keys[key] = (staleAsked.keys[key] || 0) + 1;
           moved = true;
           return { at: Date.now() };
         });

@@ -135,7 +135,11 @@
     const store = held("view-" + msg.store);
     const holding = versions && versions.data ? versions.data : {};
     if (Date.now() - openedAt < GRACE_MS) return false;
-    if (!store || !store.data || holding[msg.store] !== msg.from) return false;
+    // The data itself must be the version the difference starts from (its own stamp), not only
+    // the page's record of versions: a difference applied to anything else would go wrong
+    // quietly and stay wrong.
+    if (!store || !store.data || store.data.version !== msg.from) return false;
+    if (holding[msg.store] !== msg.from) return false;
     let next = store.data;
     try {
       for (let i = 0; i < msg.ops.length; i++) next = applyOne(next, msg.ops[i]);
