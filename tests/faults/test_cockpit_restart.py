@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from cockpit.store import schema
 from cockpit.store.database import make_engine
+from cockpit.worker import TickerFeed
 from tests.browser.conftest import CHROMIUM, CockpitServer
 from tests.faults.own_thread import on_own_thread
 
@@ -67,7 +68,8 @@ def ticker(page) -> list[tuple[str, str]]:
 def agrees(page, engine, shown: list) -> bool:
     """Tell whether the ticker shows every open alert it showed before, each as stored now.
 
-    A resolved one may give way to others resolved since (the ticker keeps open ones first).
+    A resolved one may give way to others resolved since (the ticker keeps open ones first), and
+    an open one to graver ones when the ticker is full.
     """
     items = dict(ticker(page))
     with engine.connect() as conn:
@@ -84,7 +86,10 @@ def agrees(page, engine, shown: list) -> bool:
 
     for pick, _ in shown:
         row = alert_of(pick)
-        if row is not None and row.status != "resolved" and pick not in items:
+        # An open one stays unless the ticker is full: at 60x the street may raise (or clear,
+        # with cases still open) twenty graver ones meanwhile, and those rank first by design.
+        missing = row is not None and row.status != "resolved" and pick not in items
+        if missing and len(items) < TickerFeed.SIZE:
             return False
     for pick, classes in items.items():
         row = alert_of(pick)
