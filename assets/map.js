@@ -15,7 +15,9 @@
   // Stacking: fills at the bottom, outlines above them, then one shared canvas (overlayPane) for
   // everything clickable, because a canvas in a higher pane would swallow the clicks below it.
   // Names sit above the canvases and under the alert markers, and never take a tap.
-  const PANES = [["cm-ground", 300], ["cm-basemap", 350], ["cm-labels", 450]];
+  // Where WebGL draws the buildings (assets/buildings_gl.js), its canvas sits just under that one.
+  const PANES = [["cm-ground", 300], ["cm-basemap", 350], ["cm-buildings", 390], ["cm-labels", 450]];
+  const NO_DRAW = function () {}; // a building's canvas draw while WebGL draws it
   const OVERLAY_ORDER = ["map-buildings", "map-enterprises", "device-groups", "device-dots", "cases"];
   const OTHER_SWITCHED = ["alerts", "map-grids"];
   const SWITCH_TO_GROUP = {
@@ -40,6 +42,8 @@
     return {
       map: null,
       buildings: new Map(), // building id -> L.Polygon
+      gl: null, // the WebGL building layer, or null where the canvas draws them
+      glBuild: null, // the pending (re)build of the WebGL buffers
       devices: new Map(), // device id -> L.CircleMarker
       deviceProps: new Map(), // device id -> feature properties (for the device card)
       deviceGroups: new Map(), // building ("b12") or place key -> {marker, ids}
@@ -81,6 +85,8 @@
     PANES.forEach(function (pane) {
       if (!map.getPane(pane[0])) map.createPane(pane[0]).style.zIndex = pane[1];
     });
+    reg.gl = window.cockpitBuildingsGL ? window.cockpitBuildingsGL.create(map, "cm-buildings", riskStyle) : null;
+    if (reg.gl) reg.gl.onLost = drawBuildingsOnCanvas;
     reg.groups.alerts = L.layerGroup().addTo(map);
     reg.groups.cases = L.layerGroup().addTo(map);
     reg.groups["device-groups"] = L.featureGroup();
@@ -138,6 +144,32 @@
   function onEachBuilding(feature, layer, ctx) {
     attach(ctx.map);
     reg.buildings.set(feature.properties.id, layer);
+    if (!reg.gl) return;
+    // Leaflet keeps the polygon for taps and bounds; WebGL draws it, built once all have come.
+    layer._updatePath = NO_DRAW;
+    if (!reg.glBuild) reg.glBuild = window.setTimeout(buildBuildingsGL, 0);
+  }
+  function buildBuildingsGL() {
+    reg.glBuild = null;
+    if (!reg.gl) return;
+    const group = reg.groups["map-buildings"];
+    const held = new Map();
+    reg.buildings.forEach(function (layer, id) {
+      if (!group || group.hasLayer(layer)) held.set(id, layer);
+    });
+    reg.gl.build(held, function (id) { return reg.colours[id]; });
+  }
+  function drawBuildingsOnCanvas() {
+    // WebGL was lost (a wall's GPU reset): the canvas draws the buildings from now on.
+    const gl = reg.gl;
+    reg.gl = null;
+    reg.glLost = true;
+    if (gl && reg.map) reg.map.removeLayer(gl);
+    const interactive = !reg.map || reg.map.dragging.enabled();
+    reg.buildings.forEach(function (layer, id) {
+      delete layer._updatePath;
+      layer.setStyle(riskStyle(reg.colours[id], interactive));
+    });
   }
   function deviceStyle(id, scale) {
     if (reg.alarm.has(id)) {
@@ -416,6 +448,7 @@
       const group = reg.groups[id];
       if (group && wanted.has(id) && !map.hasLayer(group)) map.addLayer(group);
     });
+    if (reg.gl) reg.gl.show(!!reg.groups["map-buildings"] && map.hasLayer(reg.groups["map-buildings"]));
   }
 
   // -- live overlays ---------------------------------------------------------------------------
@@ -527,10 +560,15 @@
     Object.keys(next).forEach(function (key) {
       if (reg.colours[key] === next[key]) return;
       reg.colours[key] = next[key];
+      restyled += 1;
+      if (reg.gl) {
+        reg.gl.setColour(Number(key), next[key]);
+        return;
+      }
       const layer = reg.buildings.get(Number(key));
       if (layer) layer.setStyle(riskStyle(next[key], interactive));
-      restyled += 1;
     });
+    if (reg.gl && restyled) reg.gl.draw();
     return view.version + " " + restyled;
   }
   function restate(view) {

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gzip
+import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -41,6 +43,8 @@ ReadView = Callable[[str], dict[str, Any] | None]
 # The refreshed views the map listens to (the shell's REFRESHED_VIEWS must list them).
 MAP_VIEWS = (MAP_COLOURS, MAP_DEVICES, MAP_ALERTS, MAP_CASES)
 GZIP_LEVEL = 6
+# How long a web process waits for the worker's first map before it stops packing ahead.
+PACK_WAIT_S = 600.0
 
 
 def register(
@@ -56,6 +60,22 @@ def register(
     Cards go only to a signed-in role that may read records (`who()`: the request's principal).
     """
     packed: dict[str, tuple] = {}  # layer name → (version, JSON, gzip), this process's copy
+    packing = threading.Event()  # set once this process has begun packing its layers
+
+    @app.server.before_request
+    def pack_soon() -> None:
+        """On this process's first request, pack the map's layers in the background.
+
+        A district's layers take a second or more to serialise and gzip: done ahead, the first
+        wall to open here downloads them at once instead of waiting (each gunicorn worker packs
+        its own copy, so this runs after the fork).
+        """
+        if not packing.is_set():
+            packing.set()
+            threading.Thread(
+                target=pack_layers, args=(read_view, packed), name="map-layers-pack", daemon=True
+            ).start()
+
     app.server.add_url_rule(
         "/map-layers/<name>/<version>.json",
         "map_layer",
@@ -199,12 +219,21 @@ def _unplaced(dot: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def serve_layer(
-    read_view: ReadView, name: str, version: str, cache: dict[str, tuple] | None = None
-) -> flask.Response:
-    """Return a static map layer as GeoJSON, gzipped; cacheable for good when the version holds."""
-    if name not in LAYERS:
-        flask.abort(404)
+def pack_layers(read_view: ReadView, cache: dict[str, tuple], wait_s: float = PACK_WAIT_S) -> None:
+    """Pack every static layer into `cache` as soon as the worker has published the map."""
+    deadline = time.monotonic() + wait_s
+    while read_view(MAP_GEOMETRY) is None:
+        if time.monotonic() > deadline:
+            return
+        time.sleep(1.0)
+    for name in LAYERS:
+        packed_layer(read_view, name, cache)
+
+
+def packed_layer(
+    read_view: ReadView, name: str, cache: dict[str, tuple] | None = None
+) -> tuple[str | None, bytes, bytes] | None:
+    """Return a layer's (version, JSON, gzip), packed again only when its version moved on."""
     # The small index names each layer's version: a layer already packed is served as it is.
     layers = (read_view(MAP_GEOMETRY) or {}).get("layers") or {}
     current = (layers.get(name) or {}).get("version")
@@ -212,11 +241,23 @@ def serve_layer(
     if held is None or current is None or held[0] != current:
         view = read_view(layer_view(name))
         if view is None:
-            flask.abort(404)
+            return None
         body = orjson.dumps(view)
         held = (view.get("version"), body, gzip.compress(body, GZIP_LEVEL))
         if cache is not None:
             cache[name] = held
+    return held
+
+
+def serve_layer(
+    read_view: ReadView, name: str, version: str, cache: dict[str, tuple] | None = None
+) -> flask.Response:
+    """Return a static map layer as GeoJSON, gzipped; cacheable for good when the version holds."""
+    if name not in LAYERS:
+        flask.abort(404)
+    held = packed_layer(read_view, name, cache)
+    if held is None:
+        flask.abort(404)
     held_version, body, packed = held
     if "gzip" in flask.request.headers.get("Accept-Encoding", ""):
         response = flask.Response(packed, mimetype="application/geo+json")

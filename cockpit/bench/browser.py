@@ -146,7 +146,8 @@ def _snake(name: str) -> str:
 
 # Run in the page: the map is drawn when its buildings, device marks and colours are all in.
 MAP_DRAWN = """() => { const r = window.cockpitMap && window.cockpitMap.registry;
-  return !!r && r.buildings.size > 0 && r.deviceGroups.size > 0 && Object.keys(r.colours).length > 0; }"""
+  return !!r && r.buildings.size > 0 && r.deviceGroups.size > 0 && Object.keys(r.colours).length > 0
+    && (!r.gl || r.gl.info.buildings > 0); }"""
 # Run in the page: give every building another colour at once, as a worker's new risk view would;
 # the script's milliseconds, then until the frame after the redraw has begun.
 RECOLOUR = """async () => {
@@ -159,14 +160,42 @@ RECOLOUR = """async () => {
   await new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)));
   return {buildings: Object.keys(colours).length, script_ms: script, painted_ms: performance.now() - started};
 }"""
+# The same two frames with nothing changed: what waiting for a frame costs by itself.
+IDLE_FRAMES = """async () => {
+  const started = performance.now();
+  await new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)));
+  return performance.now() - started;
+}"""
 
 
-def in_chromium(run: Callable[[Any], Any]) -> Any:
-    """Launch Debian's Chromium headless for one bench run; return what `run(browser)` returns."""
+# Run before the page's scripts: a browser without WebGL, for the canvas side of the comparison.
+NO_WEBGL = """(() => { const get = HTMLCanvasElement.prototype.getContext;
+  HTMLCanvasElement.prototype.getContext = function (kind, options) {
+    return /webgl/.test(kind) ? null : get.call(this, kind, options); }; })();"""
+
+
+def _task_seconds(cdp: Any) -> float:
+    """Return the page's main-thread task time so far (Chrome's TaskDuration), in seconds."""
+    metrics = cdp.send("Performance.getMetrics")["metrics"]
+    return next(m["value"] for m in metrics if m["name"] == "TaskDuration")
+
+
+# A wall's PC has a GPU; this machine has none. SwiftShader stands in as the GPU, so Chromium
+# composites and runs WebGL as on a GPU (in the GPU process) instead of in software compositing,
+# where every WebGL frame is read back into the page's main thread.
+GPU_ARGS = ["--use-angle=swiftshader", "--enable-unsafe-swiftshader", "--ignore-gpu-blocklist"]
+
+
+def in_chromium(run: Callable[[Any], Any], *, gpu: bool = False) -> Any:
+    """Launch Debian's Chromium headless for one bench run; return what `run(browser)` returns.
+
+    `gpu` composites with SwiftShader as the GPU (GPU_ARGS), as a wall's browser would on its GPU.
+    """
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        args = ["--no-sandbox", *(GPU_ARGS if gpu else [])]
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=args)
         try:
             return run(browser)
         finally:
@@ -180,22 +209,26 @@ def bench_first_render(
     width: int = 1920,
     height: int = 1080,
     recolours: int = 5,
+    webgl: bool = True,
     browser: Any = None,
     say: Callable[[str], None] = print,
-) -> dict[str, float]:
+) -> dict[str, Any]:
     """Open the wall afresh (empty cache) and time its map: drawn, bytes, and a full recolour.
 
-    `browser` is a Playwright browser to open the page in (a test's); without one, Chromium is
-    started for the run.
+    `webgl=False` hides WebGL from the page, so the canvas draws the buildings (a wall whose
+    browser has none). `browser` is a Playwright browser to open the page in (a test's); without
+    one, Chromium is started for the run.
     """
     if browser is None:
         return in_chromium(
             lambda own: bench_first_render(
-                url, token, width=width, height=height, recolours=recolours, browser=own,
-                say=say,
+                url, token, width=width, height=height, recolours=recolours, webgl=webgl,
+                browser=own, say=say,
             )
         )  # fmt: skip
     context = browser.new_context(viewport={"width": width, "height": height})
+    if not webgl:
+        context.add_init_script(NO_WEBGL)
     try:
         page = context.new_page()
         layers: list[Any] = []
@@ -207,15 +240,34 @@ def bench_first_render(
         drawn = time.monotonic() - started
         sizes = [len(r.body()) for r in layers]
         time.sleep(2)  # let the first refresh land, as a person would wait before looking
-        runs = [page.evaluate(RECOLOUR) for _ in range(recolours)]
+        cdp = context.new_cdp_session(page)
+        cdp.send("Performance.enable")
+        runs = []
+        for _ in range(recolours):
+            # The main thread's task time over the recolour and its frames, less the same frames
+            # idle: what the recolour cost the page's own thread (a software GL's raster runs in
+            # the GPU process and shows in painted_ms, not here).
+            busy = _task_seconds(cdp)
+            run = page.evaluate(RECOLOUR)
+            run["main_s"] = _task_seconds(cdp) - busy
+            busy = _task_seconds(cdp)
+            run["idle_ms"] = page.evaluate(IDLE_FRAMES)
+            run["idle_main_s"] = _task_seconds(cdp) - busy
+            runs.append(run)
+        renderer = page.evaluate("() => window.cockpitMap.registry.gl ? 'webgl' : 'canvas'")
     finally:
         context.close()
     figures = {
+        "renderer": renderer,
         "first_render_s": round(drawn, 2),
         "map_layers_bytes": sum(sizes),
         "buildings": runs[0]["buildings"],
         "recolour_script_ms": round(statistics.median(r["script_ms"] for r in runs), 1),
         "recolour_painted_ms": round(statistics.median(r["painted_ms"] for r in runs), 1),
+        "idle_frames_ms": round(statistics.median(r["idle_ms"] for r in runs), 1),
+        "recolour_main_ms": round(
+            statistics.median(1000 * (r["main_s"] - r["idle_main_s"]) for r in runs), 1
+        ),
     }
     say(f"{url} at {width}x{height}, a fresh browser:")
     for name, value in figures.items():

@@ -164,6 +164,10 @@ def test_tiles_are_drawn_under_the_street_and_the_street_sits_on_them(
             srcs: [...pane.querySelectorAll('img.leaflet-tile-loaded')].map(i => i.src),
             tileZ: Number(getComputedStyle(pane).zIndex),
             overlayZ: Number(getComputedStyle(overlay).zIndex),
+            // Where WebGL draws the buildings, its canvas has a pane of its own.
+            buildingsZ: Number(getComputedStyle(
+              (document.querySelector('canvas.cm-buildings-gl') || overlay).closest('.leaflet-pane')
+            ).zIndex),
             zoom: window.cockpitMap.registry.map.getZoom(),
           };
         }"""
@@ -174,8 +178,8 @@ def test_tiles_are_drawn_under_the_street_and_the_street_sits_on_them(
     assert paths, f"no tile request reached the tile server: {tile_server.requested[:5]}"
     assert all(TILE_PATH.match(p) for p in paths), paths
     assert all(src.startswith(f"{tile_server.base}/{system}/") for src in tiles["srcs"])
-    # The street's drawing (buildings on the canvas of the overlay pane) lies over the tiles.
-    assert tiles["tileZ"] < tiles["overlayZ"]
+    # The street's drawing (buildings, WebGL's canvas or the overlay pane's) lies over the tiles.
+    assert tiles["tileZ"] < tiles["buildingsZ"] <= tiles["overlayZ"]
     assert page.locator(".leaflet-overlay-pane canvas").count() > 0
 
     centre, footprints = stored_street(server.database_url)

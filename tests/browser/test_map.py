@@ -313,3 +313,108 @@ def test_grids_are_outlined_and_named_when_switched_on(live_cockpit, open_page):
     wait_for_js(page, off)
     wait_for_js(page, "() => document.querySelectorAll('.map-label-grid').length === 0")
     assert page.console_errors == []
+
+
+# Everything but the buildings off, so the sampled pixels show their fills.
+BUILDINGS_ONLY = "() => window.dash_clientside.cockpitMap.layers(['buildings'])"
+INSIDE = """(id) => {
+  const r = window.cockpitMap.registry, layer = r.buildings.get(id), b = layer.getBounds();
+  const box = r.map.getContainer().getBoundingClientRect(), points = [];
+  for (let i = 1; i < 10; i++) {
+    const at = L.latLng(b.getCenter().lat, b.getWest() + (b.getEast() - b.getWest()) * i / 10);
+    if (!layer._containsPoint(r.map.latLngToLayerPoint(at))) continue;
+    const p = r.map.latLngToContainerPoint(at);
+    points.push([Math.round(box.left + p.x), Math.round(box.top + p.y)]);
+  }
+  return points;
+}"""
+# Close enough that a building is far wider than its outline (zoom 18: ~0.6 m a pixel).
+CLOSE_ON = """(id) => new Promise((done) => {
+  const r = window.cockpitMap.registry, layer = r.buildings.get(id);
+  r.map.once("moveend", () => requestAnimationFrame(() => done(r.map.getZoom())));
+  r.map.setView(layer.getBounds().getCenter(), 18, {animate: false});
+})"""
+RECOLOUR_ONE = """([id, colour, version]) =>
+  window.dash_clientside.cockpitMap.colours({version: version, colours: {[id]: colour}}, null)"""
+
+
+def fill_on_screen(page, building: int) -> str:
+    """Return the risk colour most points inside the building show in a screenshot of the page."""
+    from tests.browser.pixels import png_pixels, risk_of
+
+    points = page.evaluate(INSIDE, building)
+    assert len(points) >= 3, points
+    left = min(x for x, _ in points)
+    top = min(y for _, y in points)
+    clip = {
+        "x": left,
+        "y": top,
+        "width": max(x for x, _ in points) - left + 1,
+        "height": max(y for _, y in points) - top + 1,
+    }
+    _, _, pixel = png_pixels(page.screenshot(clip=clip))
+    seen = [risk_of(pixel(x - left, y - top)) for x, y in points]
+    return max(set(seen), key=seen.count)
+
+
+def assert_recolours_in_place(page, building: int) -> None:
+    """Check the building shows red, then each other colour it is given, as a person sees it."""
+    assert page.evaluate(CLOSE_ON, building) == 18
+    assert fill_on_screen(page, building) == "red"
+    for step, colour in enumerate(("green", "yellow", "red")):
+        page.evaluate(RECOLOUR_ONE, [building, colour, f"test-{step}"])
+        page.evaluate("() => new Promise((done) => requestAnimationFrame(() => done()))")
+        assert fill_on_screen(page, building) == colour
+
+
+def test_the_wall_draws_its_buildings_with_webgl_and_recolours_them_in_place(
+    live_cockpit, open_page
+):
+    page = open_page(live_cockpit.url + "?mode=wall", 1920, 1080)
+    map_ready(page)
+    held = wait_for_js(
+        page,
+        "() => { const r = window.cockpitMap.registry;"
+        " return r.gl && r.gl.info.buildings > 0 && [r.gl.info.buildings, r.buildings.size]; }",
+    )
+    assert held[0] == held[1], "every building Leaflet holds is in the WebGL buffers"
+    page.evaluate(BUILDINGS_ONLY)
+    target = building_on_screen(page)
+    assert target is not None
+    draws = page.evaluate("() => window.cockpitMap.registry.gl.info.draws")
+    assert_recolours_in_place(page, target["id"])
+    # One WebGL draw per recolour (three), no canvas redraw of the buildings.
+    assert page.evaluate("() => window.cockpitMap.registry.gl.info.draws") - draws >= 3
+    assert page.console_errors == []
+
+
+def test_without_webgl_the_canvas_draws_and_recolours_the_buildings(live_cockpit, open_page):
+    from cockpit.bench.browser import NO_WEBGL
+
+    page = open_page(live_cockpit.url + "?mode=wall", 1920, 1080)
+    page.add_init_script(NO_WEBGL)
+    page.reload()
+    map_ready(page)
+    assert page.evaluate("() => window.cockpitMap.registry.gl") is None
+    page.evaluate(BUILDINGS_ONLY)
+    target = building_on_screen(page)
+    assert target is not None
+    assert_recolours_in_place(page, target["id"])
+    assert page.console_errors == []
+
+
+def test_a_lost_webgl_context_hands_the_buildings_to_the_canvas(live_cockpit, open_page):
+    page = open_page(live_cockpit.url + "?mode=wall", 1920, 1080)
+    map_ready(page)
+    wait_for_js(page, "() => window.cockpitMap.registry.gl.info.buildings > 0")
+    page.evaluate(BUILDINGS_ONLY)
+    # As when a wall's GPU resets: the browser takes the WebGL context away.
+    page.evaluate(
+        "() => document.querySelector('canvas.cm-buildings-gl').getContext('webgl')"
+        ".getExtension('WEBGL_lose_context').loseContext()"
+    )
+    wait_for_js(page, "() => window.cockpitMap.registry.glLost === true")
+    assert page.locator("canvas.cm-buildings-gl").count() == 0
+    target = building_on_screen(page)
+    assert target is not None
+    assert_recolours_in_place(page, target["id"])

@@ -202,6 +202,32 @@ def test_layers_are_served_gzipped_and_cached_for_good():
     assert orjson.loads(plain.get_data())["version"] == "v1"
 
 
+def test_layers_are_packed_ahead_once_the_worker_has_published_the_map():
+    from callbacks.map import pack_layers
+
+    views = layer_reader()
+    published = {"now": False}
+    asked: list[str] = []
+
+    def read(name):
+        """Read like the live store: nothing until the worker's first map, counting reads."""
+        asked.append(name)
+        return views(name) if published["now"] else None
+
+    packed: dict = {}
+    pack_layers(read, packed, wait_s=0.0)  # no map yet and no time to wait: nothing packed
+    assert packed == {}
+    published["now"] = True
+    pack_layers(read, packed, wait_s=0.0)
+    assert packed["buildings"][0] == "v1"
+    assert json.loads(gzip.decompress(packed["buildings"][2]))["version"] == "v1"
+    # A request after that serves the packed copy: the layer itself is not read again.
+    asked.clear()
+    with flask.Flask(__name__).test_request_context(headers={"Accept-Encoding": "gzip"}):
+        serve_layer(read, "buildings", "v1", packed)
+    assert layer_view("buildings") not in asked
+
+
 @pytest.mark.parametrize("name", ["secret", "../etc", "map_geometry"])
 def test_unknown_layers_are_not_found(name):
     app = flask.Flask(__name__)
