@@ -122,6 +122,41 @@ def join_device_states(
     return states
 
 
+class DeviceStateJoin:
+    """Join the device states tick after tick, rebuilding only the devices heard since the last.
+
+    A district's ~96,000 states take a tenth of a second or more to build afresh, and between two
+    ticks a few thousand devices report. A new registry snapshot (compared by identity) or a
+    device gained or lost in the last-seen times rebuilds them all.
+    """
+
+    def __init__(self) -> None:
+        self._devices: object = None
+        self._seen: dict[int, float] = {}
+        self._states: dict[int, DeviceState] = {}
+
+    def join(
+        self,
+        devices: Mapping[int, tuple[str, int] | tuple[str, int, bool]] | None,
+        last_seen: Mapping[int, float] | None,
+    ) -> dict[int, DeviceState]:
+        """Return what join_device_states(devices, last_seen) returns: a new dict each time."""
+        last_seen = last_seen or {}
+        if devices is None or devices is not self._devices or last_seen.keys() != self._seen.keys():
+            states = join_device_states(devices, last_seen)
+        else:
+            states = dict(self._states)  # last tick's dict may still be read by whoever holds it
+            held = self._seen
+            for device_id, seen in last_seen.items():
+                if held[device_id] != seen and device_id in states:
+                    old = states[device_id]
+                    states[device_id] = DeviceState(
+                        old.kind, old.interval_s, seen, old.values, old.maintenance
+                    )
+        self._devices, self._seen, self._states = devices, dict(last_seen), states
+        return states
+
+
 # -- governance (治理直达) --------------------------------------------------------------------
 
 

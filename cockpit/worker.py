@@ -39,9 +39,9 @@ from cockpit.panels import (
     LIVELIHOOD,
     MAP_COLOURS,
     SOURCE_HEALTH,
+    DeviceStateJoin,
     enterprise_panel,
     governance_panel,
-    join_device_states,
     kpi_lists,
     livelihood_panel,
     map_building_colours,
@@ -147,6 +147,7 @@ class ViewModelWorker:
         # Each completed tick says so in the live store: the web's readiness reads it.
         self.heartbeat = HeartbeatWriter(live)
         self.interval_s: float | None = None  # set by run(); reported in the heartbeat
+        self._device_states = DeviceStateJoin()  # this worker's states, updated tick by tick
 
     def tick(self) -> None:
         """Refresh due adapters, then rebuild and publish the view models."""
@@ -158,7 +159,7 @@ class ViewModelWorker:
                 adapter.refresh()
         now = self.clock.now()
         live = self.live_state.snapshot.data if self.live_state.snapshot else None
-        states = join_device_states(
+        states = self._device_states.join(
             self.devices.snapshot.data if self.devices.snapshot else None,
             live["last_seen"] if live else None,
         )
@@ -293,6 +294,7 @@ class ViewModelWorker:
         open_now = self.alerts.open_levels(SILENCE_KINDS)
         silent: set[str] = set()
         new: list = []
+        now_ts = now.timestamp()
         for device_id, state in states.items():
             if state.last_seen is None or state.maintenance:
                 continue  # never heard, or out for service: a registry matter, not an alarm
@@ -300,11 +302,10 @@ class ViewModelWorker:
                 continue  # its source is silent: the source's one alert says so
             back = silence.counted_from.get(device_id)
             patrol = state.kind == DeviceKind.PATROL_POINT
-            if (
-                back is not None
-                and now.timestamp() - back <= (1 if patrol else k) * state.interval_s
-            ):
+            if back is not None and now_ts - back <= (1 if patrol else k) * state.interval_s:
                 continue  # its source came back lately: give it one window to report again
+            if not patrol and state.online(now_ts, k):
+                continue  # heard in time (device_offline's own test, without its datetimes)
             seen = datetime.fromtimestamp(state.last_seen, UTC)
             if patrol:
                 candidate = fire.patrol_overdue(
@@ -669,7 +670,11 @@ def build_worker(
             settings.tile_attribution,
         ),
         cases=cases,
-        case_facts=CaseFactsAdapter(engine, clock, store_poll) if cases is not None else None,
+        case_facts=(
+            CaseFactsAdapter(engine, clock, store_poll, indicators_every=store_poll * 3)
+            if cases is not None
+            else None
+        ),
         ingest_health=ingest_health,
         audit_prune=DailyPrune(audit, settings.audit_retention_days) if audit else None,
         alert_cases=AlertCases(engine) if cases is not None else None,

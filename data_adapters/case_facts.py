@@ -55,9 +55,27 @@ class CaseFactsAdapter(Adapter[dict[str, Any]]):
 
     name = "case_facts"
 
-    def __init__(self, engine: Engine, clock: Clock, interval: timedelta) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        clock: Clock,
+        interval: timedelta,
+        indicators_every: timedelta = timedelta(0),
+    ) -> None:
         super().__init__(clock, interval)
         self.engine = engine
+        # The 30-day indicators are the costliest read (a quarter second at district scale) and
+        # move slowly: recomputed at most this often, and on a new day, while the open cases
+        # and the funnel are read at every refresh.
+        self.indicators_every = indicators_every
+        self._indicators: tuple[datetime, datetime, dict[str, Any]] | None = None
+
+    def _indicators_now(self, conn: Connection, since: datetime, now: datetime) -> dict[str, Any]:
+        """Return the indicators since `since`, computed again once `indicators_every` passed."""
+        held = self._indicators
+        if held is None or held[0] != since or now - held[1] >= self.indicators_every:
+            held = self._indicators = (since, now, indicators.compute(conn, since, now))
+        return held[2]
 
     def _fetch(self) -> dict[str, Any]:
         """Return the facts; `_facts` lists the keys."""
@@ -110,7 +128,7 @@ class CaseFactsAdapter(Adapter[dict[str, Any]]):
             "history": history,
             "worker_grids": worker_grids,
             "targets": targets,
-            "indicators": indicators.compute(conn, since, now),
+            "indicators": self._indicators_now(conn, since, now),
         }
 
 

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from cockpit.live import InProcessLiveStore
 from cockpit.panels import (
     DeviceState,
+    DeviceStateJoin,
     enterprise_panel,
     governance_panel,
     join_device_states,
@@ -436,6 +437,47 @@ def test_join_device_states_keeps_every_registered_device():
         1: DeviceState("smoke", 60, NOW_TS, None),
         2: DeviceState("taxi_kiosk", 300, None, {"calls": 1}),
     }
+
+
+# Ticks of a small fleet: sometimes a new registry (maintenance flags may flip), sometimes a
+# device first heard or dropped, mostly some devices reporting again.
+REGISTRY = st.dictionaries(
+    st.integers(1, 12),
+    st.tuples(st.sampled_from(["smoke", "water", "door"]), st.integers(1, 600), st.booleans()),
+    max_size=12,
+)
+TICKS = st.lists(
+    st.tuples(
+        st.booleans(),  # a new registry snapshot this tick
+        REGISTRY,
+        st.dictionaries(st.integers(1, 14), st.floats(0, 1e6, allow_nan=False), max_size=14),
+    ),
+    min_size=1,
+    max_size=8,
+)
+
+
+@given(TICKS)
+def test_joining_tick_after_tick_gives_what_a_join_afresh_gives(ticks):
+    join = DeviceStateJoin()
+    registry: dict | None = None
+    seen: dict[int, float] = {}
+    for renewed, new_registry, reports in ticks:
+        if renewed or registry is None:
+            registry = new_registry
+        # A report moves a device's last-seen time on (or first hears it); most keep theirs.
+        seen = {**seen, **reports} if len(reports) % 3 else {**reports}
+        got = join.join(registry, seen)
+        assert got == join_device_states(registry, seen)
+
+
+def test_a_joined_tick_leaves_the_last_one_as_it_was():
+    join = DeviceStateJoin()
+    registry = {1: ("smoke", 60), 2: ("water", 300)}
+    first = join.join(registry, {1: 10.0, 2: 20.0})
+    second = join.join(registry, {1: 70.0, 2: 20.0})
+    assert first[1].last_seen == 10.0 and second[1].last_seen == 70.0
+    assert second[2] is first[2]  # not heard again: the same state, not rebuilt
 
 
 # -- map, source health ----------------------------------------------------------------
