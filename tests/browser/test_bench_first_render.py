@@ -14,6 +14,12 @@ def test_the_first_render_bench_opens_the_wall_and_recolours_every_building(brow
     said: list[str] = []
     with running_cockpit("changbai", said.append) as (url, token):
         figures = bench_first_render(url, token, recolours=2, browser=browser, say=said.append)
+        canvas = bench_first_render(
+            url, token, recolours=2, webgl=False, browser=browser, say=said.append
+        )
+    # The same wall drawn both ways: WebGL where the browser has it, the canvas where it has not.
+    assert (figures["renderer"], canvas["renderer"]) == ("webgl", "canvas")
+    assert canvas["buildings"] == figures["buildings"]
     # What a fresh wall downloaded and drew: the changbai street's buildings, all recoloured.
     assert figures["buildings"] > 500
     assert figures["map_layers_bytes"] > 100_000
