@@ -95,18 +95,23 @@ def source_silence(
     if not rule.enabled:
         return SourceSilence()
     k = cfg.devices.offline_after_intervals
-    heard = {
-        d: s
-        for d, s in states.items()
+    heard: dict[int, Silent] = {}
+    by_kind: dict[str, dict[int, Silent]] = {}
+    for device_id, state in states.items():
         # A device out for service is silent on purpose: it says nothing about its source.
-        if s.last_seen is not None and s.interval_s > 0 and not getattr(s, "maintenance", False)
-    }
-    watched = {d: s for d, s in heard.items() if s.kind != DeviceKind.PATROL_POINT}
+        if state.last_seen is None or state.interval_s <= 0 or getattr(state, "maintenance", False):
+            continue
+        heard[device_id] = state
+        if state.kind != DeviceKind.PATROL_POINT:
+            by_kind.setdefault(state.kind, {})[device_id] = state
     counted_from = _counted_from(heard, returned or {})
+    # Each type's figures once; the feed's (every watched device) are theirs taken together.
+    stats = {kind: _stats(members, now_ts, k, counted_from) for kind, members in by_kind.items()}
+    whole = _together(stats.values())
     link_down = link_down_for_s is not None and link_down_for_s >= rule.link_down_after_s
-    feed = _verdict(watched, now_ts, k, rule.quiet_after_intervals, rule.silent_share, counted_from)
+    feed = _verdict(whole, now_ts, rule.quiet_after_intervals, rule.silent_share)
     if feed is not None or link_down:
-        onset = feed.onset if feed is not None else _newest(watched)
+        onset = feed.onset if feed is not None else whole.newest
         reasons = []
         if link_down:
             reasons.append(
@@ -125,15 +130,10 @@ def source_silence(
         covered = _covered(heard, onset, k) if onset is not None else frozenset()
         return SourceSilence((candidate,), covered, counted_from)
     candidates, covered = [], set()
-    by_kind: dict[str, dict[int, Silent]] = {}
-    for device_id, state in watched.items():
-        by_kind.setdefault(state.kind, {})[device_id] = state
     for kind, members in sorted(by_kind.items()):
         if len(members) < rule.min_devices:
             continue
-        found = _verdict(
-            members, now_ts, k, rule.quiet_after_intervals, rule.silent_share, counted_from
-        )
+        found = _verdict(stats[kind], now_ts, rule.quiet_after_intervals, rule.silent_share)
         if found is None:
             continue
         level = rule.level if kind in FIRE_DEVICE_KINDS else rule.minor_level
@@ -152,47 +152,80 @@ class _Found:
     reasons: tuple[Reason, ...]
 
 
-def _verdict(
-    members: Mapping[int, Silent],
-    now_ts: float,
-    k: float,
-    quiet_after: float,
-    share_needed: float,
-    counted_from: Mapping[int, float],
-) -> _Found | None:
-    """Return why these devices' source is silent, or None when it is not."""
+@dataclass(frozen=True)
+class _Stats:
+    """Hold what the verdict needs of a source's devices, so the feed's are its types' summed."""
+
+    count: int
+    newest: float | None  # the latest report among them
+    shortest: float | None  # the shortest report interval among them
+    offline: int  # how many are offline
+    offline_newest: float | None  # the latest report among the offline ones
+
+
+def _stats(
+    members: Mapping[int, Silent], now_ts: float, k: float, counted_from: Mapping[int, float]
+) -> _Stats:
+    """Return the figures of these (heard, in service) devices at now_ts."""
     if not members:
-        return None
-    newest = _newest(members)
-    shortest = min(s.interval_s for s in members.values())
-    quiet_s = now_ts - newest
+        return _Stats(0, None, None, 0, None)
     offline = [
-        d
+        s.last_seen
         for d, s in members.items()
         if now_ts - max(s.last_seen, counted_from.get(d, 0.0)) > k * s.interval_s
     ]
-    share = len(offline) / len(members)
+    return _Stats(
+        len(members),
+        _newest(members),
+        min(s.interval_s for s in members.values()),
+        len(offline),
+        max(offline, default=None),
+    )
+
+
+def _together(parts: Iterable[_Stats]) -> _Stats:
+    """Return the figures of several sources' devices taken as one source."""
+    parts = [p for p in parts if p.count]
+    if not parts:
+        return _Stats(0, None, None, 0, None)
+    return _Stats(
+        sum(p.count for p in parts),
+        max(p.newest for p in parts if p.newest is not None),
+        min(p.shortest for p in parts if p.shortest is not None),
+        sum(p.offline for p in parts),
+        max((p.offline_newest for p in parts if p.offline_newest is not None), default=None),
+    )
+
+
+def _verdict(
+    stats: _Stats, now_ts: float, quiet_after: float, share_needed: float
+) -> _Found | None:
+    """Return why a source with these figures is silent, or None when it is not."""
+    if not stats.count:
+        return None
+    quiet_s = now_ts - stats.newest
+    share = stats.offline / stats.count
     reasons = []
     onset = None
-    if quiet_s > quiet_after * shortest:
-        onset = newest
+    if quiet_s > quiet_after * stats.shortest:
+        onset = stats.newest
         reasons.append(
             Reason(
                 "source_quiet",
-                f"{len(members)} 台设备已 {quiet_s:.0f} 秒无任何数据",
-                f"None of {len(members)} devices reported for {quiet_s:.0f} s",
+                f"{stats.count} 台设备已 {quiet_s:.0f} 秒无任何数据",
+                f"None of {stats.count} devices reported for {quiet_s:.0f} s",
                 round(quiet_s, 1),
-                round(quiet_after * shortest, 1),
+                round(quiet_after * stats.shortest, 1),
             )
         )
     if share >= share_needed:
         # Fell silent when the last of the offline devices did: older silences are their own.
-        onset = max(members[d].last_seen for d in offline) if onset is None else onset
+        onset = stats.offline_newest if onset is None else onset
         reasons.append(
             Reason(
                 "source_share",
-                f"{len(offline)}/{len(members)} 台设备离线（{share:.0%}）",
-                f"{len(offline)} of {len(members)} devices offline ({share:.0%})",
+                f"{stats.offline}/{stats.count} 台设备离线（{share:.0%}）",
+                f"{stats.offline} of {stats.count} devices offline ({share:.0%})",
                 round(share, 3),
                 share_needed,
             )

@@ -126,6 +126,59 @@ def test_at_most_one_alert_per_source_and_covered_devices_are_silent_ones(device
         assert found.covered == frozenset()
 
 
+def silent_by_definition(group: dict, now: float) -> float | None:
+    """Return when a source of these devices fell silent, by the module's definitions, or None."""
+    rule, k = CFG.devices.source_silence, CFG.devices.offline_after_intervals
+    if not group:
+        return None
+    newest = max(s.last_seen for s in group.values())
+    if now - newest > rule.quiet_after_intervals * min(s.interval_s for s in group.values()):
+        return newest
+    offline = [s.last_seen for s in group.values() if now - s.last_seen > k * s.interval_s]
+    return max(offline) if len(offline) / len(group) >= rule.silent_share else None
+
+
+def covered_by_definition(group: dict, onset: float) -> set[int]:
+    """Return the devices still reporting when their source fell silent at onset."""
+    k = CFG.devices.offline_after_intervals
+    return {
+        d
+        for d, s in group.items()
+        if onset - s.last_seen <= (1 if s.kind == "patrol_point" else k) * s.interval_s
+    }
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.dictionaries(
+        st.integers(1, 500),
+        st.tuples(
+            st.sampled_from(["smoke", "gas", "elevator", "patrol_point"]),
+            st.sampled_from([30, 60, 7200]),
+            st.floats(0, 2000),
+        ),
+        max_size=80,
+    )
+)
+def test_the_silent_sources_are_those_the_definitions_name(devices):
+    states = {d: Dev(kind, interval, NOW - ago) for d, (kind, interval, ago) in devices.items()}
+    watched = {d: s for d, s in states.items() if s.kind != "patrol_point"}
+    onset = silent_by_definition(watched, NOW)
+    if onset is not None:
+        keys, covered = {source_key(None)}, covered_by_definition(states, onset)
+    else:
+        keys, covered = set(), set()
+        for kind in {s.kind for s in watched.values()}:
+            members = {d: s for d, s in watched.items() if s.kind == kind}
+            found = silent_by_definition(members, NOW)
+            if len(members) >= CFG.devices.source_silence.min_devices and found is not None:
+                keys.add(source_key(kind))
+                covered |= covered_by_definition(members, found)
+    got = source_silence(states, NOW, CFG)
+    assert {c.condition_key for c in got.candidates} == keys
+    assert got.covered == covered
+
+
 # -- the worker on a tiny street ------------------------------------------------------------
 
 START = datetime(2026, 11, 21, 0, 0, tzinfo=UTC)
