@@ -11,6 +11,7 @@ def test_the_benches_run_and_print_one_table_of_their_figures():
     figures = bench_all("changbai", runs=2, browser=False, say=said.append, changes_s=3)
     names = [f.name for f in figures]
     assert "wall refresh / bare Flask floor" in names and "largest device cell (zoomed in)" in names
+    assert "tablet refresh / the app's own route (sign-in, headers, limits)" in names
     assert all(f.value and f.command.startswith("cockpit bench ") for f in figures)
     assert any(line.startswith("bare Flask route") for line in said)
     assert any("gzip 5" in line for line in said)
