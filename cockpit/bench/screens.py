@@ -38,6 +38,7 @@ Say = Callable[[str], None]
 COUNTS = (50, 200, 500)
 POLL_S = 1.0  # a polling screen's interval: the default COCKPIT_REFRESH_MS
 CAUGHT_S = 15.0  # a screen that has not seen a change this long after it was made missed it
+GAP_S = 0.5  # at most one pushed refresh this often, as assets/push.js's GAP_MS
 
 
 @dataclass
@@ -52,6 +53,8 @@ class Screen:
     taken: int = 0  # differences applied
     untaken: int = 0  # differences from a version it did not hold: refreshed instead
     told: int = 0  # `views` events: refreshed
+    last_refresh: float = 0.0  # when its last pushed refresh went out (monotonic)
+    pending: asyncio.Task | None = None  # the pushed refresh waiting for its turn
 
 
 @dataclass
@@ -364,6 +367,7 @@ async def _run(
         busy_s = time.monotonic() - started
         busy_cpu = (cpu_seconds(pids) - before) / busy_s
         load.stop.set()
+        tasks += [screen.pending for screen in load.screens if screen.pending is not None]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -477,7 +481,26 @@ async def _on_event(
             screen.taken += 1
         else:
             screen.untaken += 1
-            await _refresh(session, cockpit, screen, load, pushed=True)
+            _refresh_soon(session, cockpit, screen, load)
     elif event == "views":
         screen.told += 1
-        await _refresh(session, cockpit, screen, load, pushed=True)
+        _refresh_soon(session, cockpit, screen, load)
+
+
+def _refresh_soon(session: Any, cockpit: Cockpit, screen: Screen, load: Load) -> None:
+    """Refresh as assets/push.js does: at most one per GAP_S, a burst folded into one at its end."""
+    if screen.pending is not None:
+        return  # one is waiting (or on its way) and will bring whatever this one would
+    wait = screen.last_refresh + GAP_S - time.monotonic()
+
+    async def in_turn() -> None:
+        """Wait for the screen's turn, then refresh once."""
+        try:
+            if wait > 0:
+                await asyncio.sleep(wait)
+            screen.last_refresh = time.monotonic()
+            await _refresh(session, cockpit, screen, load, pushed=True)
+        finally:
+            screen.pending = None
+
+    screen.pending = asyncio.create_task(in_turn())
