@@ -14,6 +14,7 @@ from dash import ClientsideFunction, Dash, Input, Output, State, ctx, no_update
 
 from callbacks.shell import reader_for
 from cockpit.access.policy import Permission, Principal, may
+from cockpit.live import LiveStoreError
 from cockpit.map_layers import (
     LAYERS,
     MAP_ALERTS,
@@ -220,14 +221,21 @@ def _unplaced(dot: dict[str, Any]) -> dict[str, Any]:
 
 
 def pack_layers(read_view: ReadView, cache: dict[str, tuple], wait_s: float = PACK_WAIT_S) -> None:
-    """Pack every static layer into `cache` as soon as the worker has published the map."""
+    """Pack every static layer into `cache` as soon as the worker has published the map.
+
+    The view cache unreachable ends it quietly: the layers are then packed on request, as before
+    (and /healthz reports the outage).
+    """
     deadline = time.monotonic() + wait_s
-    while read_view(MAP_GEOMETRY) is None:
-        if time.monotonic() > deadline:
-            return
-        time.sleep(1.0)
-    for name in LAYERS:
-        packed_layer(read_view, name, cache)
+    try:
+        while read_view(MAP_GEOMETRY) is None:
+            if time.monotonic() > deadline:
+                return
+            time.sleep(1.0)
+        for name in LAYERS:
+            packed_layer(read_view, name, cache)
+    except LiveStoreError:
+        return
 
 
 def packed_layer(

@@ -228,6 +228,19 @@ def test_layers_are_packed_ahead_once_the_worker_has_published_the_map():
     assert layer_view("buildings") not in asked
 
 
+def test_packing_ahead_ends_quietly_when_the_view_cache_is_down():
+    from callbacks.map import pack_layers
+    from cockpit.live import LiveStoreError
+
+    def down(name):
+        """Read like a live store whose Redis is gone."""
+        raise LiveStoreError("connection refused")
+
+    packed: dict = {}
+    pack_layers(down, packed, wait_s=0.0)  # returns, raises nothing: requests pack on demand
+    assert packed == {}
+
+
 @pytest.mark.parametrize("name", ["secret", "../etc", "map_geometry"])
 def test_unknown_layers_are_not_found(name):
     app = flask.Flask(__name__)
