@@ -218,7 +218,6 @@
       this.info.buildings = index.size;
       this.info.vertices = f + l;
       this.info.build_ms = Math.round(performance.now() - started);
-      this.info.built_at = Math.round(performance.now()); // ms from navigation
       this._draw();
     },
 

@@ -43,6 +43,7 @@
       map: null,
       buildings: new Map(), // building id -> L.Polygon
       gl: null, // the WebGL building layer, or null where the canvas draws them
+      glLost: false, // true once WebGL was lost and the canvas took the buildings over
       glBuild: null, // the pending (re)build of the WebGL buffers
       devices: new Map(), // device id -> L.CircleMarker
       deviceProps: new Map(), // device id -> feature properties (for the device card)
@@ -159,13 +160,17 @@
     });
     reg.gl.build(held, function (id) { return reg.colours[id]; });
   }
+  function mapTakesTaps() {
+    // The wall's map never pans and its buildings take no taps; a tablet's do.
+    return !reg.map || reg.map.dragging.enabled();
+  }
   function drawBuildingsOnCanvas() {
     // WebGL was lost (a wall's GPU reset): the canvas draws the buildings from now on.
     const gl = reg.gl;
     reg.gl = null;
     reg.glLost = true;
     if (gl && reg.map) reg.map.removeLayer(gl);
-    const interactive = !reg.map || reg.map.dragging.enabled();
+    const interactive = mapTakesTaps();
     reg.buildings.forEach(function (layer, id) {
       delete layer._updatePath;
       layer.setStyle(riskStyle(reg.colours[id], interactive));
@@ -555,7 +560,7 @@
   function recolour(view) {
     if (!view || !view.colours) return "none";
     const next = view.colours;
-    const interactive = !reg.map || reg.map.dragging.enabled();
+    const interactive = mapTakesTaps();
     let restyled = 0;
     Object.keys(next).forEach(function (key) {
       if (reg.colours[key] === next[key]) return;
